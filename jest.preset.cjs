@@ -1,0 +1,13 @@
+// Shared jest settings: @swc/jest transpiles TypeScript ~10x faster than ts-jest (no type check here;
+// `npm run typecheck` does that).
+module.exports = {
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.(t|j)s$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
+  },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  testMatch: ['<rootDir>/src/**/*.test.ts'],
+};

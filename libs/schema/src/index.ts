@@ -1,0 +1,7 @@
+// The wire schema. The generated code under gen/ is made by `npx nx run schema:generate` (buf + protoc-gen-es)
+// from proto/; a test fails when it is stale.
+export { create, toBinary, fromBinary } from '@bufbuild/protobuf';
+export * from './gen/movielens/v1/rating_pb';
+export * from './gen/movielens/v1/movie_pb';
+export * from './gen/movielens/v1/mean_rating_pb';
+export * from './gen/movielens/v1/meta_report_pb';
