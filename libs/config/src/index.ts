@@ -1,0 +1,2 @@
+export { OPTIONS, OptionName, OptionSpec } from './options';
+export { loadConfig, usage, redact, markdownTable, ConfigError, Config } from './load';

@@ -1,0 +1,95 @@
+import { parseArgs } from 'node:util';
+import { OPTIONS, OptionName, OptionSpec } from './options';
+
+type ValueOf<S extends OptionSpec> = S['type'] extends 'int'
+  ? number
+  : S['type'] extends 'bool'
+    ? boolean
+    : S['type'] extends 'list'
+      ? string[]
+      : string;
+
+export type Config<N extends OptionName> = {
+  [K in N]: (typeof OPTIONS)[K] extends { default: string } ? ValueOf<(typeof OPTIONS)[K]> : ValueOf<(typeof OPTIONS)[K]> | undefined;
+};
+
+/** A setting that cannot be used; the message names the variable, the flag and what is wrong. */
+export class ConfigError extends Error {}
+
+function convert(spec: OptionSpec, raw: string, from: string): unknown {
+  switch (spec.type) {
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${from}: "${raw}" is not an integer`);
+      return Number(raw);
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+      throw new ConfigError(`${from}: "${raw}" is not a boolean (true/false)`);
+    }
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    default:
+      return raw;
+  }
+}
+
+/**
+ * Reads the named options: flag beats environment variable beats default.
+ * Unknown flags are errors (a typo must not silently fall back to a default).
+ */
+export function loadConfig<N extends OptionName>(
+  names: readonly N[],
+  argv: string[] = process.argv.slice(2),
+  env: NodeJS.ProcessEnv = process.env,
+): Config<N> {
+  const flagOptions: Record<string, { type: 'string' }> = { help: { type: 'string' } };
+  for (const n of names) flagOptions[OPTIONS[n].flag] = { type: 'string' };
+  let parsed: Record<string, string | boolean | undefined>;
+  try {
+    parsed = parseArgs({ args: argv.map((a) => (a === '--help' ? '--help=' : a)), options: flagOptions, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}\n${usage(names)}`);
+  }
+  if (parsed.help !== undefined) throw new ConfigError(usage(names));
+  const out: Record<string, unknown> = {};
+  for (const n of names) {
+    const spec: OptionSpec = OPTIONS[n];
+    const flagValue = parsed[spec.flag];
+    if (typeof flagValue === 'string') out[n] = convert(spec, flagValue, `--${spec.flag}`);
+    else if (env[spec.env] !== undefined && env[spec.env] !== '') out[n] = convert(spec, env[spec.env] as string, spec.env);
+    else if (spec.default !== undefined) out[n] = convert(spec, spec.default, `default of ${spec.env}`);
+    else out[n] = undefined;
+  }
+  return out as Config<N>;
+}
+
+export function usage(names: readonly OptionName[]): string {
+  const lines = ['Options (flag | environment variable | default):'];
+  for (const n of names) {
+    const s: OptionSpec = OPTIONS[n];
+    lines.push(`  --${s.flag} | ${s.env} | ${s.default ?? '(unset)'}\n      ${s.description}`);
+  }
+  return lines.join('\n');
+}
+
+/** The config with secrets masked, for a start-up log line. */
+export function redact<T extends object>(config: T): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) {
+    const spec = (OPTIONS as Record<string, OptionSpec>)[k];
+    out[k] = spec?.secret && v !== undefined ? '***' : v;
+  }
+  return out;
+}
+
+/** Markdown table of every option, for the README. */
+export function markdownTable(): string {
+  const rows = ['| Variable | Flag | Default | Meaning |', '|---|---|---|---|'];
+  for (const s of Object.values(OPTIONS) as OptionSpec[]) {
+    const def = s.env === 'INSTANCE_ID' ? '`<hostname>-<pid>`' : s.default !== undefined ? `\`${s.default}\`` : '';
+    rows.push(`| \`${s.env}\` | \`--${s.flag}\` | ${def} | ${s.description} |`);
+  }
+  return rows.join('\n');
+}

@@ -1,0 +1,125 @@
+import { hostname } from 'node:os';
+
+// Every setting of every service, in one place: the README's configuration table is generated from this
+// list (`npm run docs:config`) and a test fails when the two disagree.
+
+export type OptionType = 'string' | 'int' | 'bool' | 'list';
+
+export interface OptionSpec {
+  /** Environment variable, e.g. KAFKA_BROKERS. */
+  env: string;
+  /** Command-line flag without dashes, e.g. "brokers". */
+  flag: string;
+  type: OptionType;
+  /** Default as the string a user would type; undefined = unset. */
+  default?: string;
+  description: string;
+  /** Never logged or printed (passwords). */
+  secret?: boolean;
+}
+
+export const OPTIONS = {
+  brokers: {
+    env: 'KAFKA_BROKERS', flag: 'brokers', type: 'list', default: '127.0.0.1:9092',
+    description: 'Kafka bootstrap servers, comma-separated.',
+  },
+  kafkaSsl: {
+    env: 'KAFKA_SSL', flag: 'kafka-ssl', type: 'bool', default: 'false',
+    description: 'Connect to Kafka over TLS (system CA store).',
+  },
+  kafkaSaslMechanism: {
+    env: 'KAFKA_SASL_MECHANISM', flag: 'kafka-sasl-mechanism', type: 'string',
+    description: 'SASL mechanism: plain, scram-sha-256 or scram-sha-512. Unset = no SASL.',
+  },
+  kafkaSaslUsername: {
+    env: 'KAFKA_SASL_USERNAME', flag: 'kafka-sasl-username', type: 'string', description: 'SASL user name.',
+  },
+  kafkaSaslPassword: {
+    env: 'KAFKA_SASL_PASSWORD', flag: 'kafka-sasl-password', type: 'string', secret: true,
+    description: 'SASL password (never logged).',
+  },
+  instanceId: {
+    env: 'INSTANCE_ID', flag: 'instance-id', type: 'string', default: `${hostname()}-${process.pid}`,
+    description: 'Identifies this process in meta reports and as the Kafka client id suffix. Default: <hostname>-<pid>.',
+  },
+  logLevel: {
+    env: 'LOG_LEVEL', flag: 'log-level', type: 'string', default: 'info',
+    description: 'error, warn, info, debug.',
+  },
+  logFormat: {
+    env: 'LOG_FORMAT', flag: 'log-format', type: 'string', default: 'auto',
+    description: 'json, text, or auto (text on a terminal, JSON otherwise).',
+  },
+  topicRatings: { env: 'TOPIC_RATINGS', flag: 'topic-ratings', type: 'string', default: 'ratings', description: 'Topic of Rating messages.' },
+  topicMovies: { env: 'TOPIC_MOVIES', flag: 'topic-movies', type: 'string', default: 'movies', description: 'Topic of Movie messages (compacted).' },
+  topicMeanRatings: {
+    env: 'TOPIC_MEAN_RATINGS', flag: 'topic-mean-ratings', type: 'string', default: 'mean-ratings',
+    description: 'Topic of MeanRating messages (compacted).',
+  },
+  topicMetaPrefix: {
+    env: 'TOPIC_META_PREFIX', flag: 'topic-meta-prefix', type: 'string', default: 'meta',
+    description: 'Meta topics are <prefix>.published and <prefix>.consumed.',
+  },
+  ratingsPartitions: {
+    env: 'RATINGS_PARTITIONS', flag: 'ratings-partitions', type: 'int', default: '6',
+    description: 'Partitions of the ratings topic when it is created.',
+  },
+  replicationFactor: {
+    env: 'TOPIC_REPLICATION_FACTOR', flag: 'replication-factor', type: 'int', default: '0',
+    description: 'Replication factor of created topics; 0 = min(3, brokers in the cluster).',
+  },
+  metaWindowMs: {
+    env: 'META_WINDOW_MS', flag: 'meta-window-ms', type: 'int', default: '1000',
+    description: 'Length of one meta-report window: one report per service, topic and window.',
+  },
+  ratingsFile: {
+    env: 'RATINGS_FILE', flag: 'ratings', type: 'string', default: 'data/sample/ratings.csv',
+    description: 'ratings.csv to publish (MovieLens format).',
+  },
+  moviesFile: {
+    env: 'MOVIES_FILE', flag: 'movies', type: 'string', default: 'data/sample/movies.csv',
+    description: 'movies.csv to publish (MovieLens format).',
+  },
+  outDir: {
+    env: 'OUT_DIR', flag: 'out', type: 'string', default: 'data/out',
+    description: 'Where snapshots (mean-ratings.csv, movie-data.csv) and rejected-row files go.',
+  },
+  stateDir: {
+    env: 'STATE_DIR', flag: 'state-dir', type: 'string',
+    description: 'Where a service keeps its snapshot generations. Default: <out>/.state/<service>.',
+  },
+  snapshotIntervalMs: {
+    env: 'SNAPSHOT_INTERVAL_MS', flag: 'snapshot-interval-ms', type: 'int', default: '5000',
+    description: 'How often a consumer snapshots its table (and then commits its offsets).',
+  },
+  groupId: {
+    env: 'GROUP_ID', flag: 'group-id', type: 'string',
+    description: 'Consumer group id. Default: movie-stream.<service>.',
+  },
+  sessionTimeoutMs: {
+    env: 'SESSION_TIMEOUT_MS', flag: 'session-timeout-ms', type: 'int', default: '10000',
+    description: 'Consumer session timeout: how long a crashed member holds its partitions.',
+  },
+  batchSize: {
+    env: 'PUBLISH_BATCH_SIZE', flag: 'batch-size', type: 'int', default: '2000',
+    description: 'Rows per producer send.',
+  },
+  maxInFlight: {
+    env: 'PUBLISH_MAX_IN_FLIGHT', flag: 'max-in-flight', type: 'int', default: '4',
+    description: 'Producer sends awaited concurrently (ratings need no order within a movie).',
+  },
+  compression: {
+    env: 'KAFKA_COMPRESSION', flag: 'compression', type: 'string', default: 'none',
+    description: 'Producer compression: none or gzip.',
+  },
+  acks: {
+    env: 'KAFKA_ACKS', flag: 'acks', type: 'int', default: '-1',
+    description: 'Producer acks: -1 (all in-sync replicas), 1 (leader) or 0.',
+  },
+  exitWhenIdleMs: {
+    env: 'EXIT_WHEN_IDLE_MS', flag: 'exit-when-idle-ms', type: 'int', default: '0',
+    description: 'Consumers: stop gracefully after this long with no new messages and zero lag; 0 = run forever.',
+  },
+} satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTIONS;

@@ -1,0 +1,3 @@
+export { StorableFrame, StorableFrameOptions, SnapshotInfo, SnapshotError, FrameLogger } from './storable-frame';
+export { OffsetMap, ColumnSpec, SnapshotMeta, CURRENT_FILE, TABLE_FILE, META_FILE } from './types';
+export { writeGeneration, serializeTable } from './write-generation';
