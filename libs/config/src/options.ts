@@ -116,10 +116,6 @@ export const OPTIONS = {
     env: 'KAFKA_ACKS', flag: 'acks', type: 'int', default: '-1',
     description: 'Producer acks: -1 (all in-sync replicas), 1 (leader) or 0.',
   },
-  exitWhenIdleMs: {
-    env: 'EXIT_WHEN_IDLE_MS', flag: 'exit-when-idle-ms', type: 'int', default: '0',
-    description: 'Consumers: stop gracefully after this long with no new messages and zero lag; 0 = run forever.',
-  },
 } satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;

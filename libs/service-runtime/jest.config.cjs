@@ -1,5 +1,5 @@
 module.exports = {
   ...require('../../jest.preset.cjs'),
-  displayName: 'movie-data-sink',
+  displayName: 'service-runtime',
   rootDir: __dirname,
 };

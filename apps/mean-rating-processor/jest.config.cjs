@@ -1,5 +1,0 @@
-module.exports = {
-  ...require('../../jest.preset.cjs'),
-  displayName: 'mean-rating-processor',
-  rootDir: __dirname,
-};

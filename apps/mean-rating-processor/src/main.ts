@@ -1,0 +1,26 @@
+// mean-rating-processor (the seed's "meanratingproducer"): ratings → sum/count per movie → mean-ratings.
+import { aggregate, decodeRatings, encodeMeanRating, meanFromRecord, MovieMean, MEAN_RATING_COLUMNS } from '@movie-stream/mean-rating';
+import { reportBadMessage, runService, runStatefulConsumer } from '@movie-stream/service-runtime';
+
+const OPTIONS = ['outDir', 'stateDir', 'snapshotIntervalMs', 'groupId', 'sessionTimeoutMs', 'acks', 'compression'] as const;
+
+runService('mean-rating-processor', OPTIONS, async (ctx) => {
+  const result = await runStatefulConsumer<number, MovieMean>({
+    ctx,
+    name: 'mean-ratings',
+    columns: MEAN_RATING_COLUMNS,
+    fromRecord: meanFromRecord,
+    topics: [ctx.topics.ratings],
+    handle: async (batch, frame, publisher) => {
+      const ratings = decodeRatings(batch.messages, (bad) => reportBadMessage(ctx, batch.topic, batch.partition, bad, bad.reason));
+      await frame.update(async (rows, commitOffset) => {
+        const updated = aggregate(rows, ratings);
+        // Publish before applying: if the publish fails, neither state nor offset has moved.
+        await publisher.send(ctx.topics.meanRatings, updated.map((m) => ({ key: String(m.movieId), value: encodeMeanRating(m) })));
+        for (const m of updated) rows.set(m.movieId, m);
+        commitOffset(batch.topic, batch.partition, batch.nextOffset);
+      });
+    },
+  });
+  ctx.logger.info(`mean-ratings: ${result.rows} movies`, { result });
+});

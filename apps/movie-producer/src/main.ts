@@ -1,0 +1,19 @@
+// movie-producer (the seed's "moviedataproducer"): movies.csv → topic `movies`, key = movieId.
+import { readMovies, MovieRow } from '@movie-stream/movielens-csv';
+import { create, toBinary, MovieSchema } from '@movie-stream/schema';
+import { publishCsv, runService } from '@movie-stream/service-runtime';
+
+runService('movie-producer', ['moviesFile', 'outDir', 'batchSize', 'maxInFlight', 'acks', 'compression'], async (ctx) => {
+  const summary = await publishCsv<MovieRow>({
+    ctx,
+    file: ctx.config.moviesFile,
+    topic: ctx.topics.movies,
+    read: readMovies,
+    toMessage: (m) => ({
+      key: String(m.movieId),
+      value: Buffer.from(toBinary(MovieSchema, create(MovieSchema, { id: m.movieId, title: m.title, genres: m.genres }))),
+    }),
+  });
+  ctx.logger.info(`published ${summary.published} movies, rejected ${summary.rowsRejected}`, { summary });
+  process.stdout.write(JSON.stringify({ summary }) + '\n');
+});

@@ -1,0 +1,40 @@
+import { aggregate, decodeRatings, encodeRating, MovieMean, meanFromRecord } from './index';
+
+describe('aggregate', () => {
+  it('adds ratings to the existing sums without changing the table', () => {
+    const table = new Map<number, MovieMean>([[1, { movieId: 1, sum: 4, count: 1 }]]);
+    const out = aggregate(table, [
+      { movieId: 1, value: 3 },
+      { movieId: 2, value: 0.5 },
+      { movieId: 1, value: 5 },
+    ]);
+    expect(out).toEqual([
+      { movieId: 1, sum: 12, count: 3 },
+      { movieId: 2, sum: 0.5, count: 1 },
+    ]);
+    expect(table.get(1)).toEqual({ movieId: 1, sum: 4, count: 1 });
+  });
+});
+
+describe('decodeRatings', () => {
+  it('decodes valid ratings and reports garbage and out-of-range values with their offsets', () => {
+    const bad: { offset: string; reason: string }[] = [];
+    const msgs = [
+      { offset: '0', value: encodeRating({ userId: 1, movieId: 10, rating: 4.5, timestamp: 1 }) },
+      { offset: '1', value: Buffer.from([0xff, 0xff, 0xff]) },
+      { offset: '2', value: encodeRating({ userId: 1, movieId: 10, rating: 7, timestamp: 1 }) },
+      { offset: '3', value: encodeRating({ userId: 1, movieId: 0, rating: 3, timestamp: 1 }) },
+      { offset: '4', value: null },
+    ];
+    expect(decodeRatings(msgs, (b) => bad.push(b))).toEqual([{ movieId: 10, value: 4.5 }]);
+    expect(bad.map((b) => b.offset)).toEqual(['1', '2', '3', '4']);
+    expect(bad[1].reason).toMatch(/rating 7 outside/);
+  });
+});
+
+describe('meanFromRecord', () => {
+  it('round-trips a snapshot row and rejects a broken one', () => {
+    expect(meanFromRecord({ movieId: '3', sum: '7.5', count: '2', mean: '3.75' })).toEqual([3, { movieId: 3, sum: 7.5, count: 2 }]);
+    expect(() => meanFromRecord({ movieId: 'x', sum: '1', count: '1' })).toThrow(/bad mean-ratings snapshot row/);
+  });
+});

@@ -1,0 +1,97 @@
+import { CompressionTypes, Kafka, Message, Partitioners, Producer } from 'kafkajs';
+import type { Logger } from '@movie-stream/logging';
+import { connectWithRetry, retryForever } from './kafka-client';
+import type { MetaReporter, MetaSink } from './meta-reporter';
+
+export interface PublisherOptions {
+  brokers: string[];
+  logger: Logger;
+  /** -1 = all in-sync replicas (default), 1 = leader only, 0 = none. */
+  acks?: number;
+  compression?: 'none' | 'gzip';
+  /** Sends awaited concurrently. Order within a key is only kept with 1 (what mean-ratings needs). */
+  maxInFlight?: number;
+  /** Idempotent producer: broker-side de-duplication of retried sends. Forces maxInFlight 1. */
+  idempotent?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Batching publisher: one `send` per batch of messages (never a flush per message, the seed's
+ * bottleneck), a bounded number of batches in flight, a send that fails retried until it succeeds,
+ * and every acknowledged message counted in the meta reports.
+ */
+export class Publisher {
+  readonly producer: Producer;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly maxInFlight: number;
+  private failure?: Error;
+  meta?: MetaReporter;
+
+  constructor(kafka: Kafka, private readonly opts: PublisherOptions) {
+    this.maxInFlight = opts.idempotent ? 1 : Math.max(1, opts.maxInFlight ?? 1);
+    this.producer = kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner, // Java-compatible murmur2: same partition as Java clients
+      idempotent: opts.idempotent ?? false,
+      maxInFlightRequests: opts.idempotent ? 1 : undefined,
+      allowAutoTopicCreation: false,
+    });
+  }
+
+  connect(): Promise<void> {
+    return connectWithRetry(this.producer, this.opts.brokers, this.opts.logger, this.opts.signal);
+  }
+
+  /** Sends one batch and waits for its acknowledgement (retrying as long as it takes). */
+  async send(topic: string, messages: Message[]): Promise<void> {
+    if (messages.length === 0) return;
+    await retryForever(
+      `publish of ${messages.length} messages to ${topic}`,
+      () =>
+        this.producer.send({
+          topic,
+          messages,
+          acks: this.opts.acks ?? -1,
+          compression: this.opts.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+        }),
+      this.opts.logger,
+      this.opts.signal,
+    );
+    if (this.meta) {
+      let bytes = 0;
+      for (const m of messages) bytes += (m.value as Buffer | null)?.length ?? 0;
+      this.meta.record('published', topic, messages.length, bytes);
+    }
+  }
+
+  /**
+   * Starts sending a batch and returns once there is room for another: the caller prepares the next
+   * batch while this one travels. `flush()` waits for all.
+   */
+  async enqueue(topic: string, messages: Message[]): Promise<void> {
+    if (this.failure) throw this.failure;
+    const p: Promise<void> = this.send(topic, messages)
+      .catch((e) => {
+        this.failure = e as Error;
+      })
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+    while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all(this.inFlight);
+    if (this.failure) throw this.failure;
+  }
+
+  async disconnect(): Promise<void> {
+    await this.flush().catch(() => undefined);
+    await this.producer.disconnect();
+  }
+}
+
+/** Meta reports go straight to the producer, uncounted (they would otherwise report themselves). */
+export function rawSink(producer: Producer): MetaSink {
+  return { send: async (topic, messages) => void (await producer.send({ topic, messages, acks: 1 })) };
+}

@@ -1,0 +1,76 @@
+import type { ColumnSpec } from '@movie-stream/storable-frame';
+import { fromBinary, MeanRatingSchema, MovieSchema } from '@movie-stream/schema';
+
+/** One row of movie-data.csv: a movie joined with its latest mean rating. */
+export interface MovieDataRow {
+  movieId: number;
+  title: string;
+  /** MovieLens style, "|"-joined. */
+  genres: string;
+  /** undefined while the movie has no rating. */
+  mean?: number;
+  count: number;
+}
+
+/** movie-data.csv: movieId;title;genres;mean_rating;rating_count */
+export const MOVIE_DATA_COLUMNS: ColumnSpec<MovieDataRow>[] = [
+  { name: 'movieId', kind: 'number', get: (r) => r.movieId },
+  { name: 'title', kind: 'string', get: (r) => r.title },
+  { name: 'genres', kind: 'string', get: (r) => r.genres },
+  { name: 'mean_rating', kind: 'number', get: (r) => r.mean },
+  { name: 'rating_count', kind: 'number', get: (r) => r.count },
+];
+
+export function movieDataFromRecord(rec: Record<string, string>): [number, MovieDataRow] {
+  const movieId = Number(rec.movieId);
+  const count = Number(rec.rating_count);
+  if (!Number.isInteger(movieId) || !Number.isInteger(count)) throw new Error(`bad movie-data snapshot row ${JSON.stringify(rec)}`);
+  return [movieId, { movieId, title: rec.title ?? '', genres: rec.genres ?? '', count, mean: rec.mean_rating === '' ? undefined : Number(rec.mean_rating) }];
+}
+
+function row(rows: Map<number, MovieDataRow>, movieId: number): MovieDataRow {
+  let r = rows.get(movieId);
+  if (!r) {
+    r = { movieId, title: '', genres: '', count: 0 };
+    rows.set(movieId, r);
+  }
+  return r;
+}
+
+export type DecodeResult = { ok: true } | { ok: false; reason: string };
+
+/** Applies a Movie message: title and genres (latest wins, as on the compacted topic). */
+export function applyMovie(rows: Map<number, MovieDataRow>, value: Buffer): DecodeResult {
+  let m;
+  try {
+    m = fromBinary(MovieSchema, value);
+  } catch (e) {
+    return { ok: false, reason: `not a Movie: ${(e as Error).message}` };
+  }
+  if (!(m.id > 0)) return { ok: false, reason: `movie id ${m.id} is not positive` };
+  const r = row(rows, m.id);
+  r.title = m.title;
+  r.genres = m.genres.join('|');
+  return { ok: true };
+}
+
+/**
+ * Applies a MeanRating message. Updates are absolute (sum and count), so the one with the highest count
+ * is the newest: older or replayed updates are ignored, whatever order they arrive in.
+ */
+export function applyMeanRating(rows: Map<number, MovieDataRow>, value: Buffer): DecodeResult {
+  let m;
+  try {
+    m = fromBinary(MeanRatingSchema, value);
+  } catch (e) {
+    return { ok: false, reason: `not a MeanRating: ${(e as Error).message}` };
+  }
+  if (!(m.movieId > 0)) return { ok: false, reason: `movie_id ${m.movieId} is not positive` };
+  if (!(m.count > 0)) return { ok: false, reason: `count ${m.count} is not positive` };
+  const r = row(rows, m.movieId);
+  if (m.count >= r.count) {
+    r.count = m.count;
+    r.mean = m.mean;
+  }
+  return { ok: true };
+}

@@ -1,0 +1,93 @@
+import { basename } from 'node:path';
+import type { Message } from 'kafkajs';
+import type { ReadResult, ReadStats, RejectedRow } from '@movie-stream/movielens-csv';
+import { RejectedRowsFile } from '@movie-stream/movielens-csv';
+import { MetaReporter, Publisher, rawSink } from '@movie-stream/messaging';
+import { connectAndEnsureTopics } from './kafka-setup';
+import type { ServiceContext } from './run-service';
+
+export interface CsvProducerSpec<Row> {
+  ctx: ServiceContext<'outDir' | 'batchSize' | 'maxInFlight' | 'acks' | 'compression'>;
+  file: string;
+  topic: string;
+  read(file: string, opts: { batchSize: number; onReject(r: RejectedRow): void; signal: AbortSignal }): ReadResult<Row>;
+  toMessage(row: Row): Message;
+}
+
+export interface CsvProducerSummary extends ReadStats {
+  topic: string;
+  published: number;
+  seconds: number;
+  rowsPerSecond: number;
+  rejectedFile?: string;
+  /** False when stopped by a signal before the end of the file. */
+  complete: boolean;
+}
+
+/**
+ * Streams a CSV file into a topic: read a batch, encode it, hand it to the publisher and read the next
+ * while it travels. Bad rows are logged (file, line, reason), counted and written to
+ * <out>/rejected-<file>.csv; rows read = rows published + rows rejected.
+ */
+export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvProducerSummary> {
+  const { ctx } = spec;
+  const { config, logger, kafka, signal } = ctx;
+  const brokers = config.brokers as string[];
+  const admin = kafka.admin();
+  await connectAndEnsureTopics(admin, {
+    brokers, topics: ctx.topics, ratingsPartitions: config.ratingsPartitions as number,
+    replicationFactor: config.replicationFactor as number, logger, signal,
+  });
+  await admin.disconnect();
+  const publisher = new Publisher(kafka, {
+    brokers, logger, signal, acks: config.acks as number, compression: config.compression as 'none',
+    maxInFlight: config.maxInFlight as number,
+  });
+  await publisher.connect();
+  const meta = new MetaReporter({
+    service: ctx.service, instanceId: config.instanceId as string, topics: ctx.topics,
+    windowMs: config.metaWindowMs as number, sink: rawSink(publisher.producer), logger,
+  });
+  publisher.meta = meta;
+  meta.start();
+
+  const rejected = new RejectedRowsFile(config.outDir as string, spec.file);
+  let loggedRejects = 0;
+  const onReject = (r: RejectedRow) => {
+    rejected.write(r);
+    // Every reject is in the file; the log names the first hundred.
+    if (++loggedRejects <= 100) logger.warn(`rejected row`, { file: r.file, line: r.line, reason: r.reason });
+  };
+  const started = performance.now();
+  const { batches, stats } = spec.read(spec.file, { batchSize: config.batchSize as number, onReject, signal });
+  let published = 0;
+  let lastLog = started;
+  let complete = true;
+  try {
+    for await (const rows of batches) {
+      if (signal.aborted) {
+        complete = false;
+        break;
+      }
+      await publisher.enqueue(spec.topic, rows.map(spec.toMessage));
+      published += rows.length;
+      const now = performance.now();
+      if (now - lastLog > 5000) {
+        lastLog = now;
+        logger.info(`${basename(spec.file)}: ${published} rows published (${Math.round(published / ((now - started) / 1000))}/s)`);
+      }
+    }
+  } catch (e) {
+    if (!signal.aborted) throw e;
+    complete = false;
+  }
+  await publisher.flush();
+  await rejected.close();
+  await meta.close();
+  await publisher.disconnect();
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    ...stats, topic: spec.topic, published, seconds, rowsPerSecond: Math.round(published / seconds), complete,
+    rejectedFile: rejected.count > 0 ? rejected.path : undefined,
+  };
+}

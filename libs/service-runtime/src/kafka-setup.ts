@@ -1,0 +1,12 @@
+import type { Admin } from 'kafkajs';
+import type { Logger } from '@movie-stream/logging';
+import { connectWithRetry, ensureTopics, pipelineTopics, TopicNames } from '@movie-stream/messaging';
+
+/** Connects an admin client (waiting for the brokers) and creates the pipeline's topics if missing. */
+export async function connectAndEnsureTopics(
+  admin: Admin,
+  opts: { brokers: string[]; topics: TopicNames; ratingsPartitions: number; replicationFactor: number; logger: Logger; signal?: AbortSignal },
+): Promise<void> {
+  await connectWithRetry(admin, opts.brokers, opts.logger, opts.signal);
+  await ensureTopics(admin, pipelineTopics(opts.topics, opts.ratingsPartitions), opts.replicationFactor, opts.logger);
+}

@@ -1,0 +1,91 @@
+import { Config, ConfigError, loadConfig, OptionName, redact } from '@movie-stream/config';
+import { createLogger, Logger } from '@movie-stream/logging';
+import { createKafka, topicNames, TopicNames } from '@movie-stream/messaging';
+import type { Kafka } from 'kafkajs';
+
+/** The options every service reads. */
+export const COMMON_OPTIONS = [
+  'brokers', 'kafkaSsl', 'kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword',
+  'instanceId', 'logLevel', 'logFormat', 'topicRatings', 'topicMovies', 'topicMeanRatings', 'topicMetaPrefix',
+  'ratingsPartitions', 'replicationFactor', 'metaWindowMs',
+] as const satisfies readonly OptionName[];
+
+export type CommonOption = (typeof COMMON_OPTIONS)[number];
+
+export interface ServiceContext<N extends OptionName> {
+  service: string;
+  config: Config<N | CommonOption>;
+  logger: Logger;
+  kafka: Kafka;
+  topics: TopicNames;
+  /** Aborted on SIGTERM/SIGINT: stop taking work, finish, save, exit. */
+  signal: AbortSignal;
+}
+
+/**
+ * Runs a service's main: config (flags > env > defaults; exit 2 on a bad setting), logger, Kafka client,
+ * and graceful shutdown: the first SIGTERM/SIGINT aborts `signal` and lets main finish; a second one
+ * exits at once (130).
+ */
+export function runService<N extends OptionName>(
+  service: string,
+  options: readonly N[],
+  main: (ctx: ServiceContext<N>) => Promise<void>,
+): void {
+  let config: Config<N | CommonOption>;
+  try {
+    config = loadConfig([...COMMON_OPTIONS, ...options] as (N | CommonOption)[]);
+  } catch (e) {
+    process.stderr.write(`${service}: ${(e as Error).message}\n`);
+    process.exit(e instanceof ConfigError ? 2 : 1);
+  }
+  const logger = createLogger({ service, instanceId: config.instanceId as string, level: config.logLevel as string, format: config.logFormat as string });
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn(`second ${sig}: exiting without a final snapshot`);
+      process.exit(130);
+    }
+    logger.info(`${sig} received: shutting down gracefully`);
+    controller.abort(new Error(`${sig} received`));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  let kafka: Kafka;
+  try {
+    kafka = createKafka(
+      {
+        brokers: config.brokers as string[],
+        clientId: `${service}-${config.instanceId}`,
+        ssl: config.kafkaSsl as boolean,
+        saslMechanism: config.kafkaSaslMechanism as string | undefined,
+        saslUsername: config.kafkaSaslUsername as string | undefined,
+        saslPassword: config.kafkaSaslPassword as string | undefined,
+      },
+      logger,
+    );
+  } catch (e) {
+    logger.error((e as Error).message);
+    process.exit(2);
+  }
+  logger.info(`starting ${service}`, { config: redact(config as object) });
+  const started = Date.now();
+  main({ service, config, logger, kafka, topics: topicNames(config as never), signal: controller.signal })
+    .then(() => {
+      logger.info(`${service} stopped after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      // Let winston drain, then exit even if a library left a handle open.
+      setTimeout(() => process.exit(0), 100).unref();
+    })
+    .catch((e: Error) => {
+      if (controller.signal.aborted && /aborted|received/.test(e.message)) {
+        logger.warn(`${service} interrupted before it finished: ${e.message}`);
+        setTimeout(() => process.exit(0), 100).unref();
+        return;
+      }
+      logger.error(`${service} failed: ${e.message}`, { stack: e.stack });
+      setTimeout(() => process.exit(1), 100).unref();
+    });
+}

@@ -1,0 +1,98 @@
+import { join } from 'node:path';
+import type { KafkaMessage } from 'kafkajs';
+import { CheckpointedConsumer, MetaReporter, PartitionBatch, Publisher, rawSink } from '@movie-stream/messaging';
+import { ColumnSpec, StorableFrame } from '@movie-stream/storable-frame';
+import { connectAndEnsureTopics } from './kafka-setup';
+import type { ServiceContext } from './run-service';
+
+export interface StatefulConsumerSpec<K, Row> {
+  ctx: ServiceContext<'outDir' | 'stateDir' | 'snapshotIntervalMs' | 'groupId' | 'sessionTimeoutMs' | 'acks' | 'compression'>;
+  /** Table name: the snapshot is <out>/<name>.csv. */
+  name: string;
+  columns: ColumnSpec<Row>[];
+  fromRecord(rec: Record<string, string>): [K, Row];
+  topics: string[];
+  /**
+   * Applies one partition's batch. Must do all its changes inside `frame.update` and record
+   * `batch.nextOffset` there (so state and offsets move together).
+   */
+  handle(batch: PartitionBatch, frame: StorableFrame<K, Row>, publisher: Publisher): Promise<void>;
+}
+
+export interface StatefulConsumerResult {
+  rows: number;
+  snapshots: number;
+  maxCopyMs: number;
+  skippedReplays: number;
+}
+
+/**
+ * The life of a consumer that keeps a table: restore the snapshot, consume from the snapshot's offsets,
+ * snapshot every interval and commit exactly the offsets of each durable snapshot, and on SIGTERM stop
+ * fetching, write a final snapshot, commit and disconnect.
+ */
+export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, Row>): Promise<StatefulConsumerResult> {
+  const { ctx } = spec;
+  const { config, logger, kafka, signal } = ctx;
+  const brokers = config.brokers as string[];
+  const outDir = config.outDir as string;
+  const frame = new StorableFrame<K, Row>({
+    name: spec.name,
+    stateDir: (config.stateDir as string | undefined) ?? join(outDir, '.state', ctx.service),
+    outputFile: join(outDir, `${spec.name}.csv`),
+    columns: spec.columns,
+    fromRecord: spec.fromRecord,
+    logger,
+  });
+  if (!(await frame.load())) logger.info(`no ${spec.name} snapshot: starting from the beginning of ${spec.topics.join(', ')}`);
+
+  const admin = kafka.admin();
+  await connectAndEnsureTopics(admin, {
+    brokers, topics: ctx.topics, ratingsPartitions: config.ratingsPartitions as number,
+    replicationFactor: config.replicationFactor as number, logger, signal,
+  });
+  const publisher = new Publisher(kafka, {
+    brokers, logger, acks: config.acks as number, compression: config.compression as 'none', maxInFlight: 1,
+  });
+  await publisher.connect();
+  const meta = new MetaReporter({
+    service: ctx.service, instanceId: config.instanceId as string, topics: ctx.topics,
+    windowMs: config.metaWindowMs as number, sink: rawSink(publisher.producer), logger,
+  });
+  meta.start();
+
+  const consumer = new CheckpointedConsumer({
+    kafka, admin, brokers, logger, meta, signal,
+    groupId: (config.groupId as string | undefined) ?? `movie-stream.${ctx.service}`,
+    topics: spec.topics,
+    checkpoint: frame,
+    sessionTimeoutMs: config.sessionTimeoutMs as number,
+    handle: (batch) => spec.handle(batch, frame, publisher),
+  });
+  frame.startPeriodic(config.snapshotIntervalMs as number, (info) => {
+    logger.debug(`snapshot ${info.generation} written`, { rows: info.rows, copyMs: info.copyMs, writeMs: info.writeMs });
+    return consumer.commit(info.offsets);
+  });
+  await consumer.start();
+  logger.info(`consuming ${spec.topics.join(', ')}`);
+
+  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  await consumer.pause();
+  await frame.stopPeriodic();
+  const last = await frame.snapshot();
+  if (last) {
+    logger.info(`final snapshot ${last.generation}: ${last.rows} rows`, { file: join(outDir, `${spec.name}.csv`) });
+    await consumer.commit(last.offsets);
+  }
+  await meta.close();
+  await consumer.stop();
+  await publisher.disconnect();
+  await admin.disconnect();
+  await frame.close();
+  return { rows: frame.size, snapshots: frame.stats.snapshots, maxCopyMs: frame.stats.maxCopyMs, skippedReplays: consumer.skippedReplays };
+}
+
+/** Log line for a message that cannot be used: where it is and why; the consumer goes on. */
+export function reportBadMessage(ctx: { logger: ServiceContext<never>['logger'] }, topic: string, partition: number, m: Pick<KafkaMessage, 'offset'>, reason: string): void {
+  ctx.logger.warn(`skipping undecodable message`, { topic, partition, offset: m.offset, reason });
+}

@@ -1,0 +1,57 @@
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+export const APPS = ['rating-producer', 'movie-producer', 'mean-rating-processor', 'movie-data-sink'] as const;
+export type AppName = (typeof APPS)[number];
+
+/** Bundles the apps (esbuild, ~1 s) so services run as they do in production: `node dist/apps/<app>/main.js`. */
+export function buildApps(): void {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'tools', 'build', 'bundle.mjs')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error('building the apps failed (node tools/build/bundle.mjs)');
+}
+
+/** Starts the project's broker unless KAFKA_BROKERS points elsewhere (idempotent). */
+export function ensureLocalKafka(): void {
+  const r = spawnSync('bash', [join(REPO_ROOT, 'tools', 'kafka', 'kafka.sh'), 'start'], { stdio: ['ignore', 2, 2] });
+  if (r.status !== 0) throw new Error('could not start the local Kafka broker (npm run kafka:start); see .kafka/ logs');
+}
+
+export interface ServiceProcess {
+  app: AppName;
+  child: ChildProcess;
+  /** Resolves with the exit code (or 128 + signal number style negative for signals). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Lines the service printed on stdout (its result, e.g. a producer's summary JSON). */
+  stdout: string[];
+  logFile: string;
+}
+
+export function startService(app: AppName, env: NodeJS.ProcessEnv, args: string[], logDir: string): ServiceProcess {
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${app}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', app, 'main.js'), ...args], {
+    env: { ...process.env, LOG_FORMAT: 'text', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: string[] = [];
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    buf += d.toString('utf8');
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      stdout.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  child.stderr?.pipe(log);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    child.on('exit', (code, signal) => {
+      log.end();
+      res({ code, signal });
+    }),
+  );
+  return { app, child, exited, stdout, logFile };
+}
