@@ -1,0 +1,146 @@
+// Integration tests against the real broker (started by the jest global setup).
+import { Kafka, logLevel } from 'kafkajs';
+import { fromBinary, MetaReportSchema } from '@movie-stream/schema';
+import { createLogger } from '@movie-stream/logging';
+import { CheckpointedConsumer, consumerLag, ensureTopics, MetaReporter, pipelineTopics, Publisher, rawSink, topicNames, totalLag } from './index';
+
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const logger = createLogger({ service: 'test', level: 'error', format: 'json' });
+const kafka = new Kafka({ clientId: 'messaging-int-test', brokers, logLevel: logLevel.NOTHING });
+
+function freshTopics() {
+  const p = `it-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+  return topicNames({ topicRatings: `${p}.ratings`, topicMovies: `${p}.movies`, topicMeanRatings: `${p}.mean-ratings`, topicMetaPrefix: `${p}.meta` });
+}
+
+async function readAll(topic: string, expected: number, timeoutMs = 30_000) {
+  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Math.random()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const got: { key: string; value: Buffer; partition: number; offset: string }[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`read ${got.length}/${expected} from ${topic}`)), timeoutMs);
+    void consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        got.push({ key: String(message.key), value: message.value as Buffer, partition, offset: message.offset });
+        if (got.length >= expected) {
+          clearTimeout(t);
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  return got;
+}
+
+describe('messaging on a real broker', () => {
+  const admin = kafka.admin();
+  beforeAll(() => admin.connect());
+  afterAll(() => admin.disconnect());
+
+  it('creates topics idempotently, with compaction where the state is per key', async () => {
+    const names = freshTopics();
+    const specs = pipelineTopics(names, 6);
+    expect((await ensureTopics(admin, specs, 0, logger)).sort()).toEqual(specs.map((s) => s.name).sort());
+    expect(await ensureTopics(admin, specs, 0, logger)).toEqual([]);
+    const meta = await admin.fetchTopicMetadata({ topics: [names.ratings] });
+    expect(meta.topics[0].partitions).toHaveLength(6);
+    const cfg = await admin.describeConfigs({ resources: [{ type: 2, name: names.meanRatings, configNames: ['cleanup.policy'] }], includeSynonyms: false });
+    expect(cfg.resources[0].configEntries[0].configValue).toBe('compact');
+  });
+
+  it('publishes in batches keyed by movie, and the meta reports add up to exactly what was published', async () => {
+    const names = freshTopics();
+    await ensureTopics(admin, pipelineTopics(names, 6), 0, logger);
+    const publisher = new Publisher(kafka, { brokers, logger, maxInFlight: 3 });
+    await publisher.connect();
+    const meta = new MetaReporter({ service: 'it', instanceId: 'i1', topics: names, windowMs: 200, sink: rawSink(publisher.producer), logger });
+    publisher.meta = meta;
+    meta.start();
+    const total = 12_345;
+    for (let i = 0; i < total; i += 1000) {
+      const batch = [];
+      for (let j = i; j < Math.min(total, i + 1000); j++) batch.push({ key: String(j % 97), value: Buffer.from(`v${j}`) });
+      await publisher.enqueue(names.ratings, batch);
+    }
+    await publisher.flush();
+    await meta.close();
+    await publisher.disconnect();
+
+    const offsets = await admin.fetchTopicOffsets(names.ratings);
+    expect(offsets.reduce((s, p) => s + Number(p.high), 0)).toBe(total);
+    const got = await readAll(names.ratings, total);
+    // Same key → same partition, always.
+    const partitionOfKey = new Map<string, number>();
+    for (const m of got) {
+      expect(partitionOfKey.get(m.key) ?? m.partition).toBe(m.partition);
+      partitionOfKey.set(m.key, m.partition);
+    }
+    const reportsTopic = await admin.fetchTopicOffsets(names.metaPublished);
+    const reports = await readAll(names.metaPublished, Number(reportsTopic[0].high));
+    const decoded = reports.map((r) => fromBinary(MetaReportSchema, r.value));
+    expect(decoded.reduce((s, r) => s + Number(r.count), 0)).toBe(total);
+    expect(new Set(decoded.map((r) => r.service))).toEqual(new Set(['it']));
+    for (const r of decoded) expect(Number(r.windowEndMs - r.windowStartMs)).toBe(200);
+  });
+
+  it('consumes from the checkpoint, drops replays, commits only what it is told', async () => {
+    const names = freshTopics();
+    await ensureTopics(admin, [{ name: names.ratings, partitions: 1 }], 0, logger);
+    const publisher = new Publisher(kafka, { brokers, logger });
+    await publisher.connect();
+    await publisher.send(names.ratings, Array.from({ length: 100 }, (_, i) => ({ key: 'k', value: Buffer.from(String(i)) })));
+    await publisher.disconnect();
+
+    const groupId = `${names.ratings}-group`;
+    // The state already holds offsets 0..39: consumption must start at 40.
+    const state = { next: '40' };
+    const seen: number[] = [];
+    const consumer = new CheckpointedConsumer({
+      kafka, admin, brokers, logger, groupId, topics: [names.ratings],
+      checkpoint: { nextOffset: () => state.next },
+      handle: async (b) => {
+        for (const m of b.messages) seen.push(Number(String(m.value)));
+        state.next = b.nextOffset;
+      },
+    });
+    await consumer.start();
+    const deadline = Date.now() + 30_000;
+    while (seen.length < 60 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await consumer.pause();
+    expect(seen).toEqual(Array.from({ length: 60 }, (_, i) => 40 + i));
+    expect(totalLag(await consumerLag(admin, groupId, [names.ratings]))).toBe(100); // nothing committed yet
+    await consumer.commit({ [names.ratings]: { '0': state.next } });
+    expect(totalLag(await consumerLag(admin, groupId, [names.ratings]))).toBe(0);
+    await consumer.stop();
+  });
+
+  it('seeks back when Kafka committed past the state (state deleted or older)', async () => {
+    const names = freshTopics();
+    await ensureTopics(admin, [{ name: names.ratings, partitions: 1 }], 0, logger);
+    const publisher = new Publisher(kafka, { brokers, logger });
+    await publisher.connect();
+    await publisher.send(names.ratings, Array.from({ length: 50 }, (_, i) => ({ key: 'k', value: Buffer.from(String(i)) })));
+    await publisher.disconnect();
+    const groupId = `${names.ratings}-group`;
+    await admin.setOffsets({ groupId, topic: names.ratings, partitions: [{ partition: 0, offset: '45' }] });
+
+    const state: { next?: string } = {}; // empty state: rebuild from the start of the topic
+    const seen: number[] = [];
+    const consumer = new CheckpointedConsumer({
+      kafka, admin, brokers, logger, groupId, topics: [names.ratings],
+      checkpoint: { nextOffset: () => state.next },
+      handle: async (b) => {
+        for (const m of b.messages) seen.push(Number(String(m.value)));
+        state.next = b.nextOffset;
+      },
+    });
+    await consumer.start();
+    const deadline = Date.now() + 30_000;
+    while (seen.length < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await consumer.pause();
+    await consumer.stop();
+    expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+});

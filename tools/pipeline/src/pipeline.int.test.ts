@@ -1,0 +1,114 @@
+// End-to-end: the real services (bundled, as `npm start` runs them) on a real broker, compared with an
+// independent computation straight from the CSV.
+import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { compareMovieData, computeReferenceMeans, movielensDir, readSemicolonCsv } from '@movie-stream/test-support';
+import { PipelineRun } from './run-pipeline';
+import { buildApps } from './services';
+
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const ML = movielensDir();
+const ratingsFile = join(ML, 'ratings.csv');
+const moviesFile = join(ML, 'movies.csv');
+
+/** movie ids named by movies.csv (ids are never quoted: the first comma ends them). */
+async function movieIds(file: string): Promise<Set<number>> {
+  const ids = new Set<number>();
+  let header = true;
+  for await (const line of createInterface({ input: createReadStream(file) })) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    if (line) ids.add(Number(line.slice(0, line.indexOf(','))));
+  }
+  return ids;
+}
+
+async function expectExact(outDir: string): Promise<number> {
+  const reference = await computeReferenceMeans(ratingsFile);
+  const ids = await movieIds(moviesFile);
+  const rows = await readSemicolonCsv(join(outDir, 'movie-data.csv'));
+  expect(compareMovieData(rows, reference.means, ids)).toEqual([]);
+  const all = new Set([...ids, ...reference.means.keys()]);
+  expect(rows).toHaveLength(all.size);
+  // mean-ratings.csv holds exactly the rated movies, with the same sums and counts.
+  const means = await readSemicolonCsv(join(outDir, 'mean-ratings.csv'));
+  expect(means).toHaveLength(reference.means.size);
+  for (const m of means) {
+    const ref = reference.means.get(Number(m.movieId));
+    expect({ id: Number(m.movieId), sum: Number(m.sum), count: Number(m.count) }).toEqual({ id: ref?.movieId, sum: ref?.sum, count: ref?.count });
+  }
+  return reference.ratings;
+}
+
+beforeAll(() => buildApps());
+
+describe('pipeline on ml-latest-small', () => {
+  it('computes every movie’s mean and count exactly (100,004 ratings, 9,125 movies)', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'e2e-'));
+    const run = new PipelineRun({ ratingsFile, moviesFile, outDir, brokers, log: () => undefined });
+    const summary = await run.run();
+    expect(summary.ratings).toMatchObject({ rowsRead: 100004, published: 100004, rowsRejected: 0 });
+    expect(summary.movies).toMatchObject({ rowsRead: 9125, published: 9125, rowsRejected: 0 });
+    expect(await expectExact(outDir)).toBe(100004);
+  });
+
+  it('stays exact when the processor and the sink are SIGKILLed mid-stream and restarted', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'crash-'));
+    // Five slices of the ratings, published one after another; a kill while each is consumed.
+    const lines = readFileSync(ratingsFile, 'utf8').split('\n');
+    const header = lines[0];
+    const body = lines.slice(1).filter((l) => l.length > 0);
+    const slices = 5;
+    const files = Array.from({ length: slices }, (_, i) => {
+      const f = join(outDir, `slice-${i}.csv`);
+      const part = body.slice(Math.floor((i * body.length) / slices), Math.floor(((i + 1) * body.length) / slices));
+      writeFileSync(f, [header, ...part].join('\n') + '\n');
+      return f;
+    });
+    const run = new PipelineRun({
+      ratingsFile, moviesFile, outDir: join(outDir, 'out'), brokers, log: () => undefined,
+      snapshotIntervalMs: 200,
+      env: { SESSION_TIMEOUT_MS: '6000' },
+    });
+    run.cleanOutput();
+    await run.createTopics();
+    let killedWithLag = 0;
+    try {
+      run.start('mean-rating-processor');
+      run.start('movie-data-sink');
+      run.start('movie-producer', ['--movies', moviesFile]);
+      await run.producerResult('movie-producer');
+      for (let i = 0; i < slices; i++) {
+        run.start('rating-producer', ['--ratings', files[i]]);
+        await run.producerResult('rating-producer');
+        // Let the processor get going on this slice (some progress, usually a snapshot or two), then kill it.
+        const before = await run.lag(run.groups.processor, [run.topics.ratings]);
+        const deadline = Date.now() + 5000;
+        while (Date.now() < deadline && (await run.lag(run.groups.processor, [run.topics.ratings])) >= before) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        if ((await run.lag(run.groups.processor, [run.topics.ratings])) > 0) killedWithLag++;
+        const victim = i === 2 ? 'movie-data-sink' : 'mean-rating-processor';
+        run.service(victim)?.child.kill('SIGKILL');
+        await run.service(victim)?.exited;
+        run.start(victim);
+      }
+      await run.waitUntilDrained();
+      expect(await run.stop('mean-rating-processor')).toBe(0);
+      expect(await run.stop('movie-data-sink')).toBe(0);
+    } finally {
+      await run.stopAll();
+      await run.deleteTopics();
+    }
+    // The restarts resumed from snapshots (not from scratch) …
+    expect(readFileSync(join(run.logDir, 'mean-rating-processor.log'), 'utf8')).toMatch(/restored mean-ratings snapshot/);
+    // … at least some kills hit while ratings were still unprocessed …
+    expect(killedWithLag).toBeGreaterThan(0);
+    // … and not one rating was lost or counted twice.
+    expect(await expectExact(run.outDir)).toBe(100004);
+  });
+});
