@@ -1,6 +1,6 @@
 // mean-rating-processor (the seed's "meanratingproducer"): ratings → sum/count per movie → mean-ratings.
 import { aggregate, decodeRatings, encodeMeanRating, meanFromRecord, MovieMean, MEAN_RATING_COLUMNS } from '@movie-stream/mean-rating';
-import { reportBadMessage, runService, runStatefulConsumer } from '@movie-stream/service-runtime';
+import { BadMessage, runService, runStatefulConsumer, sendToDeadLetterQueue } from '@movie-stream/service-runtime';
 
 const OPTIONS = ['outDir', 'stateDir', 'snapshotIntervalMs', 'groupId', 'sessionTimeoutMs', 'acks', 'compression'] as const;
 
@@ -12,10 +12,12 @@ runService('mean-rating-processor', OPTIONS, async (ctx) => {
     fromRecord: meanFromRecord,
     topics: [ctx.topics.ratings],
     handle: async (batch, frame, publisher) => {
-      const ratings = decodeRatings(batch.messages, (bad) => reportBadMessage(ctx, batch.topic, batch.partition, bad, bad.reason));
+      const bad: BadMessage[] = [];
+      const ratings = decodeRatings(batch.messages, (message, reason) => bad.push({ message, reason }));
       await frame.update(async (rows, commitOffset) => {
         const updated = aggregate(rows, ratings);
-        // Publish before applying: if the publish fails, neither state nor offset has moved.
+        // Publish before applying: if a publish fails, neither state nor offset has moved.
+        await sendToDeadLetterQueue(ctx, publisher, batch, bad);
         await publisher.send(ctx.topics.meanRatings, updated.map((m) => ({ key: String(m.movieId), value: encodeMeanRating(m) })));
         for (const m of updated) rows.set(m.movieId, m);
         commitOffset(batch.topic, batch.partition, batch.nextOffset);

@@ -1,6 +1,6 @@
 // movie-data-sink (the seed's "moviedatasink"): movies + mean-ratings → movie-data.csv.
 import { applyMeanRating, applyMovie, movieDataFromRecord, MovieDataRow, MOVIE_DATA_COLUMNS } from '@movie-stream/movie-data';
-import { reportBadMessage, runService, runStatefulConsumer } from '@movie-stream/service-runtime';
+import { BadMessage, runService, runStatefulConsumer, sendToDeadLetterQueue } from '@movie-stream/service-runtime';
 
 const OPTIONS = ['outDir', 'stateDir', 'snapshotIntervalMs', 'groupId', 'sessionTimeoutMs', 'acks', 'compression'] as const;
 
@@ -11,13 +11,17 @@ runService('movie-data-sink', OPTIONS, async (ctx) => {
     columns: MOVIE_DATA_COLUMNS,
     fromRecord: movieDataFromRecord,
     topics: [ctx.topics.movies, ctx.topics.meanRatings],
-    handle: async (batch, frame) => {
+    handle: async (batch, frame, publisher) => {
       const apply = batch.topic === ctx.topics.movies ? applyMovie : applyMeanRating;
-      await frame.update((rows, commitOffset) => {
+      await frame.update(async (rows, commitOffset) => {
+        const bad: BadMessage[] = [];
         for (const m of batch.messages) {
           const res = m.value ? apply(rows, m.value) : { ok: false as const, reason: 'empty message value' };
-          if (!res.ok) reportBadMessage(ctx, batch.topic, batch.partition, m, res.reason);
+          if (!res.ok) bad.push({ message: m, reason: res.reason });
         }
+        // Movie and mean-rating updates are idempotent (latest / highest count wins), so a replay after a
+        // failed DLQ send changes nothing.
+        await sendToDeadLetterQueue(ctx, publisher, batch, bad);
         commitOffset(batch.topic, batch.partition, batch.nextOffset);
       });
     },

@@ -26,7 +26,7 @@ describe('decodeRatings', () => {
       { offset: '3', value: encodeRating({ userId: 1, movieId: 0, rating: 3, timestamp: 1 }) },
       { offset: '4', value: null },
     ];
-    expect(decodeRatings(msgs, (b) => bad.push(b))).toEqual([{ movieId: 10, value: 4.5 }]);
+    expect(decodeRatings(msgs, (m, reason) => bad.push({ offset: m.offset, reason }))).toEqual([{ movieId: 10, value: 4.5 }]);
     expect(bad.map((b) => b.offset)).toEqual(['1', '2', '3', '4']);
     expect(bad[1].reason).toMatch(/rating 7 outside/);
   });

@@ -29,31 +29,26 @@ export interface DecodedRating {
   value: number;
 }
 
-export interface UndecodableMessage {
-  offset: string;
-  reason: string;
-}
-
 /** Decodes Rating messages; a message that fails to decode or breaks the schema's rules is reported, not thrown. */
-export function decodeRatings(
-  messages: { offset: string; value: Buffer | null }[],
-  onBad: (m: UndecodableMessage) => void,
+export function decodeRatings<M extends { offset: string; value: Buffer | null }>(
+  messages: M[],
+  onBad: (m: M, reason: string) => void,
 ): DecodedRating[] {
   const out: DecodedRating[] = [];
   for (const m of messages) {
     if (!m.value) {
-      onBad({ offset: m.offset, reason: 'empty message value' });
+      onBad(m, 'empty message value');
       continue;
     }
     let r;
     try {
       r = fromBinary(RatingSchema, m.value);
     } catch (e) {
-      onBad({ offset: m.offset, reason: `not a Rating: ${(e as Error).message}` });
+      onBad(m, `not a Rating: ${(e as Error).message}`);
       continue;
     }
-    if (!(r.movieId > 0)) onBad({ offset: m.offset, reason: `movie_id ${r.movieId} is not positive` });
-    else if (!(r.value >= 0.5 && r.value <= 5)) onBad({ offset: m.offset, reason: `rating ${r.value} outside 0.5-5.0` });
+    if (!(r.movieId > 0)) onBad(m, `movie_id ${r.movieId} is not positive`);
+    else if (!(r.value >= 0.5 && r.value <= 5)) onBad(m, `rating ${r.value} outside 0.5-5.0`);
     else out.push({ movieId: r.movieId, value: r.value });
   }
   return out;

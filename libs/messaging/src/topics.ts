@@ -1,5 +1,6 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
 import type { Logger } from '@movie-stream/logging';
+import { deadLetterTopic } from './dead-letter';
 
 export interface TopicNames {
   ratings: string;
@@ -35,6 +36,7 @@ export function pipelineTopics(names: TopicNames, ratingsPartitions: number): To
     { name: names.meanRatings, partitions: 3, compacted: true },
     { name: names.metaPublished, partitions: 1, retentionMs: 7 * 24 * 3600 * 1000 },
     { name: names.metaConsumed, partitions: 1, retentionMs: 7 * 24 * 3600 * 1000 },
+    ...[names.ratings, names.movies, names.meanRatings].map((t) => ({ name: deadLetterTopic(t), partitions: 1 })),
   ];
 }
 

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { Duplex, Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import Papa from 'papaparse';
 import type { MovieRow, RatingRow, ReadOptions, ReadResult, ReadStats, RejectedRow } from './types';
 import { MOVIES_HEADER, RATINGS_HEADER, parseMovieFields, parseRatingFields, reasonKey } from './validate';
@@ -15,11 +15,12 @@ const RATINGS: RowSpec<RatingRow> = { header: RATINGS_HEADER, parse: parseRating
 const MOVIES: RowSpec<MovieRow> = { header: MOVIES_HEADER, parse: parseMovieFields, acceptedMaySpanLines: true };
 
 const DEFAULT_BATCH_SIZE = 2000;
-// Batches parsed ahead of the consumer before parsing pauses (bounds memory).
+// Batches parsed ahead of the consumer before reading pauses; memory is bounded by this plus one
+// read chunk's rows.
 const MAX_QUEUED_BATCHES = 4;
 // A header line longer than this is wrong anyway; stop looking for its end.
 const MAX_HEADER_SCAN = 64 * 1024;
-const READ_CHUNK = 1 << 20;
+const READ_CHUNK = 64 * 1024;
 
 /**
  * Streams ratings.csv (`userId,movieId,rating,timestamp`). Rows are validated and yielded in arrays;
@@ -70,19 +71,27 @@ function readCsv<T>(file: string, spec: RowSpec<T>, opts: ReadOptions): ReadResu
     if (signal?.aborted) throw abortError(signal);
     const src = createReadStream(file, { encoding: 'utf8', highWaterMark: READ_CHUNK });
     let parser: Duplex | undefined;
-    let text: Readable | undefined;
 
     let error: unknown;
     let done = false;
+    let closed = false;
+    // Resolvers for the consumer waiting on a batch and the feeder waiting for room.
     let wake: (() => void) | undefined;
+    let feedWaiter: (() => void) | undefined;
     const wakeUp = (): void => {
       const w = wake;
       wake = undefined;
       w?.();
     };
+    const resumeFeed = (): void => {
+      const w = feedWaiter;
+      feedWaiter = undefined;
+      w?.();
+    };
     const fail = (err: unknown): void => {
       if (error === undefined) error = err;
       wakeUp();
+      resumeFeed();
     };
     const onAbort = (): void => fail(abortError(signal!));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -110,20 +119,8 @@ function readCsv<T>(file: string, spec: RowSpec<T>, opts: ReadOptions): ReadResu
         dynamicTyping: false,
         skipEmptyLines: false,
       });
-      text = Readable.from(
-        (async function* () {
-          if (head) yield head;
-          for (;;) {
-            const r = await srcIter.next();
-            if (r.done) return;
-            yield r.value;
-          }
-        })(),
-      );
-
       const queue: T[][] = [];
       let batch: T[] = [];
-      let paused = false;
       let headerSeen = false;
       let nextLine = 1;
       const p = parser;
@@ -169,10 +166,6 @@ function readCsv<T>(file: string, spec: RowSpec<T>, opts: ReadOptions): ReadResu
         if (batch.length >= batchSize) {
           queue.push(batch);
           batch = [];
-          if (queue.length >= MAX_QUEUED_BATCHES && !paused) {
-            paused = true;
-            p.pause();
-          }
           wakeUp();
         }
       };
@@ -195,18 +188,37 @@ function readCsv<T>(file: string, spec: RowSpec<T>, opts: ReadOptions): ReadResu
         wakeUp();
       });
       p.on('error', fail);
-      text.on('error', fail);
       src.on('error', fail);
-      text.pipe(p);
+
+      // Backpressure by feeding text only while few batches wait: pausing papaparse's output side
+      // instead makes it copy the rest of its chunk per pause and poll with 3 ms timers.
+      const writeText = (chunk: string): Promise<void> =>
+        new Promise((resolve, reject) => p.write(chunk, (err) => (err ? reject(err) : resolve())));
+      const feed = async (): Promise<void> => {
+        // Let the 'data' listener switch the stream to flowing first; rows pushed before that are
+        // buffered, and each push over the buffer limit triggers papaparse's costly pause.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (head) await writeText(head);
+        for (;;) {
+          while (queue.length >= MAX_QUEUED_BATCHES && error === undefined && !closed) {
+            await new Promise<void>((resolve) => {
+              feedWaiter = resolve;
+            });
+          }
+          if (error !== undefined || closed) return;
+          const r = await srcIter.next();
+          if (r.done) break;
+          await writeText(r.value);
+        }
+        p.end();
+      };
+      feed().catch(fail);
 
       for (;;) {
         if (error !== undefined) throw error;
         const b = queue.shift();
         if (b) {
-          if (paused && queue.length < MAX_QUEUED_BATCHES / 2) {
-            paused = false;
-            p.resume();
-          }
+          if (queue.length < MAX_QUEUED_BATCHES) resumeFeed();
           yield b;
           continue;
         }
@@ -216,9 +228,10 @@ function readCsv<T>(file: string, spec: RowSpec<T>, opts: ReadOptions): ReadResu
         });
       }
     } finally {
+      // Also reached when the consumer stops early (break): release the feeder and the file.
+      closed = true;
+      resumeFeed();
       signal?.removeEventListener('abort', onAbort);
-      text?.unpipe();
-      text?.destroy();
       parser?.destroy();
       src.destroy();
     }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
-import { CheckpointedConsumer, MetaReporter, PartitionBatch, Publisher, rawSink } from '@movie-stream/messaging';
+import { CheckpointedConsumer, deadLetter, deadLetterTopic, MetaReporter, PartitionBatch, Publisher, rawSink } from '@movie-stream/messaging';
 import { ColumnSpec, StorableFrame } from '@movie-stream/storable-frame';
 import { connectAndEnsureTopics } from './kafka-setup';
 import type { ServiceContext } from './run-service';
@@ -92,7 +92,29 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   return { rows: frame.size, snapshots: frame.stats.snapshots, maxCopyMs: frame.stats.maxCopyMs, skippedReplays: consumer.skippedReplays };
 }
 
-/** Log line for a message that cannot be used: where it is and why; the consumer goes on. */
-export function reportBadMessage(ctx: { logger: ServiceContext<never>['logger'] }, topic: string, partition: number, m: Pick<KafkaMessage, 'offset'>, reason: string): void {
-  ctx.logger.warn(`skipping undecodable message`, { topic, partition, offset: m.offset, reason });
+export interface BadMessage {
+  message: Pick<KafkaMessage, 'key' | 'value' | 'offset'>;
+  reason: string;
+}
+
+/**
+ * Sends messages that cannot be used to `<topic>.dlq` (original bytes, headers with source topic,
+ * partition, offset and error) and logs each with where it is and why. Call inside `frame.update` before
+ * recording the batch's offset, so a crash cannot lose them.
+ */
+export async function sendToDeadLetterQueue(
+  ctx: { service: string; logger: ServiceContext<never>['logger'] },
+  publisher: Publisher,
+  batch: { topic: string; partition: number },
+  bad: BadMessage[],
+): Promise<void> {
+  if (bad.length === 0) return;
+  for (const b of bad.slice(0, 20)) {
+    ctx.logger.warn('unusable message sent to the dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: b.message.offset, reason: b.reason });
+  }
+  if (bad.length > 20) ctx.logger.warn(`... and ${bad.length - 20} more unusable messages in this batch`);
+  await publisher.send(
+    deadLetterTopic(batch.topic),
+    bad.map((b) => deadLetter({ topic: batch.topic, partition: batch.partition, service: ctx.service }, b.message, b.reason)),
+  );
 }
