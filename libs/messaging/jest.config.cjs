@@ -4,5 +4,4 @@ module.exports = {
   rootDir: __dirname,
   // Integration tests here need a broker: started once, here or by the root config.
   globalSetup: '<rootDir>/../../tools/test-support/global-setup.cjs',
-  testTimeout: 180000,
 };

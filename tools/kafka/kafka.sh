@@ -33,16 +33,25 @@ usage: $(basename "$0") <command> [options]
   run CLASS ARGS...                any main class with the Kafka jars on the classpath
 
 env: KAFKA_BROKERS (external cluster: start does nothing), KAFKA_HEAP,
+     KAFKA_INSTANCE + KAFKA_PORT_BASE (an independent cluster: state in .kafka/instances/<name>,
+       broker i on port KAFKA_PORT_BASE+i, controller on KAFKA_PORT_BASE+10000+i; default 9091),
      KAFKA_START_TIMEOUT (s, default 90), KAFKA_STOP_TIMEOUT (s, default 30)
 EOF
 }
 
 # ---------------------------------------------------------------- helpers
 
-broker_port()     { echo $((9091 + $1)); }
-controller_port() { echo $((19091 + $1)); }
-cluster_dir()     { echo "$STATE_DIR/cluster-$1"; }
-broker_dir()      { echo "$STATE_DIR/cluster-$1/broker-$2"; }
+# KAFKA_INSTANCE + KAFKA_PORT_BASE run a second, independent cluster beside the default one (fault tests
+# and experiments kill brokers without touching the broker that other work uses).
+INSTANCE="${KAFKA_INSTANCE:-}"
+PORT_BASE="${KAFKA_PORT_BASE:-9091}"
+[[ -z "$INSTANCE" || "$INSTANCE" =~ ^[a-z0-9-]+$ ]] || die "KAFKA_INSTANCE must be lower-case letters, digits and dashes"
+CLUSTERS_DIR="$STATE_DIR${INSTANCE:+/instances/$INSTANCE}"
+
+broker_port()     { echo $((PORT_BASE + $1)); }
+controller_port() { echo $((PORT_BASE + 10000 + $1)); }
+cluster_dir()     { echo "$CLUSTERS_DIR/cluster-$1"; }
+broker_dir()      { echo "$CLUSTERS_DIR/cluster-$1/broker-$2"; }
 
 port_open() { # host port -> 0 if something accepts TCP connections
   (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
@@ -417,7 +426,7 @@ cmd_status() {
 cmd_reset() {
   cmd_stop
   local d
-  for d in "$STATE_DIR"/cluster-*; do
+  for d in "$CLUSTERS_DIR"/cluster-*; do
     [[ -e "$d" ]] || continue
     log "deleting $d"
     rm -rf "$d"

@@ -4,6 +4,9 @@ import { fromBinary, MetaReportSchema } from '@movie-stream/schema';
 import { createLogger } from '@movie-stream/logging';
 import { CheckpointedConsumer, consumerLag, ensureTopics, MetaReporter, pipelineTopics, Publisher, rawSink, topicNames, totalLag } from './index';
 
+// Real broker, real processes: minutes, not the unit-test default of 5 s.
+jest.setTimeout(180_000);
+
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const logger = createLogger({ service: 'test', level: 'error', format: 'json' });
 const kafka = new Kafka({ clientId: 'messaging-int-test', brokers, logLevel: logLevel.NOTHING });

@@ -13,7 +13,11 @@ export interface MovieRow {
 
 export interface RejectedRow {
   file: string;
-  /** 1-based physical line of the row's first line (header is line 1). */
+  /**
+   * 1-based physical line of the row's first line (header is line 1); exact, quoted newlines included.
+   * A stray quote (e.g. `1,"2,3.0,4`) makes papaparse run the field on to the next closing quote, so
+   * the following lines become part of that one rejected row (still counted in `line` numbers).
+   */
   line: number;
   reason: string;
   /** The row re-serialised from its parsed fields (original quoting is not preserved). */

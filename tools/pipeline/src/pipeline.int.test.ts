@@ -8,6 +8,9 @@ import { compareMovieData, computeReferenceMeans, movielensDir, readSemicolonCsv
 import { PipelineRun } from './run-pipeline';
 import { buildApps } from './services';
 
+// Real broker, real processes: minutes, not the unit-test default of 5 s.
+jest.setTimeout(180_000);
+
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const ML = movielensDir();
 const ratingsFile = join(ML, 'ratings.csv');
@@ -44,12 +47,18 @@ async function expectExact(outDir: string): Promise<number> {
   return reference.ratings;
 }
 
+const runs: PipelineRun[] = [];
 beforeAll(() => buildApps());
+// A failed test must not leave services running (jest would never exit).
+afterAll(async () => {
+  for (const r of runs) await r.stopAll();
+});
 
 describe('pipeline on ml-latest-small', () => {
   it('computes every movie’s mean and count exactly (100,004 ratings, 9,125 movies)', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'e2e-'));
     const run = new PipelineRun({ ratingsFile, moviesFile, outDir, brokers, log: () => undefined });
+    runs.push(run);
     const summary = await run.run();
     expect(summary.ratings).toMatchObject({ rowsRead: 100004, published: 100004, rowsRejected: 0 });
     expect(summary.movies).toMatchObject({ rowsRead: 9125, published: 9125, rowsRejected: 0 });
@@ -74,6 +83,7 @@ describe('pipeline on ml-latest-small', () => {
       snapshotIntervalMs: 200,
       env: { SESSION_TIMEOUT_MS: '6000' },
     });
+    runs.push(run);
     run.cleanOutput();
     await run.createTopics();
     let killedWithLag = 0;

@@ -1,0 +1,8 @@
+export { movielensDir } from './movielens-dir';
+export {
+  computeReferenceMeans,
+  compareMovieData,
+  parseSemicolonCsv,
+  readSemicolonCsv,
+  type ReferenceMean,
+} from './reference';
