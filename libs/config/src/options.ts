@@ -72,6 +72,14 @@ export const OPTIONS = {
     env: 'META_WINDOW_MS', flag: 'meta-window-ms', type: 'int', default: '1000',
     description: 'Length of one meta-report window: one report per service, topic and window.',
   },
+  httpHost: {
+    env: 'HTTP_HOST', flag: 'http-host', type: 'string', default: '127.0.0.1',
+    description: 'Address of the /metrics and /healthz endpoint (0.0.0.0 to expose it, e.g. in a container).',
+  },
+  httpPort: {
+    env: 'HTTP_PORT', flag: 'http-port', type: 'int', default: '0',
+    description: 'Port of the /metrics and /healthz endpoint; 0 = any free port (logged), -1 = none.',
+  },
   ratingsFile: {
     env: 'RATINGS_FILE', flag: 'ratings', type: 'string', default: 'data/sample/ratings.csv',
     description: 'ratings.csv to publish (MovieLens format).',

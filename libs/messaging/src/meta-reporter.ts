@@ -28,6 +28,8 @@ export class MetaReporter {
   private inFlight: Promise<void> = Promise.resolve();
   /** Totals recorded so far, per action and topic: what the reports add up to. */
   readonly totals = new Map<string, number>();
+  /** Called for every record (e.g. to feed Prometheus counters). */
+  onRecord?: (action: MetaAction, topic: string, count: number, bytes: number) => void;
 
   constructor(
     private readonly opts: {
@@ -53,6 +55,7 @@ export class MetaReporter {
     } else this.buckets.set(key, { action, topic, windowStart, count, bytes });
     const tk = `${action}:${topic}`;
     this.totals.set(tk, (this.totals.get(tk) ?? 0) + count);
+    this.onRecord?.(action, topic, count, bytes);
   }
 
   start(): void {

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import type { Message } from 'kafkajs';
 import type { ReadResult, ReadStats, RejectedRow } from '@movie-stream/movielens-csv';
 import { RejectedRowsFile } from '@movie-stream/movielens-csv';
-import { MetaReporter, Publisher, rawSink } from '@movie-stream/messaging';
+import { Publisher, rawSink } from '@movie-stream/messaging';
 import { connectAndEnsureTopics } from './kafka-setup';
 import type { ServiceContext } from './run-service';
 
@@ -44,10 +44,7 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
     maxInFlight: config.maxInFlight as number,
   });
   await publisher.connect();
-  const meta = new MetaReporter({
-    service: ctx.service, instanceId: config.instanceId as string, topics: ctx.topics,
-    windowMs: config.metaWindowMs as number, sink: rawSink(publisher.producer), logger,
-  });
+  const meta = ctx.createMetaReporter(rawSink(publisher.producer));
   publisher.meta = meta;
   meta.start();
 
@@ -59,6 +56,7 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
     if (++loggedRejects <= 100) logger.warn(`rejected row`, { file: r.file, line: r.line, reason: r.reason });
   };
   const started = performance.now();
+  ctx.health.state = 'running';
   const { batches, stats } = spec.read(spec.file, { batchSize: config.batchSize as number, onReject, signal });
   let published = 0;
   let lastLog = started;

@@ -2,12 +2,16 @@ import { Config, ConfigError, loadConfig, OptionName, redact } from '@movie-stre
 import { createLogger, Logger } from '@movie-stream/logging';
 import { createKafka, topicNames, TopicNames } from '@movie-stream/messaging';
 import type { Kafka } from 'kafkajs';
+import { MetaReporter } from '@movie-stream/messaging';
+import { ServiceMetrics, startHttpEndpoints } from '@movie-stream/observability';
+
+export type ServiceState = 'starting' | 'running' | 'stopping' | 'failed';
 
 /** The options every service reads. */
 export const COMMON_OPTIONS = [
   'brokers', 'kafkaSsl', 'kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword',
   'instanceId', 'logLevel', 'logFormat', 'topicRatings', 'topicMovies', 'topicMeanRatings', 'topicMetaPrefix',
-  'ratingsPartitions', 'replicationFactor', 'metaWindowMs',
+  'ratingsPartitions', 'replicationFactor', 'metaWindowMs', 'httpHost', 'httpPort',
 ] as const satisfies readonly OptionName[];
 
 export type CommonOption = (typeof COMMON_OPTIONS)[number];
@@ -20,6 +24,11 @@ export interface ServiceContext<N extends OptionName> {
   topics: TopicNames;
   /** Aborted on SIGTERM/SIGINT: stop taking work, finish, save, exit. */
   signal: AbortSignal;
+  metrics: ServiceMetrics;
+  /** What /healthz reports; services move it along. */
+  health: { state: ServiceState; [detail: string]: unknown };
+  /** A meta reporter for this service, counting into the Prometheus metrics too (caller starts/closes it). */
+  createMetaReporter(sink: import('@movie-stream/messaging').MetaSink): MetaReporter;
 }
 
 /**
@@ -73,7 +82,27 @@ export function runService<N extends OptionName>(
   }
   logger.info(`starting ${service}`, { config: redact(config as object) });
   const started = Date.now();
-  main({ service, config, logger, kafka, topics: topicNames(config as never), signal: controller.signal })
+  const metrics = new ServiceMetrics(service, config.instanceId as string);
+  const health: ServiceContext<N>['health'] = { state: 'starting' };
+  const topics = topicNames(config as never);
+  const createMetaReporter: ServiceContext<N>['createMetaReporter'] = (sink) => {
+    const meta = new MetaReporter({ service, instanceId: config.instanceId as string, topics, windowMs: config.metaWindowMs as number, sink, logger });
+    meta.onRecord = (action, topic, count) => metrics.messages.inc({ action, topic }, count);
+    return meta;
+  };
+  const http = (config.httpPort as number) >= 0
+    ? startHttpEndpoints({ host: config.httpHost as string, port: config.httpPort as number, metrics, health: () => ({ ok: health.state !== 'failed', ...health }) })
+        .then((ep) => {
+          logger.info(`metrics and health on http://${config.httpHost}:${ep.port}/metrics and /healthz`);
+          return ep;
+        })
+        .catch((e: Error) => {
+          logger.error(`cannot serve /metrics on ${config.httpHost}:${config.httpPort}: ${e.message}`);
+          process.exit(2);
+        })
+    : Promise.resolve(undefined);
+  http
+    .then(() => main({ service, config, logger, kafka, topics, signal: controller.signal, metrics, health, createMetaReporter }))
     .then(() => {
       logger.info(`${service} stopped after ${((Date.now() - started) / 1000).toFixed(1)} s`);
       // Let winston drain, then exit even if a library left a handle open.
@@ -85,6 +114,7 @@ export function runService<N extends OptionName>(
         setTimeout(() => process.exit(0), 100).unref();
         return;
       }
+      health.state = 'failed';
       logger.error(`${service} failed: ${e.message}`, { stack: e.stack });
       setTimeout(() => process.exit(1), 100).unref();
     });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
-import { CheckpointedConsumer, deadLetter, deadLetterTopic, MetaReporter, PartitionBatch, Publisher, rawSink } from '@movie-stream/messaging';
+import { CheckpointedConsumer, deadLetter, deadLetterTopic, PartitionBatch, Publisher, rawSink } from '@movie-stream/messaging';
 import { ColumnSpec, StorableFrame } from '@movie-stream/storable-frame';
 import { connectAndEnsureTopics } from './kafka-setup';
 import type { ServiceContext } from './run-service';
@@ -55,10 +55,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     brokers, logger, acks: config.acks as number, compression: config.compression as 'none', maxInFlight: 1,
   });
   await publisher.connect();
-  const meta = new MetaReporter({
-    service: ctx.service, instanceId: config.instanceId as string, topics: ctx.topics,
-    windowMs: config.metaWindowMs as number, sink: rawSink(publisher.producer), logger,
-  });
+  const meta = ctx.createMetaReporter(rawSink(publisher.producer));
   meta.start();
 
   const consumer = new CheckpointedConsumer({
@@ -71,12 +68,16 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   });
   frame.startPeriodic(config.snapshotIntervalMs as number, (info) => {
     logger.debug(`snapshot ${info.generation} written`, { rows: info.rows, copyMs: info.copyMs, writeMs: info.writeMs });
+    ctx.metrics.lastSnapshotCopyMs.set(info.copyMs);
+    ctx.health.lastSnapshot = { generation: info.generation, rows: info.rows, at: new Date().toISOString() };
     return consumer.commit(info.offsets);
   });
   await consumer.start();
   logger.info(`consuming ${spec.topics.join(', ')}`);
+  ctx.health.state = 'running';
 
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  ctx.health.state = 'stopping';
   await consumer.pause();
   await frame.stopPeriodic();
   const last = await frame.snapshot();
@@ -89,7 +90,10 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   await publisher.disconnect();
   await admin.disconnect();
   await frame.close();
-  return { rows: frame.size, snapshots: frame.stats.snapshots, maxCopyMs: frame.stats.maxCopyMs, skippedReplays: consumer.skippedReplays };
+  const result = { rows: frame.size, snapshots: frame.stats.snapshots, maxCopyMs: frame.stats.maxCopyMs, skippedReplays: consumer.skippedReplays };
+  // The service's result on stdout, for the pipeline runner and benchmarks (logs go to stderr).
+  process.stdout.write(JSON.stringify({ result }) + '\n');
+  return result;
 }
 
 export interface BadMessage {

@@ -72,6 +72,7 @@ export class PipelineRun {
       GROUP_ID: app === 'mean-rating-processor' ? this.groups.processor : app === 'movie-data-sink' ? this.groups.sink : undefined,
       SNAPSHOT_INTERVAL_MS: String(this.opts.snapshotIntervalMs ?? 1000),
       INSTANCE_ID: `${app}-${this.runId}`,
+      HTTP_PORT: '0', // several runs may share a host: any free port
       ...this.opts.env,
     };
   }
