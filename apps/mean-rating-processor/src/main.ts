@@ -2,7 +2,7 @@
 import { aggregate, decodeRatings, encodeMeanRating, meanFromRecord, MovieMean, MEAN_RATING_COLUMNS } from '@movie-stream/mean-rating';
 import { BadMessage, runService, runStatefulConsumer, sendToDeadLetterQueue } from '@movie-stream/service-runtime';
 
-const OPTIONS = ['outDir', 'stateDir', 'snapshotIntervalMs', 'groupId', 'sessionTimeoutMs', 'acks', 'compression'] as const;
+const OPTIONS = ['outDir', 'stateDir', 'snapshotIntervalMs', 'groupId', 'sessionTimeoutMs', 'acks', 'compression', 'idempotent'] as const;
 
 runService('mean-rating-processor', OPTIONS, async (ctx) => {
   const result = await runStatefulConsumer<number, MovieMean>({

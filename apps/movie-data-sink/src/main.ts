@@ -2,7 +2,7 @@
 import { applyMeanRating, applyMovie, movieDataFromRecord, MovieDataRow, MOVIE_DATA_COLUMNS } from '@movie-stream/movie-data';
 import { BadMessage, runService, runStatefulConsumer, sendToDeadLetterQueue } from '@movie-stream/service-runtime';
 
-const OPTIONS = ['outDir', 'stateDir', 'snapshotIntervalMs', 'groupId', 'sessionTimeoutMs', 'acks', 'compression'] as const;
+const OPTIONS = ['outDir', 'stateDir', 'snapshotIntervalMs', 'groupId', 'sessionTimeoutMs', 'acks', 'compression', 'idempotent'] as const;
 
 runService('movie-data-sink', OPTIONS, async (ctx) => {
   const result = await runStatefulConsumer<number, MovieDataRow>({

@@ -3,7 +3,7 @@ import { readMovies, MovieRow } from '@movie-stream/movielens-csv';
 import { create, toBinary, MovieSchema } from '@movie-stream/schema';
 import { publishCsv, runService } from '@movie-stream/service-runtime';
 
-runService('movie-producer', ['moviesFile', 'outDir', 'batchSize', 'maxInFlight', 'acks', 'compression'], async (ctx) => {
+runService('movie-producer', ['moviesFile', 'outDir', 'batchSize', 'maxInFlight', 'acks', 'compression', 'idempotent'], async (ctx) => {
   const summary = await publishCsv<MovieRow>({
     ctx,
     file: ctx.config.moviesFile,

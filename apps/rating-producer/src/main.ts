@@ -3,7 +3,7 @@ import { readRatings, RatingRow } from '@movie-stream/movielens-csv';
 import { encodeRating } from '@movie-stream/mean-rating';
 import { publishCsv, runService } from '@movie-stream/service-runtime';
 
-runService('rating-producer', ['ratingsFile', 'outDir', 'batchSize', 'maxInFlight', 'acks', 'compression'], async (ctx) => {
+runService('rating-producer', ['ratingsFile', 'outDir', 'batchSize', 'maxInFlight', 'acks', 'compression', 'idempotent'], async (ctx) => {
   const summary = await publishCsv<RatingRow>({
     ctx,
     file: ctx.config.ratingsFile,

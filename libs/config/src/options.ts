@@ -124,6 +124,30 @@ export const OPTIONS = {
     env: 'KAFKA_ACKS', flag: 'acks', type: 'int', default: '-1',
     description: 'Producer acks: -1 (all in-sync replicas), 1 (leader) or 0.',
   },
+  idempotent: {
+    env: 'KAFKA_IDEMPOTENT', flag: 'idempotent', type: 'bool', default: 'true',
+    description: 'Idempotent producer: the broker drops a batch that a retry sends twice (needs acks -1; one send in flight).',
+  },
+  dashboardHost: {
+    env: 'DASHBOARD_HOST', flag: 'dashboard-host', type: 'string', default: '127.0.0.1',
+    description: 'Address of the monitor\'s dashboard, JSON API, /metrics and /healthz (0.0.0.0 to expose it).',
+  },
+  dashboardPort: {
+    env: 'DASHBOARD_PORT', flag: 'dashboard-port', type: 'int', default: '8080',
+    description: 'Port of the monitor\'s dashboard; 0 = any free port (logged).',
+  },
+  lagPollMs: {
+    env: 'LAG_POLL_MS', flag: 'lag-poll-ms', type: 'int', default: '2000',
+    description: 'How often the monitor polls consumer-group offsets, topic sizes and brokers.',
+  },
+  monitorScope: {
+    env: 'MONITOR_SCOPE', flag: 'monitor-scope', type: 'string',
+    description: 'The monitor shows only consumer groups and topics whose names start with this. Unset = all.',
+  },
+  monitorHistoryMinutes: {
+    env: 'MONITOR_HISTORY_MINUTES', flag: 'monitor-history-minutes', type: 'int', default: '30',
+    description: 'Minutes of meta reports the monitor reads at start and keeps (older seconds are dropped).',
+  },
 } satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;

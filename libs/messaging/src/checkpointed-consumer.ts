@@ -59,10 +59,20 @@ export class CheckpointedConsumer {
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
     });
-    // A new assignment may hand us partitions at any offset: check each one again.
+    // Kafka would start each assigned partition at the group's committed offset; the state says where to
+    // continue (behind it after a crash between snapshot and commit, at the start when the state was
+    // deleted). Seek every assigned partition there; KafkaJS applies seeks before its next fetch.
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       this.verified.clear();
-      opts.logger.info('joined consumer group', { groupId: opts.groupId, assignment: e.payload.memberAssignment });
+      const positions: Record<string, string[]> = {};
+      for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) {
+        for (const partition of partitions) {
+          const offset = this.expected(topic, partition).toString();
+          this.consumer.seek({ topic, partition, offset });
+          (positions[topic] ??= []).push(`${partition}@${offset}`);
+        }
+      }
+      opts.logger.info('joined consumer group; positioned at the state\'s offsets', { groupId: opts.groupId, positions });
     });
   }
 

@@ -34,6 +34,8 @@ export class Publisher {
       createPartitioner: Partitioners.DefaultPartitioner, // Java-compatible murmur2: same partition as Java clients
       idempotent: opts.idempotent ?? false,
       maxInFlightRequests: opts.idempotent ? 1 : undefined,
+      // An idempotent producer must keep retrying the same sequence numbers (KafkaJS warns otherwise).
+      retry: opts.idempotent ? { initialRetryTime: 300, maxRetryTime: 10_000, retries: Number.MAX_SAFE_INTEGER } : undefined,
       allowAutoTopicCreation: false,
     });
   }
@@ -93,5 +95,6 @@ export class Publisher {
 
 /** Meta reports go straight to the producer, uncounted (they would otherwise report themselves). */
 export function rawSink(producer: Producer): MetaSink {
-  return { send: async (topic, messages) => void (await producer.send({ topic, messages, acks: 1 })) };
+  // acks -1: an idempotent producer refuses anything else.
+  return { send: async (topic, messages) => void (await producer.send({ topic, messages, acks: -1 })) };
 }

@@ -7,7 +7,7 @@ import { connectAndEnsureTopics } from './kafka-setup';
 import type { ServiceContext } from './run-service';
 
 export interface CsvProducerSpec<Row> {
-  ctx: ServiceContext<'outDir' | 'batchSize' | 'maxInFlight' | 'acks' | 'compression'>;
+  ctx: ServiceContext<'outDir' | 'batchSize' | 'maxInFlight' | 'acks' | 'compression' | 'idempotent'>;
   file: string;
   topic: string;
   read(file: string, opts: { batchSize: number; onReject(r: RejectedRow): void; signal: AbortSignal }): ReadResult<Row>;
@@ -42,6 +42,8 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
   const publisher = new Publisher(kafka, {
     brokers, logger, signal, acks: config.acks as number, compression: config.compression as 'none',
     maxInFlight: config.maxInFlight as number,
+
+    idempotent: (config.idempotent as boolean) && config.acks === -1,
   });
   await publisher.connect();
   const meta = ctx.createMetaReporter(rawSink(publisher.producer));

@@ -6,7 +6,7 @@ import { connectAndEnsureTopics } from './kafka-setup';
 import type { ServiceContext } from './run-service';
 
 export interface StatefulConsumerSpec<K, Row> {
-  ctx: ServiceContext<'outDir' | 'stateDir' | 'snapshotIntervalMs' | 'groupId' | 'sessionTimeoutMs' | 'acks' | 'compression'>;
+  ctx: ServiceContext<'outDir' | 'stateDir' | 'snapshotIntervalMs' | 'groupId' | 'sessionTimeoutMs' | 'acks' | 'compression' | 'idempotent'>;
   /** Table name: the snapshot is <out>/<name>.csv. */
   name: string;
   columns: ColumnSpec<Row>[];
@@ -53,6 +53,8 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   });
   const publisher = new Publisher(kafka, {
     brokers, logger, acks: config.acks as number, compression: config.compression as 'none', maxInFlight: 1,
+
+    idempotent: (config.idempotent as boolean) && config.acks === -1,
   });
   await publisher.connect();
   const meta = ctx.createMetaReporter(rawSink(publisher.producer));

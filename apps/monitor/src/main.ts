@@ -1,0 +1,25 @@
+// monitor: the live dashboard (throughput from the meta topics, consumer lag and status, brokers, topic
+// sizes) on DASHBOARD_HOST:DASHBOARD_PORT, http://127.0.0.1:8080/ by default.
+import { runService } from '@movie-stream/service-runtime';
+import { startMonitor } from '@movie-stream/monitoring';
+
+runService('monitor', ['dashboardHost', 'dashboardPort', 'lagPollMs', 'monitorScope', 'monitorHistoryMinutes', 'groupId'], async (ctx) => {
+  const { config } = ctx;
+  const monitor = await startMonitor({
+    kafka: ctx.kafka,
+    brokers: config.brokers,
+    metaPrefix: config.topicMetaPrefix,
+    scope: config.monitorScope,
+    host: config.dashboardHost,
+    port: config.dashboardPort,
+    pollMs: config.lagPollMs,
+    historyMinutes: config.monitorHistoryMinutes,
+    groupId: config.groupId,
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+  });
+  ctx.health.state = 'running';
+  ctx.logger.info(`dashboard on ${monitor.url}`);
+  await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+  await monitor.close();
+});

@@ -1,0 +1,133 @@
+// Reading the meta topics (<prefix>.published, <prefix>.consumed): live for the monitor, as a bounded
+// range for reports and experiments.
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { fromBinary, MetaReport_Action, MetaReportSchema } from '@movie-stream/schema';
+import type { MetaPoint } from './series';
+
+export const metaTopics = (prefix: string) => [`${prefix}.published`, `${prefix}.consumed`];
+
+export function decodeMetaReport(value: Buffer): MetaPoint {
+  const m = fromBinary(MetaReportSchema, value);
+  return {
+    service: m.service,
+    instanceId: m.instanceId,
+    action: m.action === MetaReport_Action.CONSUMED ? 'consumed' : 'published',
+    topic: m.topic,
+    windowStartMs: Number(m.windowStartMs),
+    windowEndMs: Number(m.windowEndMs),
+    count: Number(m.count),
+    bytes: Number(m.bytes),
+  };
+}
+
+/** The meta topics of `prefix` that exist now. */
+export async function existingMetaTopics(admin: Admin, prefix: string): Promise<string[]> {
+  const all = new Set(await admin.listTopics());
+  return metaTopics(prefix).filter((t) => all.has(t));
+}
+
+/** Per partition: the first offset at or after `sinceMs` (0 = the start offset) and the end offset now. */
+async function offsetRange(admin: Admin, topic: string, sinceMs: number): Promise<{ partition: number; from: string; end: string }[]> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const starts = sinceMs > 0 ? await admin.fetchTopicOffsetsByTimestamp(topic, sinceMs) : ends.map((e) => ({ partition: e.partition, offset: e.low }));
+  return ends.map((e) => {
+    const s = starts.find((x) => x.partition === e.partition);
+    // -1 from a timestamp lookup means "nothing that new": start at the end.
+    const from = s && Number(s.offset) >= 0 ? s.offset : e.high;
+    return { partition: e.partition, from, end: e.high };
+  });
+}
+
+/**
+ * Reads every meta report written since `sinceMs` up to the end offsets at call time, then stops.
+ * Uses a throw-away consumer group that never commits.
+ */
+export async function readMetaReports(kafka: Kafka, prefix: string, sinceMs = 0, timeoutMs = 120_000): Promise<MetaPoint[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ranges = new Map<string, { partition: number; from: string; end: string }[]>();
+  try {
+    for (const topic of await existingMetaTopics(admin, prefix)) ranges.set(topic, await offsetRange(admin, topic, sinceMs));
+  } finally {
+    await admin.disconnect();
+  }
+  const pending = new Map<string, number>();
+  for (const [topic, parts] of ranges) for (const p of parts) if (Number(p.end) > Number(p.from)) pending.set(`${topic}:${p.partition}`, Number(p.end));
+  const out: MetaPoint[] = [];
+  if (pending.size === 0) return out;
+  const consumer = kafka.consumer({ groupId: `movie-stream.report-${process.pid}-${Date.now()}`, allowAutoTopicCreation: false });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [...ranges.keys()], fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reading ${prefix}.* took more than ${timeoutMs / 1000} s`)), timeoutMs);
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            const key = `${batch.topic}:${batch.partition}`;
+            const end = pending.get(key);
+            if (end === undefined) return;
+            for (const m of batch.messages) {
+              if (Number(m.offset) >= end) break;
+              if (m.value) out.push(decodeMetaReport(m.value));
+            }
+            if (Number(batch.lastOffset()) + 1 >= end) pending.delete(key);
+            if (pending.size === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+      for (const [topic, parts] of ranges) for (const p of parts) consumer.seek({ topic, partition: p.partition, offset: p.from });
+    });
+  } finally {
+    // The group never committed: the broker forgets it once the session ends.
+    await consumer.disconnect();
+  }
+  return out;
+}
+
+/**
+ * Follows the meta topics live from `sinceMs` on, calling `onReport` for each report. Waits for the
+ * topics to exist (a pipeline creates them after the monitor may have started). Never commits: every
+ * start re-reads its history window.
+ */
+export async function followMetaReports(opts: {
+  kafka: Kafka;
+  prefix: string;
+  sinceMs: number;
+  groupId: string;
+  onReport: (p: MetaPoint) => void;
+  signal: AbortSignal;
+  log?: (msg: string) => void;
+}): Promise<Consumer | undefined> {
+  const admin = opts.kafka.admin();
+  await admin.connect();
+  let topics: string[] = [];
+  try {
+    for (let waited = 0; !opts.signal.aborted; waited++) {
+      topics = await existingMetaTopics(admin, opts.prefix).catch(() => []);
+      if (topics.length === 2) break;
+      if (waited === 0) opts.log?.(`waiting for ${metaTopics(opts.prefix).join(' and ')} to exist`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    if (opts.signal.aborted) return undefined;
+    const ranges = new Map<string, { partition: number; from: string }[]>();
+    for (const t of topics) ranges.set(t, await offsetRange(admin, t, opts.sinceMs));
+    const consumer = opts.kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 500 });
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) if (m.value) opts.onReport(decodeMetaReport(m.value));
+      },
+    });
+    for (const [topic, parts] of ranges) for (const p of parts) consumer.seek({ topic, partition: p.partition, offset: p.from });
+    return consumer;
+  } finally {
+    await admin.disconnect();
+  }
+}

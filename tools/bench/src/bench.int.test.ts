@@ -1,0 +1,33 @@
+// Smoke check of the bench: the whole measurement on ~20,000 ratings against the real broker. A
+// functional check only (every figure present and positive, result correct), never a timing assert.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApps } from '@movie-stream/pipeline';
+import { runBench } from './bench';
+
+jest.setTimeout(90_000);
+
+const FIELDS = [
+  'ratings', 'e2e_seconds', 'e2e_ratings_per_s', 'producer_per_s', 'processor_per_s', 'sink_per_s',
+  'kafka_producer_perf_per_s', 'kafka_consumer_perf_per_s', 'processor_peak_rss_mb', 'producer_peak_rss_mb', 'snapshot_max_block_ms',
+];
+
+beforeAll(() => buildApps());
+
+it('measures a 20,000-rating run next to Kafka’s perf tools and checks the result', async () => {
+  const r = await runBench({
+    ratings: 20_000, movies: 2_000, partitions: 6, runs: 1,
+    benchDir: mkdtempSync(join(tmpdir(), 'bench-')),
+    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    log: () => undefined,
+  });
+  expect(r.problems).toEqual([]);
+  expect(r.json.correct).toBe(true);
+  for (const f of FIELDS) {
+    expect([f, typeof r.json[f]]).toEqual([f, 'number']);
+    expect([f, (r.json[f] as number) > 0]).toEqual([f, true]);
+  }
+  expect(r.json.ratings).toBe(20_000);
+  expect(r.table).toContain('end to end');
+});

@@ -1,0 +1,64 @@
+// Fallback for the processor/sink rates when the meta topics do not hold every report: poll each
+// consumer's /metrics (movie_stream_messages_total) every 100 ms and time its first to last change.
+import { createServer } from 'node:net';
+
+/** n distinct free ports (all held open until each is known, so the kernel cannot hand one out twice). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((res, rej) => {
+    const s = createServer();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => res(s));
+  })));
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/** `movie_stream_messages_total{…action="A"…topic="T"…} N` → N (0 when absent). */
+export function counterValue(text: string, action: string, topic: string): number {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('movie_stream_messages_total{')) continue;
+    if (line.includes(`action="${action}"`) && line.includes(`topic="${topic}"`)) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return 0;
+}
+
+export class CounterPoller {
+  private samples: { t: number; n: number }[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private busy = false;
+
+  constructor(private readonly port: number, private readonly action: string, private readonly topic: string, intervalMs = 100) {
+    this.timer = setInterval(() => void this.poll(), intervalMs);
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const r = await fetch(`http://127.0.0.1:${this.port}/metrics`, { signal: AbortSignal.timeout(1000) });
+      this.samples.push({ t: performance.now(), n: counterValue(await r.text(), this.action, this.topic) });
+    } catch {
+      // not listening yet, or gone
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Count and rate over the active span; each end is the midpoint between the samples around the change. */
+  rate(): { count: number; perSec: number } {
+    const s = this.samples;
+    const first = s.findIndex((x) => x.n > 0);
+    if (first < 0) return { count: 0, perSec: NaN };
+    const final = s[s.length - 1].n;
+    const last = s.findIndex((x) => x.n === final);
+    const start = first > 0 ? (s[first - 1].t + s[first].t) / 2 : s[first].t;
+    const end = last > 0 ? (s[last - 1].t + s[last].t) / 2 : s[last].t;
+    return { count: final, perSec: final / Math.max(0.001, (end - start) / 1000) };
+  }
+}

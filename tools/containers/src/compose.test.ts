@@ -1,0 +1,150 @@
+// Structure of deploy/docker-compose.yml and deploy/.env.example, checked without a compose tool
+// (none here can validate it: Debian's podman-compose 1.0.3 has no `config`). Part of `npm test`.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { OPTIONS, OptionName } from '@movie-stream/config';
+import { COMMON_OPTIONS } from '@movie-stream/service-runtime';
+
+const deploy = join(__dirname, '..', '..', '..', 'deploy');
+const composeText = readFileSync(join(deploy, 'docker-compose.yml'), 'utf8');
+const doc = parseDocument(composeText, { merge: true });
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const compose = doc.toJS({ maxAliasCount: 1000 }) as { services: Record<string, any>; volumes: Record<string, unknown> };
+const services = compose.services;
+
+const APPS = ['rating-producer', 'movie-producer', 'mean-rating-processor', 'movie-data-sink'];
+const CONSUMERS = ['mean-rating-processor', 'movie-data-sink'];
+const BROKERS = ['kafka-1', 'kafka-2', 'kafka-3'];
+
+/** Options an app reads: the common ones plus the list its main.ts hands to runService. */
+function appOptions(app: string): OptionName[] {
+  const main = readFileSync(join(__dirname, '..', '..', '..', 'apps', app, 'src', 'main.ts'), 'utf8');
+  const list = /const OPTIONS = \[([^\]]*)\]/.exec(main)?.[1] ?? /runService\(\s*'[^']+',\s*\[([^\]]*)\]/.exec(main)?.[1];
+  if (list === undefined) throw new Error(`cannot find the option list of ${app}`);
+  return [...COMMON_OPTIONS, ...[...list.matchAll(/'(\w+)'/g)].map((m) => m[1] as OptionName)];
+}
+const stackEnvs = new Map(APPS.flatMap((a) => appOptions(a)).map((n) => [OPTIONS[n].env, OPTIONS[n] as { env: string; default?: string }]));
+
+/** KEY=value lines of .env.example (comments and blank lines skipped). */
+const envExample = new Map(
+  readFileSync(join(deploy, '.env.example'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !l.trimStart().startsWith('#'))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const),
+);
+
+/** Every ${VAR}, ${VAR:-default} in the compose file (comments excluded), with its default. */
+const referenced = new Map<string, string | undefined>();
+for (const line of composeText.split('\n').filter((l) => !l.trimStart().startsWith('#'))) {
+  for (const m of line.matchAll(/\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g)) referenced.set(m[1]!, m[2]);
+}
+
+const envOf = (svc: string): Record<string, string> => services[svc].environment ?? {};
+
+describe('deploy/docker-compose.yml', () => {
+  it('parses as YAML without errors or warnings', () => {
+    expect(doc.errors).toEqual([]);
+    expect(doc.warnings).toEqual([]);
+  });
+
+  it('has the brokers, topic setup, Kafdrop and the four services, each with an image', () => {
+    expect(Object.keys(services).sort()).toEqual([...BROKERS, 'kafdrop', 'topic-setup', ...APPS].sort());
+    for (const [name, s] of Object.entries(services)) expect([name, typeof s.image]).toEqual([name, 'string']);
+    for (const app of APPS) expect(services[app].image).toMatch(new RegExp(`^movie-stream/${app}:`));
+    for (const b of BROKERS) expect(services[b].image).toMatch(/apache\/kafka:4\.1\.\d+\}?$/);
+    expect(services.kafdrop.image).toMatch(/obsidiandynamics\/kafdrop/);
+  });
+
+  it('runs three combined KRaft nodes with replication 3 / min ISR 2 for internal topics', () => {
+    const ids = BROKERS.map((b) => Number(envOf(b).KAFKA_NODE_ID));
+    expect(ids).toEqual([1, 2, 3]);
+    for (const b of BROKERS) {
+      const e = envOf(b);
+      expect(e.KAFKA_PROCESS_ROLES).toBe('broker,controller');
+      expect(e.KAFKA_CONTROLLER_QUORUM_VOTERS).toBe('1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093');
+      expect(e.KAFKA_INTER_BROKER_LISTENER_NAME).toBe('INTERNAL');
+      expect(e.KAFKA_ADVERTISED_LISTENERS).toContain(`INTERNAL://${b}:19092`);
+      expect(Number(e.KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR)).toBe(3);
+      expect(Number(e.KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR)).toBe(3);
+      expect(Number(e.KAFKA_TRANSACTION_STATE_LOG_MIN_ISR)).toBe(2);
+      expect(Number(e.KAFKA_MIN_INSYNC_REPLICAS)).toBe(2);
+      expect(e.CLUSTER_ID).toBeTruthy();
+    }
+  });
+
+  it('has healthchecks on the brokers and the long-running services', () => {
+    for (const s of [...BROKERS, ...APPS]) {
+      expect([s, Array.isArray(services[s].healthcheck?.test)]).toEqual([s, true]);
+    }
+    // Exec form for our images: the local base image has no shell.
+    for (const s of APPS) expect(services[s].healthcheck.test[0]).toBe('CMD');
+  });
+
+  it('depends only on existing services, with conditions they can meet', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const [dep, spec] of Object.entries((s.depends_on ?? {}) as Record<string, { condition: string }>)) {
+        expect([name, dep, dep in services]).toEqual([name, dep, true]);
+        if (spec.condition === 'service_healthy') expect([dep, !!services[dep].healthcheck]).toEqual([dep, true]);
+        if (spec.condition === 'service_completed_successfully') expect([dep, services[dep].restart]).toEqual([dep, 'no']);
+      }
+    }
+    for (const app of APPS) expect(services[app].depends_on['topic-setup'].condition).toBe('service_completed_successfully');
+    for (const b of BROKERS) expect(services['topic-setup'].depends_on[b].condition).toBe('service_healthy');
+  });
+
+  it('declares every named volume it uses, and uses every one it declares', () => {
+    const used = new Set<string>();
+    for (const s of Object.values(services)) {
+      for (const v of (s.volumes ?? []) as string[]) {
+        const source = v.split(':')[0]!;
+        if (/^[a-z][a-z0-9_-]*$/.test(source)) used.add(source);
+        else if (source.startsWith('./')) expect(existsSync(join(deploy, source))).toBe(true);
+      }
+    }
+    expect([...used].sort()).toEqual(Object.keys(compose.volumes).sort());
+    for (const c of CONSUMERS) expect(services[c].volumes.some((v: string) => v.endsWith(':/data/out'))).toBe(true);
+  });
+
+  it('gives each service only settings it reads', () => {
+    for (const app of APPS) {
+      const reads = new Set(appOptions(app).map((n) => OPTIONS[n].env));
+      const unknown = Object.keys(envOf(app)).filter((k) => !reads.has(k));
+      expect([app, unknown]).toEqual([app, []]);
+    }
+    expect(envOf('rating-producer').RATINGS_FILE).toMatch(/^\/data\/in\//);
+    expect(envOf('movie-producer').MOVIES_FILE).toMatch(/^\/data\/in\//);
+  });
+
+  it('creates the topics with the create-topics script from the same settings', () => {
+    const setup = services['topic-setup'];
+    expect(setup.entrypoint.join(' ')).toContain('create-topics.sh');
+    for (const k of ['TOPIC_RATINGS', 'TOPIC_MOVIES', 'TOPIC_MEAN_RATINGS', 'TOPIC_META_PREFIX', 'RATINGS_PARTITIONS', 'TOPIC_REPLICATION_FACTOR']) {
+      expect([k, setup.environment[k]]).toEqual([k, envOf('mean-rating-processor')[k]]);
+    }
+  });
+});
+
+describe('deploy/.env.example', () => {
+  it('lists every variable the compose file reads, with the same default', () => {
+    for (const [name, def] of referenced) {
+      expect([name, envExample.has(name)]).toEqual([name, true]);
+      if (def !== undefined) expect([name, envExample.get(name)]).toEqual([name, def]);
+    }
+    for (const name of envExample.keys()) expect([name, referenced.has(name)]).toEqual([name, true]);
+  });
+
+  it('covers every setting the four services read that makes sense in the stack, with its default', () => {
+    expect(stackEnvs.size).toBeGreaterThan(20);
+    // Fixed by the image/compose file (paths, endpoint) or per process (instance id, state dir).
+    const fixed = new Set(['INSTANCE_ID', 'HTTP_HOST', 'HTTP_PORT', 'RATINGS_FILE', 'MOVIES_FILE', 'OUT_DIR', 'STATE_DIR', 'GROUP_ID']);
+    // Stack-specific defaults: the compose cluster, JSON logs for a log collector.
+    const differs: Record<string, string> = { KAFKA_BROKERS: 'kafka-1:19092,kafka-2:19092,kafka-3:19092', LOG_FORMAT: 'json' };
+    for (const [env, spec] of stackEnvs) {
+      if (fixed.has(env)) continue;
+      expect([env, envExample.has(env)]).toEqual([env, true]);
+      expect([env, envExample.get(env)]).toEqual([env, differs[env] ?? spec.default ?? '']);
+    }
+    for (const env of ['HTTP_HOST', 'HTTP_PORT', 'OUT_DIR']) expect(envOf('mean-rating-processor')[env]).toBeDefined();
+  });
+});

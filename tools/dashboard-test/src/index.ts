@@ -1,0 +1,1 @@
+export { launchChromium, CHROMIUM } from './browser';
