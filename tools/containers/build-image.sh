@@ -34,8 +34,9 @@ args=(build -f deploy/Dockerfile
   --build-arg "VERSION=$version" --build-arg "SOURCE=$source_url"
   -t "movie-stream/$app:$version" -t "movie-stream/$app:latest")
 if [[ "${ENGINE[0]}" == podman ]]; then
-  # docker format: the OCI format has no HEALTHCHECK. Local base: never try a registry.
-  args+=(--format docker --ignorefile deploy/Dockerfile.dockerignore)
+  # docker format: the OCI format has no HEALTHCHECK. No layer cache: a build takes a second,
+  # and cached intermediate images would pile up. Local base: never try a registry.
+  args+=(--format docker --layers=false --ignorefile deploy/Dockerfile.dockerignore)
   [[ "$node_image" == localhost/* ]] && args+=(--pull=never)
 fi
 

@@ -109,7 +109,7 @@ export const OPTIONS = {
     description: 'Consumer session timeout: how long a crashed member holds its partitions.',
   },
   batchSize: {
-    env: 'PUBLISH_BATCH_SIZE', flag: 'batch-size', type: 'int', default: '2000',
+    env: 'PUBLISH_BATCH_SIZE', flag: 'batch-size', type: 'int', default: '10000',
     description: 'Rows per producer send.',
   },
   maxInFlight: {

@@ -40,7 +40,11 @@ export function createKafka(c: KafkaConnection, logger: Logger): Kafka {
     logCreator: () => ({ namespace, level, log }: LogEntry) => {
       const { message, timestamp: _t, logger: _l, ...extra } = log as LogEntry['log'] & { timestamp?: string; logger?: string };
       // KafkaJS logs every failed connection attempt at ERROR; our own retry loop reports those once per try.
-      const lvl = LEVELS[level] === 'error' && /Connection error|ECONNREFUSED|Failed to connect/.test(String(message)) ? 'debug' : LEVELS[level];
+      // and error responses it retries itself (not leader, not enough replicas) are warnings, not errors.
+      const text = String(message);
+      const lvl = LEVELS[level] !== 'error' ? LEVELS[level]
+        : /Connection error|ECONNREFUSED|Failed to connect/.test(text) ? 'debug'
+        : /^Response |Failed to send messages/.test(text) ? 'warn' : 'error';
       logger.log(lvl ?? 'info', `kafkajs ${namespace}: ${message}`, extra);
     },
   });

@@ -1,4 +1,4 @@
-import { CompressionTypes, Kafka, Message, Partitioners, Producer } from 'kafkajs';
+import { Admin, CompressionTypes, Kafka, Message, PartitionMetadata, Partitioners, Producer } from 'kafkajs';
 import type { Logger } from '@movie-stream/logging';
 import { connectWithRetry, retryForever } from './kafka-client';
 import type { MetaReporter, MetaSink } from './meta-reporter';
@@ -26,9 +26,13 @@ export class Publisher {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly maxInFlight: number;
   private failure?: Error;
+  private readonly admin: Admin;
+  private readonly partitioner = Partitioners.DefaultPartitioner();
+  private readonly partitionMetadata = new Map<string, PartitionMetadata[]>();
   meta?: MetaReporter;
 
   constructor(kafka: Kafka, private readonly opts: PublisherOptions) {
+    this.admin = kafka.admin();
     this.maxInFlight = opts.idempotent ? 1 : Math.max(1, opts.maxInFlight ?? 1);
     this.producer = kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner, // Java-compatible murmur2: same partition as Java clients
@@ -44,26 +48,59 @@ export class Publisher {
     return connectWithRetry(this.producer, this.opts.brokers, this.opts.logger, this.opts.signal);
   }
 
-  /** Sends one batch and waits for its acknowledgement (retrying as long as it takes). */
+  /**
+   * Sends one batch and waits for its acknowledgement (retrying as long as it takes).
+   *
+   * One KafkaJS `send` per partition: KafkaJS 2.2.4 silently drops the messages of a partition whose leader
+   * moved, during a send, to a broker that had already answered that same send (tulios/kafkajs#1303; the
+   * broker-failure fault test lost ~1% of the ratings that way). With one partition per send there is
+   * only ever one broker per send, so a retry always goes out.
+   */
   async send(topic: string, messages: Message[]): Promise<void> {
     if (messages.length === 0) return;
-    await retryForever(
-      `publish of ${messages.length} messages to ${topic}`,
-      () =>
-        this.producer.send({
-          topic,
-          messages,
-          acks: this.opts.acks ?? -1,
-          compression: this.opts.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-        }),
-      this.opts.logger,
-      this.opts.signal,
+    const byPartition = await this.groupByPartition(topic, messages);
+    await Promise.all(
+      [...byPartition].map(([partition, part]) =>
+        retryForever(
+          `publish of ${part.length} messages to ${topic}[${partition}]`,
+          () =>
+            this.producer.send({
+              topic,
+              messages: part,
+              acks: this.opts.acks ?? -1,
+              compression: this.opts.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+            }),
+          this.opts.logger,
+          this.opts.signal,
+        ),
+      ),
     );
     if (this.meta) {
       let bytes = 0;
       for (const m of messages) bytes += (m.value as Buffer | null)?.length ?? 0;
       this.meta.record('published', topic, messages.length, bytes);
     }
+  }
+
+  /** Assigns partitions exactly as KafkaJS's default (Java-compatible murmur2) partitioner would. */
+  private async groupByPartition(topic: string, messages: Message[]): Promise<Map<number, Message[]>> {
+    let partitionMetadata = this.partitionMetadata.get(topic);
+    if (!partitionMetadata) {
+      partitionMetadata = await retryForever(`reading the partitions of ${topic}`, async () => {
+        await this.admin.connect();
+        const meta = await this.admin.fetchTopicMetadata({ topics: [topic] });
+        return meta.topics[0].partitions;
+      }, this.opts.logger, this.opts.signal);
+      this.partitionMetadata.set(topic, partitionMetadata);
+    }
+    const out = new Map<number, Message[]>();
+    for (const message of messages) {
+      const partition = message.partition ?? this.partitioner({ topic, partitionMetadata, message });
+      let list = out.get(partition);
+      if (!list) out.set(partition, (list = []));
+      list.push(partition === message.partition ? message : { ...message, partition });
+    }
+    return out;
   }
 
   /**
@@ -90,6 +127,7 @@ export class Publisher {
   async disconnect(): Promise<void> {
     await this.flush().catch(() => undefined);
     await this.producer.disconnect();
+    await this.admin.disconnect();
   }
 }
 

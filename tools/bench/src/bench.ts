@@ -207,7 +207,12 @@ async function waitForGroups(pr: PipelineRun, groups: string[], timeoutMs = 60_0
 
 /** PipelineRun with per-service additions to NODE_OPTIONS (the usage hook; a CPU profile per app). */
 class BenchPipelineRun extends PipelineRun {
-  constructor(opts: PipelineOptions, private readonly nodeOptions: (app: AppName) => string, readonly httpPorts: Partial<Record<AppName, number>>) {
+  constructor(
+    opts: PipelineOptions,
+    private readonly nodeOptions: (app: AppName) => string,
+    private readonly appEnv: (app: AppName) => Record<string, string>,
+    readonly httpPorts: Partial<Record<AppName, number>>,
+  ) {
     super(opts);
   }
 
@@ -217,6 +222,7 @@ class BenchPipelineRun extends PipelineRun {
     return {
       ...env,
       ...(port ? { HTTP_PORT: String(port) } : {}),
+      ...this.appEnv(app),
       NODE_OPTIONS: [env.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '', this.nodeOptions(app)].join(' ').trim(),
     };
   }
@@ -254,10 +260,8 @@ async function runPipelineOnce(o: {
         ...o.variant.env,
       },
     },
-    (app) => [
-      `--require=${EXIT_USAGE_HOOK}`,
-      o.profileDir ? `--cpu-prof --cpu-prof-dir=${join(resolve(o.profileDir), o.variant.name, app)}` : '',
-    ].join(' ').trim(),
+    () => `--require=${EXIT_USAGE_HOOK}`,
+    (app): Record<string, string> => (o.profileDir ? { BENCH_CPU_PROF_DIR: join(resolve(o.profileDir), o.variant.name, app) } : {}),
     await freePorts(2).then(([a, b]) => ({ 'mean-rating-processor': a, 'movie-data-sink': b })),
   );
   pr.cleanOutput();

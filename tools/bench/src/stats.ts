@@ -19,7 +19,7 @@ export function spread(xs: number[]): Spread {
 /** Per numeric key: the median over the runs (booleans: all true). */
 export function medians<T extends Record<string, unknown>>(runs: T[]): Record<string, number | boolean> {
   const out: Record<string, number | boolean> = {};
-  for (const k of Object.keys(runs[0] ?? {})) {
+  for (const k of Object.keys(runs[0] ?? {}).filter((key) => key !== 'run')) {
     const vals = runs.map((r) => r[k]);
     if (vals.every((v) => typeof v === 'number')) out[k] = round(median(vals as number[]));
     else if (vals.every((v) => typeof v === 'boolean')) out[k] = (vals as boolean[]).every(Boolean);

@@ -1,17 +1,20 @@
 // npm start: run the whole pipeline on a data set and print a summary.
-//   npm start -- [--ratings FILE] [--movies FILE] [--out DIR] [--brokers HOST:PORT] [--keep-topics]
+//   npm start -- [--ratings FILE] [--movies FILE] [--out DIR] [--brokers HOST:PORT] [--keep-topics] [--keep-dashboard]
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@movie-stream/config';
+import { startMonitor } from '@movie-stream/monitoring';
 import { PipelineRun } from './run-pipeline';
 import { buildApps, ensureLocalKafka } from './services';
 import { formatSummary } from './summary';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'keep-topics': { type: 'boolean' } }, strict: false });
-  const argv = process.argv.slice(2).filter((a) => a !== '--keep-topics');
-  const config = loadConfig(['ratingsFile', 'moviesFile', 'outDir', 'brokers', 'snapshotIntervalMs'], argv);
+  const own = ['--keep-topics', '--keep-dashboard'];
+  const { values } = parseArgs({ options: { 'keep-topics': { type: 'boolean' }, 'keep-dashboard': { type: 'boolean' } }, strict: false });
+  const argv = process.argv.slice(2).filter((a) => !own.includes(a));
+  const config = loadConfig(['ratingsFile', 'moviesFile', 'outDir', 'brokers', 'snapshotIntervalMs', 'dashboardPort'], argv);
   if (!process.env.KAFKA_BROKERS && !argv.some((a) => a.startsWith('--brokers'))) ensureLocalKafka();
   buildApps();
+  const keepDashboard = values['keep-dashboard'] === true;
   const run = new PipelineRun({
     ratingsFile: config.ratingsFile,
     moviesFile: config.moviesFile,
@@ -19,14 +22,26 @@ async function main(): Promise<void> {
     brokers: config.brokers,
     // Consumers commit after each snapshot; a short interval makes the end of the run visible sooner.
     snapshotIntervalMs: Math.min(config.snapshotIntervalMs, 1000),
-    keepTopics: values['keep-topics'] === true,
+    // The dashboard reads the run's meta topics: they must outlive the run while it is shown.
+    keepTopics: values['keep-topics'] === true || keepDashboard,
   });
   process.stderr.write(`run ${run.runId}: topics ${run.runId}.*, logs in ${run.logDir}\n`);
-  const stop = () => void run.stopAll().then(() => process.exit(130));
+  const monitor = await startMonitor({
+    brokers: config.brokers, metaPrefix: run.topics.metaPrefix, scope: `${run.runId}.`, port: config.dashboardPort, portFallback: true,
+  });
+  process.stderr.write(`dashboard: ${monitor.url}\n`);
+  const stop = () => void Promise.all([run.stopAll(), monitor.close()]).then(() => process.exit(130));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const summary = await run.run();
   process.stdout.write(formatSummary(summary) + '\n');
+  if (keepDashboard) {
+    process.removeListener('SIGINT', stop);
+    process.stderr.write(`dashboard stays up at ${monitor.url}; Ctrl-C ends it\n`);
+    await new Promise((r) => process.once('SIGINT', r));
+    if (values['keep-topics'] !== true) await run.deleteTopics();
+  }
+  await monitor.close();
 }
 
 main().catch((e: Error) => {

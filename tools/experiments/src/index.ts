@@ -1,0 +1,2 @@
+export { manyProducers, brokerStop, ExperimentResult } from './experiments';
+export { ExperimentCluster } from './cluster';

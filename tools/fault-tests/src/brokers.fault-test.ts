@@ -1,0 +1,146 @@
+// Guarantees 2 and 3 of docs/RELIABILITY.md: broker failures, brokers absent at start, many producers.
+// Uses a cluster of its own (ports 9291-9293) so killing brokers disturbs nothing else.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { buildApps, PipelineRun } from '@movie-stream/pipeline';
+import { dataset, LocalCluster, logOf, mismatches, sleep } from './harness';
+
+jest.setTimeout(900_000);
+
+const cluster = new LocalCluster('faults', 9290, 3);
+const runs: PipelineRun[] = [];
+
+beforeAll(() => {
+  buildApps();
+  cluster.reset(); // a fresh cluster: no topics or groups from an earlier run
+  cluster.start();
+});
+afterAll(async () => {
+  for (const r of runs) await r.stopAll();
+  cluster.stop();
+});
+
+function newRun(name: string, ratingsFile: string, moviesFile: string): PipelineRun {
+  const run = new PipelineRun({
+    ratingsFile, moviesFile, brokers: cluster.brokers, outDir: join(tmpdir(), `faults-${name}-${Date.now()}`),
+    log: () => undefined, snapshotIntervalMs: 500, env: { SESSION_TIMEOUT_MS: '10000' },
+  });
+  runs.push(run);
+  run.cleanOutput();
+  return run;
+}
+
+async function lagOrNaN(run: PipelineRun): Promise<number> {
+  try {
+    return await run.lag(run.groups.processor, [run.topics.ratings]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function finish(run: PipelineRun, ratingsFile: string, moviesFile: string): Promise<void> {
+  await run.waitUntilDrained();
+  expect(await run.stop('mean-rating-processor')).toBe(0);
+  expect(await run.stop('movie-data-sink')).toBe(0);
+  expect(await mismatches(run, ratingsFile, moviesFile)).toEqual([]);
+}
+
+describe('3 brokers, replication factor 3, min.insync.replicas 2, acks=all, idempotent producers', () => {
+  it('a broker SIGKILLed mid-stream and restarted later: nothing lost or duplicated', async () => {
+    const { ratingsFile, moviesFile } = await dataset(200_000, 2_000);
+    const run = newRun('broker-kill', ratingsFile, moviesFile);
+    await run.createTopics();
+    run.start('mean-rating-processor');
+    run.start('movie-data-sink');
+    run.start('movie-producer', ['--movies', moviesFile]);
+    run.start('rating-producer', ['--ratings', ratingsFile]);
+    await sleep(1500);
+    cluster.killBroker(2);
+    const producer = await run.producerResult('rating-producer');
+    expect(producer.published).toBe(200_000);
+    await sleep(3000);
+    cluster.startBroker(2);
+    await run.producerResult('movie-producer');
+    await finish(run, ratingsFile, moviesFile);
+  });
+
+  it('brokers 2 and 3 stopped (the seed\'s experiment 2): the pipeline pauses, then resumes without loss', async () => {
+    // Large enough that the producer is still publishing while the two brokers shut down.
+    const { ratingsFile, moviesFile } = await dataset(1_000_000, 5_000);
+    const run = newRun('two-down', ratingsFile, moviesFile);
+    await run.createTopics();
+    run.start('mean-rating-processor');
+    run.start('movie-data-sink');
+    run.start('movie-producer', ['--movies', moviesFile]);
+    await run.producerResult('movie-producer');
+    run.start('rating-producer', ['--ratings', ratingsFile]);
+    await sleep(1000);
+    cluster.stopBroker(2);
+    cluster.stopBroker(3);
+    // With one in-sync replica left, acks=all writes are refused (min.insync.replicas=2): producers wait.
+    await sleep(15_000);
+    const stillRunning = run.service('rating-producer')?.child.exitCode === null;
+    cluster.startBroker(2);
+    cluster.startBroker(3);
+    const producer = await run.producerResult('rating-producer');
+    expect(stillRunning).toBe(true);
+    expect(producer.published).toBe(1_000_000);
+    await finish(run, ratingsFile, moviesFile);
+  });
+
+  it('ten rating producers at once against two brokers all finish, every rating delivered (experiment 1)', async () => {
+    const { ratingsFile, moviesFile } = await dataset(200_000, 2_000);
+    cluster.stopBroker(3);
+    try {
+      const run = newRun('ten-producers', ratingsFile, moviesFile);
+      await run.createTopics();
+      const lines = readFileSync(ratingsFile, 'utf8').split('\n');
+      const body = lines.slice(1).filter(Boolean);
+      const parts = Array.from({ length: 10 }, (_, i) => {
+        const f = join(run.outDir, `part-${i}.csv`);
+        writeFileSync(f, [lines[0], ...body.slice((i * body.length) / 10, ((i + 1) * body.length) / 10)].join('\n') + '\n');
+        return f;
+      });
+      run.start('mean-rating-processor');
+      run.start('movie-data-sink');
+      run.start('movie-producer', ['--movies', moviesFile]);
+      await run.producerResult('movie-producer');
+      // PipelineRun tracks one process per app name: start the ten producers as separate services.
+      const { startService } = await import('@movie-stream/pipeline');
+      const producers = parts.map((f, i) =>
+        startService('rating-producer', { ...run.serviceEnv('rating-producer'), INSTANCE_ID: `rating-producer-${i}` }, ['--ratings', f], join(run.logDir, `p${i}`)),
+      );
+      const exits = await Promise.all(producers.map((p) => p.exited));
+      expect(exits.map((e) => e.code)).toEqual(Array(10).fill(0));
+      const published = producers.map((p) => JSON.parse(p.stdout.find((l) => l.startsWith('{"summary"')) as string).summary.published);
+      expect(published.reduce((a: number, b: number) => a + b, 0)).toBe(200_000);
+      await finish(run, ratingsFile, moviesFile);
+    } finally {
+      cluster.startBroker(3);
+    }
+  });
+});
+
+describe('no broker yet', () => {
+  it('a producer started before any broker waits, says so, and completes once the broker comes up 60 s later', async () => {
+    const late = new LocalCluster('faults-late', 9390, 1);
+    late.reset();
+    const { ratingsFile, moviesFile } = await dataset(20_000, 500);
+    const run = new PipelineRun({ ratingsFile, moviesFile, brokers: late.brokers, outDir: join(tmpdir(), `faults-late-${Date.now()}`), log: () => undefined });
+    runs.push(run);
+    run.cleanOutput();
+    run.start('rating-producer', ['--ratings', ratingsFile]);
+    await sleep(62_000);
+    expect(run.service('rating-producer')?.child.exitCode).toBeNull();
+    expect(logOf(run, 'rating-producer')).toMatch(/waiting for Kafka at 127\.0\.0\.1:9391/);
+    try {
+      late.start();
+      const summary = await run.producerResult('rating-producer');
+      expect(summary.published).toBe(20_000);
+      void lagOrNaN;
+    } finally {
+      late.stop();
+    }
+  });
+});
