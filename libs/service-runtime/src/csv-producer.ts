@@ -1,4 +1,6 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { Presets, SingleBar } from 'cli-progress';
 import type { Message } from 'kafkajs';
 import type { ReadResult, ReadStats, RejectedRow } from '@movie-stream/movielens-csv';
 import { RejectedRowsFile } from '@movie-stream/movielens-csv';
@@ -63,6 +65,12 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
   let published = 0;
   let lastLog = started;
   let complete = true;
+  const expected = estimateRows(spec.file);
+  // A progress bar for a person at a terminal; a log line every 5 s for everyone else.
+  const bar = process.stderr.isTTY
+    ? new SingleBar({ stream: process.stderr, format: `${basename(spec.file)} {bar} {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_formatted}` }, Presets.shades_classic)
+    : undefined;
+  bar?.start(expected, 0, { rate: 0 });
   try {
     for await (const rows of batches) {
       if (signal.aborted) {
@@ -72,14 +80,19 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
       await publisher.enqueue(spec.topic, rows.map(spec.toMessage));
       published += rows.length;
       const now = performance.now();
-      if (now - lastLog > 5000) {
+      const rate = Math.round(published / ((now - started) / 1000));
+      if (bar) bar.update(Math.min(published, expected), { rate });
+      else if (now - lastLog > 5000) {
         lastLog = now;
-        logger.info(`${basename(spec.file)}: ${published} rows published (${Math.round(published / ((now - started) / 1000))}/s)`);
+        logger.info(`${basename(spec.file)}: ${published} rows published (${rate}/s, ~${Math.min(100, Math.round((100 * published) / expected))} %)`);
       }
     }
   } catch (e) {
     if (!signal.aborted) throw e;
     complete = false;
+  } finally {
+    bar?.update(published);
+    bar?.stop();
   }
   await publisher.flush();
   await rejected.close();
@@ -90,4 +103,18 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
     ...stats, topic: spec.topic, published, seconds, rowsPerSecond: Math.round(published / seconds), complete,
     rejectedFile: rejected.count > 0 ? rejected.path : undefined,
   };
+}
+
+/** Rows in a CSV file, estimated from the size and the first 64 KiB (for the progress bar's total). */
+function estimateRows(file: string): number {
+  const size = statSync(file).size;
+  const head = Buffer.alloc(Math.min(size, 65_536));
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const lines = Math.max(1, head.toString('utf8').split('\n').length - 1);
+  return Math.max(1, Math.round(size / (head.length / lines)) - 1);
 }
