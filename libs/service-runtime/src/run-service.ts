@@ -2,7 +2,7 @@ import { Config, ConfigError, loadConfig, OptionName, redact } from '@movie-stre
 import { createLogger, Logger } from '@movie-stream/logging';
 import { createKafka, topicNames, TopicNames } from '@movie-stream/messaging';
 import type { Kafka } from 'kafkajs';
-import { MetaReporter } from '@movie-stream/messaging';
+import { MetaReporter, MetaSink } from '@movie-stream/messaging';
 import { ServiceMetrics, startHttpEndpoints } from '@movie-stream/observability';
 
 export type ServiceState = 'starting' | 'running' | 'stopping' | 'failed';
@@ -28,7 +28,7 @@ export interface ServiceContext<N extends OptionName> {
   /** What /healthz reports; services move it along. */
   health: { state: ServiceState; [detail: string]: unknown };
   /** A meta reporter for this service, counting into the Prometheus metrics too (caller starts/closes it). */
-  createMetaReporter(sink: import('@movie-stream/messaging').MetaSink): MetaReporter;
+  createMetaReporter(sink: MetaSink): MetaReporter;
 }
 
 /**

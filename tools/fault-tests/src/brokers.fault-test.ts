@@ -3,7 +3,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { buildApps, PipelineRun } from '@movie-stream/pipeline';
+import { buildApps, PipelineRun, startService } from '@movie-stream/pipeline';
 import { dataset, LocalCluster, logOf, mismatches, sleep } from './harness';
 
 jest.setTimeout(900_000);
@@ -107,7 +107,6 @@ describe('3 brokers, replication factor 3, min.insync.replicas 2, acks=all, idem
       run.start('movie-producer', ['--movies', moviesFile]);
       await run.producerResult('movie-producer');
       // PipelineRun tracks one process per app name: start the ten producers as separate services.
-      const { startService } = await import('@movie-stream/pipeline');
       const producers = parts.map((f, i) =>
         startService('rating-producer', { ...run.serviceEnv('rating-producer'), INSTANCE_ID: `rating-producer-${i}` }, ['--ratings', f], join(run.logDir, `p${i}`)),
       );
