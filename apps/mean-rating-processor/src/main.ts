@@ -1,10 +1,8 @@
 // mean-rating-processor (the seed's "meanratingproducer"): ratings → sum/count per movie → mean-ratings.
 import { aggregate, decodeRatings, encodeMeanRating, meanFromRecord, MovieMean, MEAN_RATING_COLUMNS } from '@movie-stream/mean-rating';
-import { BadMessage, runService, runStatefulConsumer, sendToDeadLetterQueue } from '@movie-stream/service-runtime';
+import { BadMessage, runService, runStatefulConsumer, sendToDeadLetterQueue, STATEFUL_CONSUMER_OPTIONS } from '@movie-stream/service-runtime';
 
-const OPTIONS = ['outDir', 'stateDir', 'snapshotIntervalMs', 'groupId', 'sessionTimeoutMs', 'acks', 'compression', 'idempotent'] as const;
-
-runService('mean-rating-processor', OPTIONS, async (ctx) => {
+runService('mean-rating-processor', STATEFUL_CONSUMER_OPTIONS, async (ctx) => {
   const result = await runStatefulConsumer<number, MovieMean>({
     ctx,
     name: 'mean-ratings',

@@ -1,10 +1,8 @@
 // movie-data-sink (the seed's "moviedatasink"): movies + mean-ratings → movie-data.csv.
 import { applyMeanRating, applyMovie, movieDataFromRecord, MovieDataRow, MOVIE_DATA_COLUMNS } from '@movie-stream/movie-data';
-import { BadMessage, runService, runStatefulConsumer, sendToDeadLetterQueue } from '@movie-stream/service-runtime';
+import { BadMessage, runService, runStatefulConsumer, sendToDeadLetterQueue, STATEFUL_CONSUMER_OPTIONS } from '@movie-stream/service-runtime';
 
-const OPTIONS = ['outDir', 'stateDir', 'snapshotIntervalMs', 'groupId', 'sessionTimeoutMs', 'acks', 'compression', 'idempotent'] as const;
-
-runService('movie-data-sink', OPTIONS, async (ctx) => {
+runService('movie-data-sink', STATEFUL_CONSUMER_OPTIONS, async (ctx) => {
   const result = await runStatefulConsumer<number, MovieDataRow>({
     ctx,
     name: 'movie-data',

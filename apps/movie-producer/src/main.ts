@@ -1,9 +1,9 @@
 // movie-producer (the seed's "moviedataproducer"): movies.csv → topic `movies`, key = movieId.
 import { readMovies, MovieRow } from '@movie-stream/movielens-csv';
 import { create, toBinary, MovieSchema } from '@movie-stream/schema';
-import { publishCsv, runService } from '@movie-stream/service-runtime';
+import { CSV_PRODUCER_OPTIONS, publishCsv, runService } from '@movie-stream/service-runtime';
 
-runService('movie-producer', ['moviesFile', 'outDir', 'batchSize', 'maxInFlight', 'acks', 'compression', 'idempotent'], async (ctx) => {
+runService('movie-producer', ['moviesFile', ...CSV_PRODUCER_OPTIONS], async (ctx) => {
   const summary = await publishCsv<MovieRow>({
     ctx,
     file: ctx.config.moviesFile,

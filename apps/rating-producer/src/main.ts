@@ -1,9 +1,9 @@
 // rating-producer (the seed's "ratingproducer"): ratings.csv → topic `ratings`, key = movieId.
 import { readRatings, RatingRow } from '@movie-stream/movielens-csv';
 import { encodeRating } from '@movie-stream/mean-rating';
-import { publishCsv, runService } from '@movie-stream/service-runtime';
+import { CSV_PRODUCER_OPTIONS, publishCsv, runService } from '@movie-stream/service-runtime';
 
-runService('rating-producer', ['ratingsFile', 'outDir', 'batchSize', 'maxInFlight', 'acks', 'compression', 'idempotent'], async (ctx) => {
+runService('rating-producer', ['ratingsFile', ...CSV_PRODUCER_OPTIONS], async (ctx) => {
   const summary = await publishCsv<RatingRow>({
     ctx,
     file: ctx.config.ratingsFile,

@@ -1,5 +1,5 @@
 export { createKafka, connectWithRetry, retryForever, backoffMs, KafkaConnection } from './kafka-client';
-export { topicNames, pipelineTopics, ensureTopics, TopicNames, TopicSpec } from './topics';
+export { topicNames, pipelineTopics, ensureTopics, waitForLeaders, TopicNames, TopicSpec } from './topics';
 export { MetaReporter, MetaSink, MetaAction } from './meta-reporter';
 export { Publisher, PublisherOptions, rawSink } from './publisher';
 export { CheckpointedConsumer, Checkpoint, PartitionBatch, CheckpointedConsumerOptions } from './checkpointed-consumer';

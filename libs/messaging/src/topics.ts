@@ -56,12 +56,33 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
     return { topic: s.name, numPartitions: s.partitions, replicationFactor: rf, configEntries };
   });
   try {
-    await admin.createTopics({ topics, waitForLeaders: true });
+    await admin.createTopics({ topics, waitForLeaders: false });
   } catch (e) {
     // Another process may have created them in between: fine as long as they exist now.
     const now = new Set(await admin.listTopics());
     if (!missing.every((s) => now.has(s.name))) throw e;
   }
+  await waitForLeaders(admin, missing.map((s) => s.name));
   logger.info(`created topics ${missing.map((s) => s.name).join(', ')}`, { replicationFactor: rf });
   return missing.map((s) => s.name);
+}
+
+/**
+ * Waits until every partition of the topics has a leader. (KafkaJS's own waitForLeaders gives up on a
+ * fresh broker that briefly answers "does not host this topic-partition".)
+ */
+export async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      last = 'partitions without a leader';
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leaders after ${timeoutMs / 1000} s: ${last}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -8,8 +8,11 @@ import { Publisher, rawSink } from '@movie-stream/messaging';
 import { connectAndEnsureTopics } from './kafka-setup';
 import type { ServiceContext } from './run-service';
 
+/** The options a CSV producer reads (besides the common ones and its input file). */
+export const CSV_PRODUCER_OPTIONS = ['outDir', 'batchSize', 'maxInFlight', 'acks', 'compression', 'idempotent'] as const;
+
 export interface CsvProducerSpec<Row> {
-  ctx: ServiceContext<'outDir' | 'batchSize' | 'maxInFlight' | 'acks' | 'compression' | 'idempotent'>;
+  ctx: ServiceContext<(typeof CSV_PRODUCER_OPTIONS)[number]>;
   file: string;
   topic: string;
   read(file: string, opts: { batchSize: number; onReject(r: RejectedRow): void; signal: AbortSignal }): ReadResult<Row>;

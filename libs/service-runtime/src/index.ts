@@ -1,4 +1,4 @@
 export { runService, ServiceContext, COMMON_OPTIONS, CommonOption } from './run-service';
 export { connectAndEnsureTopics } from './kafka-setup';
-export { runStatefulConsumer, StatefulConsumerSpec, StatefulConsumerResult, sendToDeadLetterQueue, BadMessage } from './stateful-consumer-service';
-export { publishCsv, CsvProducerSpec, CsvProducerSummary } from './csv-producer';
+export { runStatefulConsumer, STATEFUL_CONSUMER_OPTIONS, StatefulConsumerSpec, StatefulConsumerResult, sendToDeadLetterQueue, BadMessage } from './stateful-consumer-service';
+export { publishCsv, CSV_PRODUCER_OPTIONS, CsvProducerSpec, CsvProducerSummary } from './csv-producer';

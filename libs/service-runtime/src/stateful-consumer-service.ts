@@ -5,8 +5,11 @@ import { ColumnSpec, StorableFrame } from '@movie-stream/storable-frame';
 import { connectAndEnsureTopics } from './kafka-setup';
 import type { ServiceContext } from './run-service';
 
+/** The options a table-keeping consumer reads (besides the common ones). */
+export const STATEFUL_CONSUMER_OPTIONS = ['outDir', 'stateDir', 'snapshotIntervalMs', 'groupId', 'sessionTimeoutMs', 'acks', 'compression', 'idempotent'] as const;
+
 export interface StatefulConsumerSpec<K, Row> {
-  ctx: ServiceContext<'outDir' | 'stateDir' | 'snapshotIntervalMs' | 'groupId' | 'sessionTimeoutMs' | 'acks' | 'compression' | 'idempotent'>;
+  ctx: ServiceContext<(typeof STATEFUL_CONSUMER_OPTIONS)[number]>;
   /** Table name: the snapshot is <out>/<name>.csv. */
   name: string;
   columns: ColumnSpec<Row>[];
