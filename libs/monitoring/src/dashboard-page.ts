@@ -52,6 +52,8 @@ function draw(name, lines, el) {
   chart = new uPlot({
     width: width(), height: 260,
     series: [{}, ...lines.map((l, i) => ({ label: l.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: name === 'lag' }))],
+    // At least the last minute on the x axis: with a single point uPlot would otherwise span years.
+    scales: { x: { time: true, range: (u, min, max) => [Math.min(min, max - 60), max + 1] } },
     axes: [{}, { size: 70 }],
   }, data, el);
   chart._labels = labels;
