@@ -67,7 +67,7 @@ broker_pid() {
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
   # guard against pid reuse: the process must be kafka.Kafka with this config
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka $dir/server.properties" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep "kafka.Kafka $dir/server.properties" >/dev/null || return 1
   echo "$pid"
 }
 
@@ -231,7 +231,8 @@ broker_started() { # n i -> 0 once port is open and the log says started
   off="$(cat "$dir/.log-offset" 2>/dev/null || echo 0)"
   size="$(stat -c %s "$dir/broker.log")"
   ((size < off)) && off=0 # log was rolled
-  tail -c +"$((off + 1))" "$dir/broker.log" | grep -q "Kafka Server started"
+  # no grep -q: it would exit at the first match and SIGPIPE tail, which pipefail reports as failure
+  tail -c +"$((off + 1))" "$dir/broker.log" | grep "Kafka Server started" >/dev/null
 }
 
 wait_started() { # n ids...

@@ -8,7 +8,8 @@ module.exports = async function globalSetup() {
   if (process.env.KAFKA_BROKERS) return;
   const root = join(__dirname, '..', '..');
   mkdirSync(join(root, '.kafka'), { recursive: true });
-  const r = spawnSync('flock', [join(root, '.kafka', 'start.lock'), 'bash', join(root, 'tools', 'kafka', 'kafka.sh'), 'start'], {
+  // -o: the broker started under the lock must not inherit (and hold) it.
+  const r = spawnSync('flock', ['-o', join(root, '.kafka', 'start.lock'), 'bash', join(root, 'tools', 'kafka', 'kafka.sh'), 'start'], {
     stdio: ['ignore', 2, 2],
   });
   if (r.status !== 0) throw new Error('could not start the local Kafka broker for the integration tests (tools/kafka/kafka.sh start)');

@@ -11,8 +11,10 @@ const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const logger = createLogger({ service: 'test', level: 'error', format: 'json' });
 const kafka = new Kafka({ clientId: 'messaging-int-test', brokers, logLevel: logLevel.NOTHING });
 
+const created: string[] = [];
 function freshTopics() {
   const p = `it-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+  created.push(p);
   return topicNames({ topicRatings: `${p}.ratings`, topicMovies: `${p}.movies`, topicMeanRatings: `${p}.mean-ratings`, topicMetaPrefix: `${p}.meta` });
 }
 
@@ -40,7 +42,12 @@ async function readAll(topic: string, expected: number, timeoutMs = 30_000) {
 describe('messaging on a real broker', () => {
   const admin = kafka.admin();
   beforeAll(() => admin.connect());
-  afterAll(() => admin.disconnect());
+  afterAll(async () => {
+    // Leave no topics behind: hundreds of them make every broker restart slow.
+    const mine = (await admin.listTopics()).filter((t) => created.some((p) => t.startsWith(p)));
+    if (mine.length) await admin.deleteTopics({ topics: mine });
+    await admin.disconnect();
+  });
 
   it('creates topics idempotently, with compaction where the state is per key', async () => {
     const names = freshTopics();

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { OPTIONS, OptionName } from '@movie-stream/config';
-import { COMMON_OPTIONS } from '@movie-stream/service-runtime';
+import { COMMON_OPTIONS, CSV_PRODUCER_OPTIONS, STATEFUL_CONSUMER_OPTIONS } from '@movie-stream/service-runtime';
 
 const deploy = join(__dirname, '..', '..', '..', 'deploy');
 const composeText = readFileSync(join(deploy, 'docker-compose.yml'), 'utf8');
@@ -17,12 +17,13 @@ const APPS = ['rating-producer', 'movie-producer', 'mean-rating-processor', 'mov
 const CONSUMERS = ['mean-rating-processor', 'movie-data-sink'];
 const BROKERS = ['kafka-1', 'kafka-2', 'kafka-3'];
 
-/** Options an app reads: the common ones plus the list its main.ts hands to runService. */
+/** Options an app reads: the common ones plus the lists service-runtime defines for its kind. */
 function appOptions(app: string): OptionName[] {
-  const main = readFileSync(join(__dirname, '..', '..', '..', 'apps', app, 'src', 'main.ts'), 'utf8');
-  const list = /const OPTIONS = \[([^\]]*)\]/.exec(main)?.[1] ?? /runService\(\s*'[^']+',\s*\[([^\]]*)\]/.exec(main)?.[1];
-  if (list === undefined) throw new Error(`cannot find the option list of ${app}`);
-  return [...COMMON_OPTIONS, ...[...list.matchAll(/'(\w+)'/g)].map((m) => m[1] as OptionName)];
+  const own: readonly OptionName[] =
+    app === 'rating-producer' ? ['ratingsFile', ...CSV_PRODUCER_OPTIONS]
+    : app === 'movie-producer' ? ['moviesFile', ...CSV_PRODUCER_OPTIONS]
+    : STATEFUL_CONSUMER_OPTIONS;
+  return [...COMMON_OPTIONS, ...own];
 }
 const stackEnvs = new Map(APPS.flatMap((a) => appOptions(a)).map((n) => [OPTIONS[n].env, OPTIONS[n] as { env: string; default?: string }]));
 
