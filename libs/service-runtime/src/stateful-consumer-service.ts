@@ -89,6 +89,10 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   if (last) {
     logger.info(`final snapshot ${last.generation}: ${last.rows} rows`, { file: join(outDir, `${spec.name}.csv`) });
     await consumer.commit(last.offsets);
+  } else {
+    // Nothing changed since the last periodic snapshot: that one is final; commit its offsets (again).
+    logger.info(`final snapshot is the last periodic one: ${frame.size} rows, unchanged since`, { file: join(outDir, `${spec.name}.csv`) });
+    await consumer.commit(frame.offsets());
   }
   await meta.close();
   await consumer.stop();
