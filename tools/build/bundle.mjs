@@ -12,6 +12,27 @@ const apps = process.argv.slice(2).length
   ? process.argv.slice(2)
   : readdirSync(join(root, 'apps')).filter((a) => existsSync(join(root, 'apps', a, 'src', 'main.ts')));
 
+// KafkaJS 2.2.4 groups a send's messages by partition by copying the partition's array for every message
+// (`[...current, message]`): quadratic in the messages per send, a large share of the producers' CPU.
+// The same grouping, linear. (KafkaJS is unmaintained; the bundles are what runs in production.)
+const linearGrouping = {
+  name: 'kafkajs-linear-grouping',
+  setup(b) {
+    b.onLoad({ filter: /kafkajs[\\/]src[\\/]producer[\\/]groupMessagesPerPartition\.js$/ }, () => ({
+      loader: 'js',
+      contents: `module.exports = ({ topic, partitionMetadata, messages, partitioner }) => {
+  const result = {}
+  if (partitionMetadata.length === 0) return result
+  for (const message of messages) {
+    const partition = partitioner({ topic, partitionMetadata, message })
+    ;(result[partition] || (result[partition] = [])).push(message)
+  }
+  return result
+}`,
+    }));
+  },
+};
+
 const started = Date.now();
 await Promise.all(
   apps.map((app) =>
@@ -28,6 +49,7 @@ await Promise.all(
       sourcemap: true,
       logLevel: 'warning',
       tsconfig: join(root, 'tsconfig.base.json'),
+      plugins: [linearGrouping],
     }),
   ),
 );
