@@ -53,7 +53,12 @@ function draw(name, lines, el) {
     width: width(), height: 260,
     series: [{}, ...lines.map((l, i) => ({ label: l.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: name === 'lag' }))],
     // At least the last minute on the x axis: with a single point uPlot would otherwise span years.
-    scales: { x: { time: true, range: (u, min, max) => [Math.min(min, max - 60), max + 1] } },
+    // (computed from the data itself: uPlot widens a single point's min/max before calling range)
+    scales: { x: { time: true, range: (u) => {
+      const xs = u.data[0];
+      const max = xs.length ? xs[xs.length - 1] : Date.now() / 1000;
+      return [Math.min(xs.length ? xs[0] : max, max - 60), max + 1];
+    } } },
     axes: [{}, { size: 70 }],
   }, data, el);
   chart._labels = labels;
