@@ -58,6 +58,8 @@ export class CheckpointedConsumer {
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
+      // A fetch long-polls up to this long on an idle topic; a stop waits for it (KafkaJS default 5 s).
+      maxWaitTimeInMs: 500,
     });
     // Kafka would start each assigned partition at the group's committed offset; the state says where to
     // continue (behind it after a crash between snapshot and commit, at the start when the state was
