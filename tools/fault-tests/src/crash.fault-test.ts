@@ -4,22 +4,16 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { buildApps, PipelineRun } from '@movie-stream/pipeline';
 import { computeReferenceMeans, readSemicolonCsv } from '@movie-stream/test-support';
-import { dataset, logOf, mismatches, sleep } from './harness';
+import { dataset, logOf, mismatches, sleep, trackRuns } from './harness';
 
 jest.setTimeout(600_000);
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const RATINGS = 200_000;
 const SLICES = 5;
-const runs: PipelineRun[] = [];
+const track = trackRuns();
 
 beforeAll(() => buildApps());
-afterAll(async () => {
-  for (const r of runs) {
-    await r.stopAll();
-    await r.deleteTopics().catch(() => undefined);
-  }
-});
 
 function slices(ratingsFile: string, dir: string): string[] {
   const lines = readFileSync(ratingsFile, 'utf8').split('\n');
@@ -46,7 +40,7 @@ async function killRepeatedly(victim: 'mean-rating-processor' | 'movie-data-sink
     ratingsFile, moviesFile, outDir: join(require('node:os').tmpdir(), `faults-${victim}-${Date.now()}`), brokers,
     log: () => undefined, snapshotIntervalMs: 100, env: { SESSION_TIMEOUT_MS: '6000' },
   });
-  runs.push(run);
+  track(run);
   run.cleanOutput();
   await run.createTopics();
   const parts = slices(ratingsFile, run.outDir);

@@ -74,3 +74,21 @@ export function logOf(run: PipelineRun, app: string): string {
   const f = join(run.logDir, `${app}.log`);
   return existsSync(f) ? readFileSync(f, 'utf8') : '';
 }
+
+/**
+ * Stops every run a test file started, and deletes its topics, even when a test failed (jest would
+ * otherwise never exit). Call at the top level of a test file; wrap each new PipelineRun in the result.
+ */
+export function trackRuns(): (run: PipelineRun) => PipelineRun {
+  const runs: PipelineRun[] = [];
+  afterAll(async () => {
+    for (const r of runs) {
+      await r.stopAll();
+      await r.deleteTopics().catch(() => undefined);
+    }
+  });
+  return (run) => {
+    runs.push(run);
+    return run;
+  };
+}

@@ -7,23 +7,17 @@ import { Kafka, logLevel } from 'kafkajs';
 import { buildApps, PipelineRun } from '@movie-stream/pipeline';
 import { DLQ_HEADERS } from '@movie-stream/messaging';
 import { generateDataset } from '@movie-stream/data-generator';
-import { dataset, logOf, mismatches, sleep } from './harness';
+import { dataset, logOf, mismatches, sleep, trackRuns } from './harness';
 
 jest.setTimeout(600_000);
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const runs: PipelineRun[] = [];
+const track = trackRuns();
 beforeAll(() => buildApps());
-afterAll(async () => {
-  for (const r of runs) {
-    await r.stopAll();
-    await r.deleteTopics().catch(() => undefined);
-  }
-});
 
 function newRun(name: string, ratingsFile: string, moviesFile: string, env: NodeJS.ProcessEnv = {}): PipelineRun {
   const run = new PipelineRun({ ratingsFile, moviesFile, brokers, outDir: join(tmpdir(), `faults-${name}-${Date.now()}`), log: () => undefined, snapshotIntervalMs: 300, env });
-  runs.push(run);
+  track(run);
   run.cleanOutput();
   return run;
 }
