@@ -176,8 +176,15 @@ cluster_id() { # n -> prints (creating once) the cluster id shared by all broker
   f="$(cluster_dir "$1")/cluster.id"
   if [[ ! -s "$f" ]]; then
     mkdir -p "$(dirname "$f")"
-    # Kafka Uuid: 16 random bytes, base64url without padding (what `StorageTool random-uuid` prints)
-    head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$f"
+    # Kafka Uuid: 16 random bytes, base64url without padding (what `StorageTool random-uuid` prints).
+    # Like Kafka's Uuid.randomUuid, never start with '-': an id such as "-t1y..." is read as an option
+    # by command-line parsers (it failed `StorageTool format` once in 64 runs).
+    local id
+    id="-"
+    while [[ "$id" == -* ]]; do
+      id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    done
+    printf '%s' "$id" >"$f"
   fi
   cat "$f"
 }
@@ -194,7 +201,7 @@ format_storage() { # n i
   log "formatting broker $i storage (cluster id $cid)"
   if ! java -Xmx256m -cp "$(classpath)" \
       -Dlog4j2.configurationFile="$LOG4J_CONF" -Dkafka.logs.dir="$dir" -Dkafka.log.file=format.log \
-      kafka.tools.StorageTool format "${extra[@]}" -t "$cid" -c "$dir/server.properties" \
+      kafka.tools.StorageTool format "${extra[@]}" --cluster-id="$cid" -c "$dir/server.properties" \
       >"$dir/format.out" 2>&1; then
     cat "$dir/format.out" >&2
     die "formatting storage of broker $i failed"
