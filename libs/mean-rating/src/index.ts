@@ -59,7 +59,7 @@ export function decodeRatings<M extends { offset: string; value: Buffer | null }
  * batch: downstream sees the same final values with fewer messages). `table` is NOT changed: the caller
  * publishes first and applies after, so a failed publish leaves state and offsets untouched.
  */
-export function aggregate(table: ReadonlyMap<number, MovieMean>, ratings: DecodedRating[]): MovieMean[] {
+export function aggregate(table: { get(movieId: number): MovieMean | undefined }, ratings: DecodedRating[]): MovieMean[] {
   const next = new Map<number, MovieMean>();
   for (const r of ratings) {
     let m = next.get(r.movieId);

@@ -28,19 +28,18 @@ export function movieDataFromRecord(rec: Record<string, string>): [number, Movie
   return [movieId, { movieId, title: rec.title ?? '', genres: rec.genres ?? '', count, mean: rec.mean_rating === '' ? undefined : Number(rec.mean_rating) }];
 }
 
-function row(rows: Map<number, MovieDataRow>, movieId: number): MovieDataRow {
-  let r = rows.get(movieId);
-  if (!r) {
-    r = { movieId, title: '', genres: '', count: 0 };
-    rows.set(movieId, r);
-  }
-  return r;
+/** The rows the sink changes: a Map, or the storable frame's table (rows are values there: set, never mutate). */
+export interface MovieDataRows {
+  get(movieId: number): MovieDataRow | undefined;
+  set(movieId: number, row: MovieDataRow): unknown;
 }
+
+const emptyRow = (movieId: number): MovieDataRow => ({ movieId, title: '', genres: '', mean: undefined, count: 0 });
 
 export type DecodeResult = { ok: true } | { ok: false; reason: string };
 
 /** Applies a Movie message: title and genres (latest wins, as on the compacted topic). */
-export function applyMovie(rows: Map<number, MovieDataRow>, value: Buffer): DecodeResult {
+export function applyMovie(rows: MovieDataRows, value: Buffer): DecodeResult {
   let m;
   try {
     m = fromBinary(MovieSchema, value);
@@ -48,9 +47,7 @@ export function applyMovie(rows: Map<number, MovieDataRow>, value: Buffer): Deco
     return { ok: false, reason: `not a Movie: ${(e as Error).message}` };
   }
   if (!(m.id > 0)) return { ok: false, reason: `movie id ${m.id} is not positive` };
-  const r = row(rows, m.id);
-  r.title = m.title;
-  r.genres = m.genres.join('|');
+  rows.set(m.id, { ...(rows.get(m.id) ?? emptyRow(m.id)), title: m.title, genres: m.genres.join('|') });
   return { ok: true };
 }
 
@@ -58,7 +55,7 @@ export function applyMovie(rows: Map<number, MovieDataRow>, value: Buffer): Deco
  * Applies a MeanRating message. Updates are absolute (sum and count), so the one with the highest count
  * is the newest: older or replayed updates are ignored, whatever order they arrive in.
  */
-export function applyMeanRating(rows: Map<number, MovieDataRow>, value: Buffer): DecodeResult {
+export function applyMeanRating(rows: MovieDataRows, value: Buffer): DecodeResult {
   let m;
   try {
     m = fromBinary(MeanRatingSchema, value);
@@ -67,10 +64,7 @@ export function applyMeanRating(rows: Map<number, MovieDataRow>, value: Buffer):
   }
   if (!(m.movieId > 0)) return { ok: false, reason: `movie_id ${m.movieId} is not positive` };
   if (!(m.count > 0)) return { ok: false, reason: `count ${m.count} is not positive` };
-  const r = row(rows, m.movieId);
-  if (m.count >= r.count) {
-    r.count = m.count;
-    r.mean = m.mean;
-  }
+  const r = rows.get(m.movieId) ?? emptyRow(m.movieId);
+  if (m.count >= r.count) rows.set(m.movieId, { ...r, count: m.count, mean: m.mean });
   return { ok: true };
 }

@@ -32,11 +32,15 @@ it('SIGKILL at random moments of snapshot writes never leaves a torn or mixed sn
   for (let k = 0; k < 40 && midWrite < 3; k++) {
     kills++;
     const child = spawn(process.execPath, ['--require', 'tsx/cjs', join(__dirname, 'fixtures', 'write-loop.ts'), stateDir, String(rows)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let written = 0;
-    child.stdout.on('data', (d: Buffer) => (written += String(d).split('\n').filter(Boolean).length));
-    // Wait for at least one complete generation, then kill at a pseudo-random moment of the next ones.
-    while (written === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 37 + ((k * 53) % 150)));
+    const doneAt: number[] = [];
+    child.stdout.on('data', (d: Buffer) => {
+      for (let n = String(d).split('\n').filter(Boolean).length; n > 0; n--) doneAt.push(performance.now());
+    });
+    // Wait for two complete generations (their distance is one generation's time on this machine, now),
+    // then kill at a spread-out moment of the next one: from serialization through the CURRENT switch.
+    while (doneAt.length < 2 && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+    const period = doneAt[1] - doneAt[0];
+    await new Promise((r) => setTimeout(r, period * ((k * 0.618) % 1)));
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
     if (readdirSync(stateDir).some((e) => e.endsWith('.tmp'))) midWrite++;

@@ -76,7 +76,7 @@ describe('StorableFrame', () => {
     const snap = frame.snapshot();
     // Queued behind the snapshot's copy: must not leak into it.
     const upd = frame.update((rows, commit) => {
-      rows.get(1)!.sum = 99;
+      rows.set(1, { ...rows.get(1)!, sum: 99 });
       commit('t', 0, '2');
     });
     const info = await snap;
@@ -118,7 +118,7 @@ describe('StorableFrame', () => {
     await bad.close();
     expect(readFileSync(join(stateDir, CURRENT_FILE), 'utf8').trim()).toBe(`gen-${String(first!.generation).padStart(9, '0')}`);
     await frame.update((rows, commit) => {
-      rows.get(1)!.count = 2;
+      rows.set(1, { ...rows.get(1)!, count: 2 });
       commit('t', 0, '2');
     });
     const second = await frame.snapshot();
@@ -146,7 +146,7 @@ describe('StorableFrame', () => {
     expect(restored.offsets()).toEqual({ t: { '1': '10' } });
     expect(await restored.read((r) => r.get(5)?.sum)).toBe(3);
     // The next snapshot replaces the leftover.
-    await restored.update((rows) => rows.get(5)!.count++);
+    await restored.update((rows) => rows.set(5, { ...rows.get(5)!, count: rows.get(5)!.count + 1 }));
     const info = await restored.snapshot();
     expect(info!.generation).toBe(2);
     expect(existsSync(join(stateDir, 'gen-000000002.tmp'))).toBe(false);

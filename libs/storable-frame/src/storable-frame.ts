@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Mutex } from 'async-mutex';
 import Papa from 'papaparse';
+import { FrameTable, ReadonlyFrameTable } from './frame-table';
 import {
-  ColumnarCopy, ColumnSpec, CURRENT_FILE, META_FILE, OffsetMap, SnapshotMeta, TABLE_FILE, WriteRequest, WriteResult,
+  ColumnSpec, CURRENT_FILE, META_FILE, OffsetMap, SnapshotMeta, TABLE_FILE, WriteRequest, WriteResult,
 } from './types';
 
 export interface FrameLogger {
@@ -58,7 +59,7 @@ function workerEntry(): { file: string; execArgv?: string[] } {
  * snapshot never holds a row change without its offset or the other way round.
  */
 export class StorableFrame<K, Row> {
-  private readonly rows = new Map<K, Row>();
+  private readonly rows: FrameTable<K, Row>;
   private readonly offsetMap: OffsetMap = {};
   private readonly mutex = new Mutex();
   private readonly logger: FrameLogger;
@@ -73,6 +74,7 @@ export class StorableFrame<K, Row> {
 
   constructor(private readonly opts: StorableFrameOptions<K, Row>) {
     this.logger = opts.logger ?? silent;
+    this.rows = new FrameTable(opts.columns);
   }
 
   get size(): number {
@@ -120,10 +122,10 @@ export class StorableFrame<K, Row> {
   }
 
   /**
-   * Runs `fn` under the lock. `fn` may change rows and must record, with `commitOffset`, the next offset
+   * Runs `fn` under the lock. `fn` may change rows (by `set`ting new ones: rows are frozen) and must record, with `commitOffset`, the next offset
    * of every partition whose messages it applied. It may await (e.g. a publish): the snapshot waits.
    */
-  async update<T>(fn: (rows: Map<K, Row>, commitOffset: (topic: string, partition: number, next: string) => void) => T | Promise<T>): Promise<T> {
+  async update<T>(fn: (rows: FrameTable<K, Row>, commitOffset: (topic: string, partition: number, next: string) => void) => T | Promise<T>): Promise<T> {
     return this.mutex.runExclusive(() => {
       this.changedSinceSnapshot = true;
       return fn(this.rows, (topic, partition, next) => {
@@ -133,7 +135,7 @@ export class StorableFrame<K, Row> {
   }
 
   /** Read-only access under the lock. */
-  async read<T>(fn: (rows: ReadonlyMap<K, Row>) => T): Promise<T> {
+  async read<T>(fn: (rows: ReadonlyFrameTable<K, Row>) => T): Promise<T> {
     return this.mutex.runExclusive(() => fn(this.rows));
   }
 
@@ -145,7 +147,7 @@ export class StorableFrame<K, Row> {
     const copied = await this.mutex.runExclusive(() => {
       if (!this.changedSinceSnapshot && !opts.force) return null;
       const t0 = performance.now();
-      const table = this.copyTable();
+      const table = this.rows.copyColumns();
       const offsets = this.offsets();
       this.changedSinceSnapshot = false;
       return { table, offsets, copyMs: performance.now() - t0 };
@@ -208,24 +210,6 @@ export class StorableFrame<K, Row> {
     await this.stopPeriodic();
     await this.worker?.terminate();
     this.worker = undefined;
-  }
-
-  private copyTable(): ColumnarCopy {
-    const cols = this.opts.columns;
-    const n = this.rows.size;
-    const numbers = cols.map((c) => (c.kind === 'number' ? new Float64Array(n) : null));
-    const strings = cols.map((c) => (c.kind === 'string' ? new Array<string>(n) : null));
-    let r = 0;
-    for (const row of this.rows.values()) {
-      for (let c = 0; c < cols.length; c++) {
-        const v = cols[c].get(row);
-        const nums = numbers[c];
-        if (nums) nums[r] = v === undefined ? NaN : (v as number);
-        else (strings[c] as string[])[r] = v === undefined ? '' : String(v);
-      }
-      r++;
-    }
-    return { names: cols.map((c) => c.name), kinds: cols.map((c) => c.kind), rowCount: n, numbers, strings };
   }
 
   private write(req: WriteRequest): Promise<WriteResult> {
