@@ -108,6 +108,14 @@ export const OPTIONS = {
     env: 'SESSION_TIMEOUT_MS', flag: 'session-timeout-ms', type: 'int', default: '10000',
     description: 'Consumer session timeout: how long a crashed member holds its partitions.',
   },
+  fetchMaxBytesPerPartition: {
+    env: 'FETCH_MAX_BYTES_PER_PARTITION', flag: 'fetch-max-bytes-per-partition', type: 'int', default: '4194304',
+    description: 'Consumer: most record bytes one fetch returns per partition (decoded at once: the main part of a consumer\'s memory).',
+  },
+  fetchMaxBytes: {
+    env: 'FETCH_MAX_BYTES', flag: 'fetch-max-bytes', type: 'int', default: '33554432',
+    description: 'Consumer: most record bytes one fetch returns in all.',
+  },
   batchSize: {
     env: 'PUBLISH_BATCH_SIZE', flag: 'batch-size', type: 'int', default: '10000',
     description: 'Rows per producer send.',

@@ -29,6 +29,9 @@ export interface CheckpointedConsumerOptions {
   logger: Logger;
   meta?: MetaReporter;
   sessionTimeoutMs?: number;
+  /** Record bytes per fetch, per partition and in all (KafkaJS defaults 1 MiB and 10 MiB). */
+  fetchMaxBytesPerPartition?: number;
+  fetchMaxBytes?: number;
   /** Partitions consumed in parallel (each batch still handled whole). */
   partitionsConsumedConcurrently?: number;
   signal?: AbortSignal;
@@ -56,8 +59,8 @@ export class CheckpointedConsumer {
       sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: 2_000,
       allowAutoTopicCreation: false,
-      maxBytesPerPartition: 4 * 1024 * 1024,
-      maxBytes: 32 * 1024 * 1024,
+      maxBytesPerPartition: opts.fetchMaxBytesPerPartition ?? 4 * 1024 * 1024,
+      maxBytes: opts.fetchMaxBytes ?? 32 * 1024 * 1024,
       // A fetch long-polls up to this long on an idle topic; a stop waits for it (KafkaJS default 5 s).
       maxWaitTimeInMs: 500,
     });

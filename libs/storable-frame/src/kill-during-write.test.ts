@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,12 @@ function loadCurrent(stateDir: string): { generation: number; rows: number } | n
   return { generation: meta.generation, rows: meta.rows };
 }
 
+// A failed expectation ends the test mid-loop: the writer it was about to kill must not outlive it.
+const children = new Set<ChildProcess>();
+afterEach(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
 it('SIGKILL at random moments of snapshot writes never leaves a torn or mixed snapshot', async () => {
   const root = mkdtempSync(join(tmpdir(), 'kill-write-'));
   const stateDir = join(root, 'state');
@@ -32,6 +38,8 @@ it('SIGKILL at random moments of snapshot writes never leaves a torn or mixed sn
   for (let k = 0; k < 40 && midWrite < 3; k++) {
     kills++;
     const child = spawn(process.execPath, ['--require', 'tsx/cjs', join(__dirname, 'fixtures', 'write-loop.ts'), stateDir, String(rows)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.add(child);
+    child.on('exit', () => children.delete(child));
     const doneAt: number[] = [];
     child.stdout.on('data', (d: Buffer) => {
       for (let n = String(d).split('\n').filter(Boolean).length; n > 0; n--) doneAt.push(performance.now());
