@@ -39,6 +39,8 @@ export interface ProducerSummary {
   published: number;
   seconds: number;
   rejectedFile?: string;
+  /** false when a signal stopped the producer before the end of its file. */
+  complete: boolean;
 }
 
 export interface PipelineSummary {
