@@ -43,10 +43,7 @@ describe('3 brokers, replication factor 3, min.insync.replicas 2, acks=all, idem
     const { ratingsFile, moviesFile } = await dataset(200_000, 2_000);
     const run = newRun('broker-kill', ratingsFile, moviesFile);
     await run.createTopics();
-    run.start('mean-rating-processor');
-    run.start('movie-data-sink');
-    run.start('movie-producer', ['--movies', moviesFile]);
-    run.start('rating-producer', ['--ratings', ratingsFile]);
+    run.startServices();
     await sleep(1500);
     cluster.killBroker(2);
     const producer = await run.producerResult('rating-producer');

@@ -48,10 +48,7 @@ describe('graceful shutdown', () => {
     const { ratingsFile, moviesFile } = await dataset(200_000, 2_000);
     const run = newRun('shutdown', ratingsFile, moviesFile);
     await run.createTopics();
-    run.start('mean-rating-processor');
-    run.start('movie-data-sink');
-    run.start('movie-producer', ['--movies', moviesFile]);
-    run.start('rating-producer', ['--ratings', ratingsFile]);
+    run.startServices();
     await sleep(2500);
     for (const [app, signal] of [['mean-rating-processor', 'SIGTERM'], ['movie-data-sink', 'SIGINT']] as const) {
       const s = run.service(app)!;
@@ -176,10 +173,7 @@ describe('bad input', () => {
     const garbage = [Buffer.from([0xff, 0xfe, 0xfd, 0x00, 0x13]), Buffer.from('not protobuf at all')];
     await producer.send({ topic: run.topics.ratings, messages: garbage.map((value, i) => ({ key: `garbage-${i}`, value })) });
     await producer.disconnect();
-    run.start('mean-rating-processor');
-    run.start('movie-data-sink');
-    run.start('movie-producer', ['--movies', moviesFile]);
-    run.start('rating-producer', ['--ratings', ratingsFile]);
+    run.startServices();
     await run.producerResult('rating-producer');
     await run.waitUntilDrained();
     await run.stopAll();

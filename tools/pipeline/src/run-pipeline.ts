@@ -181,16 +181,21 @@ export class PipelineRun {
     }
   }
 
+  /** Starts the four services on the run's files (the consumers first; the topics must exist). */
+  startServices(): void {
+    this.start('mean-rating-processor');
+    this.start('movie-data-sink');
+    this.start('movie-producer', ['--movies', this.opts.moviesFile]);
+    this.start('rating-producer', ['--ratings', this.opts.ratingsFile]);
+  }
+
   /** The whole run, start to summary. */
   async run(): Promise<PipelineSummary> {
     const started = performance.now();
     this.cleanOutput();
     try {
       await this.createTopics();
-      this.start('mean-rating-processor');
-      this.start('movie-data-sink');
-      this.start('movie-producer', ['--movies', this.opts.moviesFile]);
-      this.start('rating-producer', ['--ratings', this.opts.ratingsFile]);
+      this.startServices();
       const [movies, ratings] = await Promise.all([this.producerResult('movie-producer'), this.producerResult('rating-producer')]);
       this.log(`published ${ratings.published} ratings and ${movies.published} movies; waiting for the consumers to catch up`);
       await this.waitUntilDrained();
