@@ -177,6 +177,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const following = followMetaReports({
     kafka, prefix: opts.metaPrefix, sinceMs: Date.now() - historyMs, groupId, signal: controller.signal,
     log: (m) => logger.info(m),
+    warn: (m) => logger.warn(m),
     onReport: (p) => {
       reports++;
       series.add(p);

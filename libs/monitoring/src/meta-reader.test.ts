@@ -1,0 +1,74 @@
+// followMetaReports' retry, against an in-memory stand-in for KafkaJS: the error it must survive (a
+// just-created topic without an elected leader) cannot be produced on demand by a real broker.
+import type { Kafka } from 'kafkajs';
+import { create, MetaReport_Action, MetaReportSchema, toBinary } from '@movie-stream/schema';
+import { followMetaReports } from './meta-reader';
+import type { MetaPoint } from './series';
+
+type EachBatch = (p: { batch: { topic: string; partition: number; messages: { value: Buffer }[] } }) => Promise<void>;
+
+function fakeKafka(failures: number) {
+  const calls = { adminConnects: 0, adminDisconnects: 0, consumerDisconnects: 0, fetchOffsets: 0, seeks: [] as string[] };
+  let eachBatch: EachBatch | undefined;
+  const kafka = {
+    admin: () => ({
+      connect: async () => void calls.adminConnects++,
+      disconnect: async () => void calls.adminDisconnects++,
+      listTopics: async () => ['meta.published', 'meta.consumed', 'other'],
+      fetchTopicOffsets: async () => {
+        calls.fetchOffsets++;
+        if (calls.fetchOffsets <= failures) throw new Error('This server is not the leader for that topic-partition');
+        return [{ partition: 0, offset: '5', high: '5', low: '0' }];
+      },
+      fetchTopicOffsetsByTimestamp: async () => [{ partition: 0, offset: '3' }],
+    }),
+    consumer: () => ({
+      connect: async () => undefined,
+      subscribe: async () => undefined,
+      run: async (o: { eachBatch: EachBatch }) => void (eachBatch = o.eachBatch),
+      seek: (s: { topic: string; partition: number; offset: string }) => void calls.seeks.push(`${s.topic}:${s.partition}@${s.offset}`),
+      disconnect: async () => void calls.consumerDisconnects++,
+    }),
+  } as unknown as Kafka;
+  return { kafka, calls, deliver: (b: Parameters<EachBatch>[0]) => eachBatch!(b) };
+}
+
+const report = (count: number) =>
+  Buffer.from(toBinary(MetaReportSchema, create(MetaReportSchema, {
+    service: 'rating-producer', instanceId: 'i1', action: MetaReport_Action.PUBLISHED, topic: 'ratings',
+    windowStartMs: 1000n, windowEndMs: 2000n, count: BigInt(count), bytes: 10n,
+  })));
+
+describe('followMetaReports', () => {
+  it('retries after a not-leader error until it follows, then delivers every report', async () => {
+    const { kafka, calls, deliver } = fakeKafka(3);
+    const got: MetaPoint[] = [];
+    const warnings: string[] = [];
+    const consumer = await followMetaReports({
+      kafka, prefix: 'meta', sinceMs: 1, groupId: 'g', signal: new AbortController().signal,
+      onReport: (p) => got.push(p), warn: (m) => warnings.push(m), retryDelayMs: () => 1,
+    });
+    expect(consumer).toBeDefined();
+    expect(warnings).toHaveLength(3);
+    expect(warnings[0]).toMatch(/attempt 1.*not the leader/);
+    // Every attempt's admin client is closed, not only the last one's.
+    expect(calls.adminConnects).toBe(4);
+    expect(calls.adminDisconnects).toBe(4);
+    // Positioned at the first offset at or after sinceMs, on both topics.
+    expect(calls.seeks.sort()).toEqual(['meta.consumed:0@3', 'meta.published:0@3']);
+    await deliver({ batch: { topic: 'meta.published', partition: 0, messages: [{ value: report(7) }, { value: report(5) }] } });
+    expect(got.map((p) => p.count)).toEqual([7, 5]);
+  });
+
+  it('stops retrying when aborted', async () => {
+    const { kafka } = fakeKafka(Number.MAX_SAFE_INTEGER);
+    const ac = new AbortController();
+    let warnings = 0;
+    const following = followMetaReports({
+      kafka, prefix: 'meta', sinceMs: 1, groupId: 'g', signal: ac.signal,
+      onReport: () => undefined, warn: () => void (++warnings === 5 && ac.abort()), retryDelayMs: () => 0,
+    });
+    await expect(following).resolves.toBeUndefined();
+    expect(warnings).toBe(5);
+  });
+});
