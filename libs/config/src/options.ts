@@ -110,11 +110,19 @@ export const OPTIONS = {
   },
   fetchMaxBytesPerPartition: {
     env: 'FETCH_MAX_BYTES_PER_PARTITION', flag: 'fetch-max-bytes-per-partition', type: 'int', default: '4194304',
-    description: 'Consumer: most record bytes one fetch returns per partition (decoded at once: the main part of a consumer\'s memory).',
+    description: 'Consumer: most record bytes one fetch returns per partition.',
   },
   fetchMaxBytes: {
     env: 'FETCH_MAX_BYTES', flag: 'fetch-max-bytes', type: 'int', default: '33554432',
     description: 'Consumer: most record bytes one fetch returns in all.',
+  },
+  fetchMinBytes: {
+    env: 'FETCH_MIN_BYTES', flag: 'fetch-min-bytes', type: 'int', default: '1',
+    description: 'Consumer: the broker holds a fetch until this many bytes are there (or FETCH_MAX_WAIT_MS passed). Larger = larger batches.',
+  },
+  fetchMaxWaitMs: {
+    env: 'FETCH_MAX_WAIT_MS', flag: 'fetch-max-wait-ms', type: 'int', default: '500',
+    description: 'Consumer: longest the broker holds a fetch; a graceful stop waits for the fetch in flight.',
   },
   batchSize: {
     env: 'PUBLISH_BATCH_SIZE', flag: 'batch-size', type: 'int', default: '10000',

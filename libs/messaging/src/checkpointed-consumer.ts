@@ -32,6 +32,10 @@ export interface CheckpointedConsumerOptions {
   /** Record bytes per fetch, per partition and in all (KafkaJS defaults 1 MiB and 10 MiB). */
   fetchMaxBytesPerPartition?: number;
   fetchMaxBytes?: number;
+  /** The broker holds a fetch until this many bytes are there or `fetchMaxWaitMs` passed (KafkaJS default 1). */
+  fetchMinBytes?: number;
+  /** Longest the broker holds a fetch; a stop waits for it (default 500 ms; KafkaJS's is 5 s). */
+  fetchMaxWaitMs?: number;
   /** Partitions consumed in parallel (each batch still handled whole). */
   partitionsConsumedConcurrently?: number;
   signal?: AbortSignal;
@@ -61,8 +65,8 @@ export class CheckpointedConsumer {
       allowAutoTopicCreation: false,
       maxBytesPerPartition: opts.fetchMaxBytesPerPartition ?? 4 * 1024 * 1024,
       maxBytes: opts.fetchMaxBytes ?? 32 * 1024 * 1024,
-      // A fetch long-polls up to this long on an idle topic; a stop waits for it (KafkaJS default 5 s).
-      maxWaitTimeInMs: 500,
+      minBytes: opts.fetchMinBytes ?? 1,
+      maxWaitTimeInMs: opts.fetchMaxWaitMs ?? 500,
     });
     // Kafka would start each assigned partition at the group's committed offset; the state says where to
     // continue (behind it after a crash between snapshot and commit, at the start when the state was

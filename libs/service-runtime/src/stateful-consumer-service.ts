@@ -6,7 +6,7 @@ import { connectAndEnsureTopics } from './kafka-setup';
 import type { ServiceContext } from './run-service';
 
 /** The options a table-keeping consumer reads (besides the common ones). */
-export const STATEFUL_CONSUMER_OPTIONS = ['outDir', 'stateDir', 'snapshotIntervalMs', 'groupId', 'sessionTimeoutMs', 'fetchMaxBytesPerPartition', 'fetchMaxBytes', 'acks', 'compression', 'idempotent'] as const;
+export const STATEFUL_CONSUMER_OPTIONS = ['outDir', 'stateDir', 'snapshotIntervalMs', 'groupId', 'sessionTimeoutMs', 'fetchMaxBytesPerPartition', 'fetchMaxBytes', 'fetchMinBytes', 'fetchMaxWaitMs', 'acks', 'compression', 'idempotent'] as const;
 
 export interface StatefulConsumerSpec<K, Row> {
   ctx: ServiceContext<(typeof STATEFUL_CONSUMER_OPTIONS)[number]>;
@@ -71,6 +71,8 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     sessionTimeoutMs: config.sessionTimeoutMs as number,
     fetchMaxBytesPerPartition: config.fetchMaxBytesPerPartition as number,
     fetchMaxBytes: config.fetchMaxBytes as number,
+    fetchMinBytes: config.fetchMinBytes as number,
+    fetchMaxWaitMs: config.fetchMaxWaitMs as number,
     handle: (batch) => spec.handle(batch, frame, publisher),
   });
   frame.startPeriodic(config.snapshotIntervalMs as number, (info) => {

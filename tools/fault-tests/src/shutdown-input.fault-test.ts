@@ -168,7 +168,9 @@ describe('bad input', () => {
     const run = newRun('dlq', ratingsFile, moviesFile);
     await run.createTopics();
     const kafka = new Kafka({ clientId: 'garbage', brokers, logLevel: logLevel.NOTHING });
-    const producer = kafka.producer();
+    // Idempotent: a retried send on a loaded machine must not put a garbage message in twice (it did once,
+    // and the DLQ then rightly held three).
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const garbage = [Buffer.from([0xff, 0xfe, 0xfd, 0x00, 0x13]), Buffer.from('not protobuf at all')];
     await producer.send({ topic: run.topics.ratings, messages: garbage.map((value, i) => ({ key: `garbage-${i}`, value })) });
@@ -179,15 +181,21 @@ describe('bad input', () => {
     await run.stopAll();
     expect(await mismatches(run, ratingsFile, moviesFile)).toEqual([]);
 
+    // Read the whole DLQ (up to its end offset), not just the first two records: a duplicate must fail.
+    const dlq = `${run.topics.ratings}.dlq`;
+    const admin = kafka.admin();
+    await admin.connect();
+    const dlqEnd = (await admin.fetchTopicOffsets(dlq)).reduce((n, p) => n + Number(p.high), 0);
+    await admin.disconnect();
     const consumer = kafka.consumer({ groupId: `dlq-reader-${Date.now()}` });
     await consumer.connect();
-    await consumer.subscribe({ topic: `${run.topics.ratings}.dlq`, fromBeginning: true });
+    await consumer.subscribe({ topic: dlq, fromBeginning: true });
     const got: { value: Buffer; headers: Record<string, string> }[] = [];
     await new Promise<void>((resolve) => {
       void consumer.run({
         eachMessage: async ({ message }) => {
           got.push({ value: message.value as Buffer, headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) });
-          if (got.length === garbage.length) resolve();
+          if (got.length === dlqEnd) resolve();
         },
       });
     });

@@ -123,13 +123,17 @@ export class PipelineRun {
           const s = this.services.get(app);
           if (s && s.child.exitCode !== null) throw new Error(`${app} exited with ${s.child.exitCode} while draining; see ${s.logFile}`);
         }
-        const lag = await this.lag(group, topics);
+        // A failed lag query (a leader moving, a broker restarting in the fault tests) is not progress and
+        // not a reason to give up: it counts toward the stall time like an unchanged lag.
+        let error: Error | undefined;
+        const lag = await this.lag(group, topics).catch((e: Error) => void (error = e));
         if (lag === 0) return;
-        if (lag !== last) {
+        if (lag !== undefined && lag !== last) {
           last = lag;
           lastChange = Date.now();
         } else if (Date.now() - lastChange > stallMs) {
-          throw new Error(`${what}: lag stuck at ${lag} for ${stallMs / 1000} s; see ${this.logDir}`);
+          const why = error ? `the last lag query failed: ${error.message}` : `lag stuck at ${lag}`;
+          throw new Error(`${what}: ${why} for ${stallMs / 1000} s; see ${this.logDir}`);
         }
         await new Promise((r) => setTimeout(r, 250));
       }
