@@ -56,7 +56,8 @@ export function backoffMs(attempt: number, baseMs = 500, capMs = 10_000): number
   return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Resolves after `ms`; rejects at once when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
     const t = setTimeout(() => {
@@ -75,13 +76,19 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * Runs `attempt` until it succeeds, backing off between tries and logging each failure.
  * There is no overall timeout (the seed's producers died after 60 s); only `signal` stops it.
  */
-export async function retryForever<T>(what: string, attempt: () => Promise<T>, logger: Logger, signal?: AbortSignal): Promise<T> {
+export async function retryForever<T>(
+  what: string,
+  attempt: () => Promise<T>,
+  logger: { warn(message: string): unknown },
+  signal?: AbortSignal,
+  delayMs: (attempt: number) => number = backoffMs,
+): Promise<T> {
   for (let n = 1; ; n++) {
     try {
       return await attempt();
     } catch (e) {
       if (signal?.aborted) throw e;
-      const wait = backoffMs(n);
+      const wait = delayMs(n);
       logger.warn(`${what} failed (attempt ${n}), retrying in ${(wait / 1000).toFixed(1)} s: ${(e as Error).message}`);
       await sleep(wait, signal);
     }

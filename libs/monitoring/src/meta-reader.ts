@@ -2,7 +2,7 @@
 // range for reports and experiments.
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { fromBinary, MetaReport_Action, MetaReportSchema } from '@movie-stream/schema';
-import { backoffMs } from '@movie-stream/messaging';
+import { retryForever, sleep } from '@movie-stream/messaging';
 import type { MetaPoint } from './series';
 
 export const metaTopics = (prefix: string) => [`${prefix}.published`, `${prefix}.consumed`];
@@ -90,14 +90,7 @@ export async function readMetaReports(kafka: Kafka, prefix: string, sinceMs = 0,
   return out;
 }
 
-/**
- * Follows the meta topics live from `sinceMs` on, calling `onReport` for each report. Waits for the
- * topics to exist (a pipeline creates them after the monitor may have started). Never commits: every
- * start re-reads its history window. Any failure while setting up (broker not up yet, a just-created
- * topic whose leader is not elected yet) is retried with backoff until `signal` aborts: a monitor that
- * gave up here would show no throughput for the rest of its life.
- */
-export async function followMetaReports(opts: {
+export interface FollowMetaOptions {
   kafka: Kafka;
   prefix: string;
   sinceMs: number;
@@ -109,54 +102,37 @@ export async function followMetaReports(opts: {
   warn?: (msg: string) => void;
   /** Delay before retry n (1-based); default exponential backoff with jitter, 0.5 s up to 10 s. */
   retryDelayMs?: (attempt: number) => number;
-}): Promise<Consumer | undefined> {
-  const delay = opts.retryDelayMs ?? ((n: number) => backoffMs(n));
-  for (let attempt = 1; !opts.signal.aborted; attempt++) {
-    try {
-      return await followOnce(opts);
-    } catch (e) {
-      if (opts.signal.aborted) break;
-      const wait = delay(attempt);
-      (opts.warn ?? opts.log)?.(`following ${metaTopics(opts.prefix).join(' and ')} failed (attempt ${attempt}), retrying in ${(wait / 1000).toFixed(1)} s: ${(e as Error).message}`);
-      await abortableSleep(wait, opts.signal);
-    }
+}
+
+/**
+ * Follows the meta topics live from `sinceMs` on, calling `onReport` for each report. Waits for the
+ * topics to exist (a pipeline creates them after the monitor may have started). Never commits: every
+ * start re-reads its history window. Any failure while setting up (broker not up yet, a just-created
+ * topic whose leader is not elected yet) is retried with backoff until `signal` aborts: a monitor that
+ * gave up here would show no throughput for the rest of its life.
+ */
+export async function followMetaReports(opts: FollowMetaOptions): Promise<Consumer | undefined> {
+  const warn = opts.warn ?? opts.log ?? (() => undefined);
+  try {
+    return await retryForever(`following ${metaTopics(opts.prefix).join(' and ')}`, () => followOnce(opts), { warn }, opts.signal, opts.retryDelayMs);
+  } catch (e) {
+    if (opts.signal.aborted) return undefined;
+    throw e;
   }
-  return undefined;
 }
 
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-async function followOnce(opts: {
-  kafka: Kafka;
-  prefix: string;
-  sinceMs: number;
-  groupId: string;
-  onReport: (p: MetaPoint) => void;
-  signal: AbortSignal;
-  log?: (msg: string) => void;
-}): Promise<Consumer | undefined> {
+async function followOnce(opts: FollowMetaOptions): Promise<Consumer> {
   const admin = opts.kafka.admin();
   let consumer: Consumer | undefined;
   try {
     await admin.connect();
     let topics: string[] = [];
-    for (let waited = 0; !opts.signal.aborted; waited++) {
+    for (let waited = 0; ; waited++) {
       topics = await existingMetaTopics(admin, opts.prefix).catch(() => []);
       if (topics.length === 2) break;
       if (waited === 0) opts.log?.(`waiting for ${metaTopics(opts.prefix).join(' and ')} to exist`);
-      await abortableSleep(500, opts.signal);
+      await sleep(500, opts.signal);
     }
-    if (opts.signal.aborted) return undefined;
     const ranges = new Map<string, { partition: number; from: string }[]>();
     for (const t of topics) ranges.set(t, await offsetRange(admin, t, opts.sinceMs));
     consumer = opts.kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 500 });
