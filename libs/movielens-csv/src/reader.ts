@@ -49,7 +49,7 @@ const PAPA_LINE: Papa.ParseConfig = {
  * all of them) take the fast path; quoted ones go to papaparse, one line at a time, so a quote left open
  * ends at the line's end instead of running on through the rest of the file.
  */
-export function splitLine(line: string, header: readonly string[]): string[] | string {
+function splitLine(line: string, header: readonly string[]): string[] | string {
   if (line.indexOf('"') === -1) return line.split(',');
   const res = Papa.parse<string[]>(line, PAPA_LINE);
   if (res.errors.length === 0 && res.data.length === 1) return res.data[0]!;
