@@ -327,7 +327,10 @@ describe('readMovies', () => {
   });
 
   it('rejects movie rows by rule', async () => {
-    const { rejects } = await readAll(readMovies, MH + '1,T\n2,,Drama\n3,T,\n4,T,A||B\nx,T,Drama\n\n');
+    const { rows, rejects } = await readAll(
+      readMovies,
+      MH + '1,T\n2,,Drama\n3,T,\n4,T,A||B\nx,T,Drama\n\n' + '8,"T"x",Drama\n9,"T" x,Drama\n10,"T,Drama\n11,T"x,Drama\n',
+    );
     expect(rejects.map((r) => [r.line, r.reason])).toEqual([
       [2, 'expected 3 fields, got 2'],
       [3, 'title is empty'],
@@ -335,7 +338,12 @@ describe('readMovies', () => {
       [5, 'genres "A||B" has an empty genre'],
       [6, 'movieId "x" is not a positive integer'],
       [7, 'empty line'],
+      [8, 'a quoted field has text after its closing quote'],
+      [9, 'a quoted field has text after its closing quote'],
+      [10, 'title has a quote that is not closed on its line (a quoted field cannot span lines)'],
     ]);
+    // A quote inside an unquoted field is text, as papaparse and RFC 4180 readers take it.
+    expect(rows).toEqual([{ movieId: 11, title: 'T"x', genres: ['Drama'] }]);
   });
 
   it('throws on a wrong header', async () => {

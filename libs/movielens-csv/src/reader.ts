@@ -53,14 +53,14 @@ function splitLine(line: string, header: readonly string[]): string[] | string {
   if (line.indexOf('"') === -1) return line.split(',');
   const res = Papa.parse<string[]>(line, PAPA_LINE);
   if (res.errors.length === 0 && res.data.length === 1) return res.data[0]!;
-  const fields = res.data[0] ?? [];
+  // `"T"x` also leaves papaparse looking for a closing quote: say what went wrong first.
+  if (res.errors.some((e) => e.code === 'InvalidQuotes')) return 'a quoted field has text after its closing quote';
   if (res.errors.some((e) => e.code === 'MissingQuotes')) {
     // The open field is the last one papaparse started.
-    const n = Math.max(1, fields.length);
+    const n = Math.max(1, (res.data[0] ?? []).length);
     const name = n <= header.length ? header[n - 1]! : `field ${n}`;
     return `${name} has a quote that is not closed on its line (a quoted field cannot span lines)`;
   }
-  if (res.errors.some((e) => e.code === 'InvalidQuotes')) return 'text after a closing quote';
   return `unreadable quoting: ${res.errors[0]?.message ?? 'not one row'}`;
 }
 
