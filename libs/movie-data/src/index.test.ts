@@ -1,4 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import Papa from 'papaparse';
+import { readMovies } from '@movie-stream/movielens-csv';
 import { create, toBinary, MeanRatingSchema, MovieSchema } from '@movie-stream/schema';
+import { FrameTable, serializeTable } from '@movie-stream/storable-frame';
 import { applyMeanRating, applyMovie, movieDataFromRecord, MovieDataRow, MOVIE_DATA_COLUMNS } from './index';
 
 const movie = (id: number, title: string, genres: string[]) => Buffer.from(toBinary(MovieSchema, create(MovieSchema, { id, title, genres })));
@@ -12,7 +18,39 @@ describe('movie-data join', () => {
     applyMovie(rows, movie(1, 'Amélie (2001)', ['Comedy', 'Romance']));
     applyMovie(rows, movie(2, 'Unrated, "The" (1999)', []));
     expect(rows.get(1)).toEqual({ movieId: 1, title: 'Amélie (2001)', genres: 'Comedy|Romance', count: 2, mean: 4.5 });
-    expect(rows.get(2)).toEqual({ movieId: 2, title: 'Unrated, "The" (1999)', genres: '', count: 0 });
+    // An empty genre list is movies.csv's "(no genres listed)": the output says it again.
+    expect(rows.get(2)).toEqual({ movieId: 2, title: 'Unrated, "The" (1999)', genres: '(no genres listed)', count: 0 });
+    // A rated movie that movies.csv does not name has no genres at all.
+    applyMeanRating(rows, mean(3, 4, 1));
+    expect(rows.get(3)).toEqual({ movieId: 3, title: '', genres: '', count: 1, mean: 4 });
+  });
+
+  it('keeps "(no genres listed)" from movies.csv to the movie-data.csv row', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'movie-data-'));
+    try {
+      const file = path.join(dir, 'movies.csv');
+      writeFileSync(file, 'movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n2,"Pirates, The (2016)",(no genres listed)\n');
+      const table = new FrameTable<number, MovieDataRow>(MOVIE_DATA_COLUMNS);
+      // The message exactly as movie-producer builds it from a row.
+      for await (const batch of readMovies(file).batches) {
+        for (const m of batch) {
+          const value = Buffer.from(toBinary(MovieSchema, create(MovieSchema, { id: m.movieId, title: m.title, genres: m.genres })));
+          expect(applyMovie(table, value)).toEqual({ ok: true });
+        }
+      }
+      applyMeanRating(table, mean(2, 7, 2));
+      // movie-data.csv's text as the sink's snapshot writes it, read back.
+      const out = Papa.parse<Record<string, string>>(serializeTable(table.copyColumns()), { header: true, delimiter: ';', skipEmptyLines: true });
+      expect(out.errors).toEqual([]);
+      expect(out.data).toEqual([
+        { movieId: '1', title: 'Toy Story (1995)', genres: 'Adventure|Animation', mean_rating: '', rating_count: '0' },
+        { movieId: '2', title: 'Pirates, The (2016)', genres: '(no genres listed)', mean_rating: '3.5', rating_count: '2' },
+      ]);
+      // ...and survives a restart from that snapshot.
+      expect(movieDataFromRecord(out.data[1]!)[1].genres).toBe('(no genres listed)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps the update with the highest count: replays and reordering change nothing', () => {

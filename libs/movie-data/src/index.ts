@@ -5,7 +5,7 @@ import { fromBinary, MeanRatingSchema, MovieSchema } from '@movie-stream/schema'
 export interface MovieDataRow {
   movieId: number;
   title: string;
-  /** MovieLens style, "|"-joined. */
+  /** MovieLens style: "|"-joined, NO_GENRES for none; empty only while movies.csv has not named the movie. */
   genres: string;
   /** undefined while the movie has no rating. */
   mean?: number;
@@ -34,6 +34,13 @@ export interface MovieDataRows {
   set(movieId: number, row: MovieDataRow): unknown;
 }
 
+/**
+ * MovieLens's spelling of an empty genre list. movies.csv says it, the reader turns it into an empty
+ * `genres` list on the Movie message (the message's way of saying "none"), and movie-data.csv says it again:
+ * users of MovieLens files filter on this token.
+ */
+export const NO_GENRES = '(no genres listed)';
+
 const emptyRow = (movieId: number): MovieDataRow => ({ movieId, title: '', genres: '', mean: undefined, count: 0 });
 
 export type DecodeResult = { ok: true } | { ok: false; reason: string };
@@ -47,7 +54,7 @@ export function applyMovie(rows: MovieDataRows, value: Buffer): DecodeResult {
     return { ok: false, reason: `not a Movie: ${(e as Error).message}` };
   }
   if (!(m.id > 0)) return { ok: false, reason: `movie id ${m.id} is not positive` };
-  rows.set(m.id, { ...(rows.get(m.id) ?? emptyRow(m.id)), title: m.title, genres: m.genres.join('|') });
+  rows.set(m.id, { ...(rows.get(m.id) ?? emptyRow(m.id)), title: m.title, genres: m.genres.length === 0 ? NO_GENRES : m.genres.join('|') });
   return { ok: true };
 }
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { MAX_LINE_LENGTH } from './reader';
 import { readMovies, readRatings, type ReadOptions, type ReadStats, type RejectedRow } from './index';
 
 let dir: string;
@@ -108,10 +109,73 @@ describe('readRatings', () => {
     });
   });
 
-  it('counts lines of a rejected row whose quoted field spans lines', async () => {
-    const { rejects, rows } = await readAll(readRatings, RH + '1,"2\r\n3\n4",3.0,4\n5,bad,1.0,1\n');
-    expect(rows).toHaveLength(0);
-    expect(rejects.map((r) => r.line)).toEqual([2, 5]);
+  it('rejects each line of a quoted field that spans lines on its own (no field spans lines)', async () => {
+    const { rejects, rows } = await readAll(readRatings, RH + '1,"2\r\n3\n4",3.0,4\n5,bad,1.0,1\n6,7,2.0,8\n');
+    expect(rows).toEqual([{ userId: 6, movieId: 7, rating: 2, timestamp: 8 }]);
+    expect(rejects.map((r) => [r.line, r.reason, r.raw])).toEqual([
+      [2, 'movieId has a quote that is not closed on its line (a quoted field cannot span lines)', '1,"2'],
+      [3, 'expected 4 fields, got 1', '3'],
+      [4, 'expected 4 fields, got 3', '4",3.0,4'],
+      [5, 'movieId "bad" is not a positive integer', '5,bad,1.0,1'],
+    ]);
+  });
+
+  it('an unclosed quote rejects only its own line: the rest of the file is read', async () => {
+    let content = RH;
+    let sum = 0;
+    for (let i = 1; i <= 5000; i++) {
+      if (i === 99) content += '1,"31,2.5,1260759144\n'; // line 100
+      else {
+        content += `${i},${1 + (i % 300)},${(i % 10) / 2 + 0.5},${1260759144 + i}\n`;
+        sum += (i % 10) / 2 + 0.5;
+      }
+    }
+    const { rows, rejects, stats } = await readAll(readRatings, content);
+    expect(stats).toMatchObject({ rowsRead: 5000, rowsAccepted: 4999, rowsRejected: 1 });
+    expect(rejects.map((r) => [r.line, r.raw])).toEqual([[100, '1,"31,2.5,1260759144']]);
+    expect(rows.reduce((a, r) => a + r.rating, 0)).toBe(sum);
+    expect(rows[rows.length - 1]).toEqual({ userId: 5000, movieId: 1 + (5000 % 300), rating: 0.5, timestamp: 1260759144 + 5000 });
+  });
+
+  it('reads LF and CRLF lines mixed in one file, and a last line without a break', async () => {
+    const { rows, rejects } = await readAll(readRatings, 'userId,movieId,rating,timestamp\r\n1,2,3.0,4\n5,6,1.5,7\r\n\r\n8,9,2.0,10\r');
+    expect(rows.map((r) => r.userId)).toEqual([1, 5, 8]);
+    expect(rejects.map((r) => [r.line, r.reason])).toEqual([[4, 'empty line']]);
+  });
+
+  it('rejects ids the int32 messages cannot carry and counts every other row', async () => {
+    const content =
+      RH +
+      '1,2,3.0,4\n' + // 2
+      '2147483647,2147483647,4.0,5\n' + // 3: the largest id
+      '2147483648,2,3.0,4\n' + // 4
+      '1,2147483648,3.0,4\n' + // 5
+      '1,999999999999999,3.0,4\n' + // 6: 15 digits, used to pass validation
+      '6,7,5.0,8\n'; // 7
+    const { rows, rejects, stats } = await readAll(readRatings, content);
+    expect(rows.map((r) => [r.userId, r.movieId])).toEqual([
+      [1, 2],
+      [2147483647, 2147483647],
+      [6, 7],
+    ]);
+    expect(rejects.map((r) => [r.line, r.reason])).toEqual([
+      [4, 'userId "2147483648" is above 2147483647, the largest id the messages carry (int32)'],
+      [5, 'movieId "2147483648" is above 2147483647, the largest id the messages carry (int32)'],
+      [6, 'movieId "999999999999999" is above 2147483647, the largest id the messages carry (int32)'],
+    ]);
+    expect(stats).toMatchObject({ rowsRead: 6, rowsAccepted: 3, rowsRejected: 3 });
+  });
+
+  it('rejects a line longer than MAX_LINE_LENGTH without holding it, and reads on', async () => {
+    const long = '1,' + '9'.repeat(MAX_LINE_LENGTH + 200000) + ',3.0,4';
+    const { rows, rejects, stats } = await readAll(readRatings, RH + '1,2,3.0,4\n' + long + '\r\n5,6,1.0,7\n' + long);
+    expect(rows.map((r) => r.userId)).toEqual([1, 5]);
+    expect(rejects.map((r) => [r.line, r.reason, r.raw.length])).toEqual([
+      [3, `line longer than ${MAX_LINE_LENGTH} characters`, 1024],
+      [5, `line longer than ${MAX_LINE_LENGTH} characters`, 1024],
+    ]);
+    expect(rejects[0]!.raw).toBe(long.slice(0, 1024));
+    expect(stats).toMatchObject({ rowsRead: 4, rowsAccepted: 2, rowsRejected: 2 });
   });
 
   it.each([
@@ -190,27 +254,33 @@ describe('readRatings', () => {
 });
 
 describe('readMovies', () => {
-  it('keeps quoted titles with commas, quotes, newlines and non-ASCII as-is', async () => {
+  it('keeps quoted titles with commas, quotes and non-ASCII as-is; rejects the lines of a title with newlines', async () => {
     const content =
       MH +
       '1,Toy Story (1995),Adventure|Animation|Children\n' + // 2
       '2,"Crouching Tiger, Hidden Dragon (Wò hǔ cáng lóng) (2000)",Action|Drama|Romance\n' + // 3
       '3,"The ""Great"" One, Part 2 (1999)",Comedy\n' + // 4
-      '4,"Line one\nline two\r\nline three (2001)",(no genres listed)\n' + // 5-7
+      '4,"Line one\nline two\r\nline three (2001)",(no genres listed)\n' + // 5-7: a title does not span lines
       '5,Amélie (Fabuleux destin d\'Amélie Poulain; Le) (2001),Comedy|Romance\n' + // 8
       '0,Bad id,Drama\n' + // 9
-      '6,Léon: The Professional (1994),Action|Crime|Drama|Thriller\n'; // 10
+      '6,Léon: The Professional (1994),Action|Crime|Drama|Thriller\n' + // 10
+      '7,"Quoted ""(no genres)"" (2002)",(no genres listed)\n'; // 11
     const { rows, rejects, stats } = await readAll(readMovies, '\ufeff' + content.replace(/\n(?=\d|$)/g, '\r\n'));
     expect(rows).toEqual([
       { movieId: 1, title: 'Toy Story (1995)', genres: ['Adventure', 'Animation', 'Children'] },
       { movieId: 2, title: 'Crouching Tiger, Hidden Dragon (Wò hǔ cáng lóng) (2000)', genres: ['Action', 'Drama', 'Romance'] },
       { movieId: 3, title: 'The "Great" One, Part 2 (1999)', genres: ['Comedy'] },
-      { movieId: 4, title: 'Line one\nline two\r\nline three (2001)', genres: [] },
       { movieId: 5, title: "Amélie (Fabuleux destin d'Amélie Poulain; Le) (2001)", genres: ['Comedy', 'Romance'] },
       { movieId: 6, title: 'Léon: The Professional (1994)', genres: ['Action', 'Crime', 'Drama', 'Thriller'] },
+      { movieId: 7, title: 'Quoted "(no genres)" (2002)', genres: [] },
     ]);
-    expect(rejects.map((r) => [r.line, r.reason, r.raw])).toEqual([[9, 'movieId "0" is not a positive integer', '0,Bad id,Drama']]);
-    expect(stats).toMatchObject({ rowsRead: 7, rowsAccepted: 6, rowsRejected: 1 });
+    expect(rejects.map((r) => [r.line, r.reason, r.raw])).toEqual([
+      [5, 'title has a quote that is not closed on its line (a quoted field cannot span lines)', '4,"Line one'],
+      [6, 'expected 3 fields, got 1', 'line two'],
+      [7, 'expected 3 fields, got 2', 'line three (2001)",(no genres listed)'],
+      [9, 'movieId "0" is not a positive integer', '0,Bad id,Drama'],
+    ]);
+    expect(stats).toMatchObject({ rowsRead: 10, rowsAccepted: 6, rowsRejected: 4 });
   });
 
   it('decodes non-ASCII split across read chunks', async () => {
@@ -227,6 +297,7 @@ describe('readMovies', () => {
     let content = MH;
     let line = 2;
     const expected: number[] = [];
+    let accepted = 0;
     for (let i = 1; i <= 20000; i++) {
       if (i % 97 === 0) {
         expected.push(line);
@@ -234,24 +305,32 @@ describe('readMovies', () => {
         line += 1;
       }
       if (i % 31 === 0) {
+        // Each of the three lines is rejected on its own.
+        expected.push(line, line + 1, line + 2);
         content += `${i},"Multi\r\nline, ""quoted""\ntitle ${i}",Drama\n`;
         line += 3;
       } else if (i % 89 === 0) {
-        expected.push(line);
+        expected.push(line, line + 1);
         content += `${i},"Bad\ngenres ${i}",\n`;
         line += 2;
       } else {
-        content += `${i},Title ${i},Comedy|Drama\n`;
+        content += `${i},"Title, ${i}",Comedy|Drama\n`;
         line += 1;
+        accepted++;
       }
     }
-    const { rows, rejects } = await readAll(readMovies, content);
+    const { rows, rejects, stats } = await readAll(readMovies, content);
     expect(rejects.map((r) => r.line)).toEqual(expected);
-    expect(rows.find((r) => r.movieId === 31)?.title).toBe('Multi\r\nline, "quoted"\ntitle 31');
+    expect(rows).toHaveLength(accepted);
+    expect(rows.find((r) => r.movieId === 32)?.title).toBe('Title, 32');
+    expect(stats.rowsRead).toBe(line - 2);
   });
 
   it('rejects movie rows by rule', async () => {
-    const { rejects } = await readAll(readMovies, MH + '1,T\n2,,Drama\n3,T,\n4,T,A||B\nx,T,Drama\n\n');
+    const { rows, rejects } = await readAll(
+      readMovies,
+      MH + '1,T\n2,,Drama\n3,T,\n4,T,A||B\nx,T,Drama\n\n' + '8,"T"x",Drama\n9,"T" x,Drama\n10,"T,Drama\n11,T"x,Drama\n',
+    );
     expect(rejects.map((r) => [r.line, r.reason])).toEqual([
       [2, 'expected 3 fields, got 2'],
       [3, 'title is empty'],
@@ -259,7 +338,12 @@ describe('readMovies', () => {
       [5, 'genres "A||B" has an empty genre'],
       [6, 'movieId "x" is not a positive integer'],
       [7, 'empty line'],
+      [8, 'a quoted field has text after its closing quote'],
+      [9, 'a quoted field has text after its closing quote'],
+      [10, 'title has a quote that is not closed on its line (a quoted field cannot span lines)'],
     ]);
+    // A quote inside an unquoted field is text, as papaparse and RFC 4180 readers take it.
+    expect(rows).toEqual([{ movieId: 11, title: 'T"x', genres: ['Drama'] }]);
   });
 
   it('throws on a wrong header', async () => {

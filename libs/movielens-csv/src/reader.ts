@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import type { Duplex } from 'node:stream';
 import Papa from 'papaparse';
 import type { MovieRow, RatingRow, ReadOptions, ReadResult, ReadStats, RejectedRow } from './types';
 import { MOVIES_HEADER, RATINGS_HEADER, parseMovieFields, parseRatingFields, reasonKey } from './validate';
@@ -7,20 +6,20 @@ import { MOVIES_HEADER, RATINGS_HEADER, parseMovieFields, parseRatingFields, rea
 interface RowSpec<T> {
   header: readonly string[];
   parse(fields: string[]): T | string;
-  /** Whether an accepted row can contain a quoted newline (ratings cannot: all fields are numbers). */
-  acceptedMaySpanLines: boolean;
 }
 
-const RATINGS: RowSpec<RatingRow> = { header: RATINGS_HEADER, parse: parseRatingFields, acceptedMaySpanLines: false };
-const MOVIES: RowSpec<MovieRow> = { header: MOVIES_HEADER, parse: parseMovieFields, acceptedMaySpanLines: true };
+const RATINGS: RowSpec<RatingRow> = { header: RATINGS_HEADER, parse: parseRatingFields };
+const MOVIES: RowSpec<MovieRow> = { header: MOVIES_HEADER, parse: parseMovieFields };
 
 const DEFAULT_BATCH_SIZE = 2000;
-// Batches parsed ahead of the consumer before reading pauses; memory is bounded by this plus one
-// read chunk's rows.
-const MAX_QUEUED_BATCHES = 4;
-// A header line longer than this is wrong anyway; stop looking for its end.
-const MAX_HEADER_SCAN = 64 * 1024;
 const READ_CHUNK = 64 * 1024;
+/**
+ * A line longer than this (in UTF-16 code units) is rejected without being held whole: MovieLens lines
+ * are under 1 KiB, and a file without line breaks must not grow the reader's memory without bound.
+ */
+export const MAX_LINE_LENGTH = 1 << 20;
+/** How much of an over-long line a RejectedRow keeps in `raw`. */
+const LONG_LINE_RAW = 1024;
 
 /**
  * Streams ratings.csv (`userId,movieId,rating,timestamp`). Rows are validated and yielded in arrays;
@@ -35,26 +34,34 @@ export function readMovies(file: string, opts: ReadOptions = {}): ReadResult<Mov
   return readCsv(file, MOVIES, opts);
 }
 
-/** Physical line breaks inside a row's fields (CRLF counts once); only non-zero for quoted newlines. */
-function countNewlines(fields: string[]): number {
-  let n = 0;
-  for (const f of fields) {
-    if (f.indexOf('\n') === -1 && f.indexOf('\r') === -1) continue;
-    for (let i = 0; i < f.length; i++) {
-      const c = f.charCodeAt(i);
-      if (c === 10) n++;
-      else if (c === 13) {
-        n++;
-        if (f.charCodeAt(i + 1) === 10) i++;
-      }
-    }
-  }
-  return n;
-}
+const PAPA_LINE: Papa.ParseConfig = {
+  delimiter: ',',
+  // The line has no \n (it was cut there), so papaparse sees exactly one row.
+  newline: '\n',
+  quoteChar: '"',
+  header: false,
+  dynamicTyping: false,
+  skipEmptyLines: false,
+};
 
-/** Re-serialises parsed fields as a CSV line (papaparse does not hand out the raw text). */
-export function toRawLine(fields: string[]): string {
-  return fields.map((f) => (/[",\r\n]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(',');
+/**
+ * Splits one physical line into fields, or returns why it cannot be split. Lines without a quote (almost
+ * all of them) take the fast path; quoted ones go to papaparse, one line at a time, so a quote left open
+ * ends at the line's end instead of running on through the rest of the file.
+ */
+function splitLine(line: string, header: readonly string[]): string[] | string {
+  if (line.indexOf('"') === -1) return line.split(',');
+  const res = Papa.parse<string[]>(line, PAPA_LINE);
+  if (res.errors.length === 0 && res.data.length === 1) return res.data[0]!;
+  // `"T"x` also leaves papaparse looking for a closing quote: say what went wrong first.
+  if (res.errors.some((e) => e.code === 'InvalidQuotes')) return 'a quoted field has text after its closing quote';
+  if (res.errors.some((e) => e.code === 'MissingQuotes')) {
+    // The open field is the last one papaparse started.
+    const n = Math.max(1, (res.data[0] ?? []).length);
+    const name = n <= header.length ? header[n - 1]! : `field ${n}`;
+    return `${name} has a quote that is not closed on its line (a quoted field cannot span lines)`;
+  }
+  return `unreadable quoting: ${res.errors[0]?.message ?? 'not one row'}`;
 }
 
 function abortError(signal: AbortSignal): unknown {
@@ -70,169 +77,137 @@ function readCsv<T>(file: string, spec: RowSpec<T>, opts: ReadOptions): ReadResu
     const { signal, onReject } = opts;
     if (signal?.aborted) throw abortError(signal);
     const src = createReadStream(file, { encoding: 'utf8', highWaterMark: READ_CHUNK });
-    let parser: Duplex | undefined;
-
-    let error: unknown;
-    let done = false;
-    let closed = false;
-    // Resolvers for the consumer waiting on a batch and the feeder waiting for room.
-    let wake: (() => void) | undefined;
-    let feedWaiter: (() => void) | undefined;
-    const wakeUp = (): void => {
-      const w = wake;
-      wake = undefined;
-      w?.();
+    // Ends a pending read at once; the loop below then throws the abort reason.
+    const onAbort = (): void => {
+      src.destroy();
     };
-    const resumeFeed = (): void => {
-      const w = feedWaiter;
-      feedWaiter = undefined;
-      w?.();
-    };
-    const fail = (err: unknown): void => {
-      if (error === undefined) error = err;
-      wakeUp();
-      resumeFeed();
-    };
-    const onAbort = (): void => fail(abortError(signal!));
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    try {
-      // Pick the newline from the header line: papaparse would guess it per chunk, which misparses
-      // CRLF files when a chunk boundary falls between \r and \n.
-      const srcIter = src[Symbol.asyncIterator]() as AsyncIterator<string>;
-      let head = '';
-      while (head.indexOf('\n') === -1 && head.length < MAX_HEADER_SCAN) {
-        const r = await srcIter.next();
-        if (r.done) break;
-        head += r.value;
-        if (error !== undefined) throw error;
+    const full: T[][] = [];
+    let batch: T[] = [];
+    let headerSeen = false;
+    let firstChunk = true;
+    /** Physical line number of the line being assembled (header = 1). */
+    let lineNo = 1;
+    /** The start of a line whose end has not been read yet. */
+    let carry = '';
+    /** Inside an over-long line (already rejected): drop text up to its end. */
+    let skipping = false;
+
+    const reject = (line: number, reason: string, raw: string): void => {
+      stats.rowsRejected++;
+      const key = reasonKey(reason);
+      stats.rejectReasons[key] = (stats.rejectReasons[key] ?? 0) + 1;
+      if (onReject) {
+        const row: RejectedRow = { file, line, reason, raw };
+        onReject(row);
       }
-      if (head.charCodeAt(0) === 0xfeff) head = head.slice(1);
-      const nl = head.indexOf('\n');
-      const newline = nl > 0 && head.charCodeAt(nl - 1) === 13 ? '\r\n' : '\n';
+    };
 
-      parser = Papa.parse(Papa.NODE_STREAM_INPUT, {
-        delimiter: ',',
-        newline,
-        quoteChar: '"',
-        header: false,
-        dynamicTyping: false,
-        skipEmptyLines: false,
-      });
-      const queue: T[][] = [];
-      let batch: T[] = [];
-      let headerSeen = false;
-      let nextLine = 1;
-      const p = parser;
+    const wrongHeader = (raw: string): Error =>
+      new Error(`${file}: wrong header: expected "${spec.header.join(',')}", got "${raw.slice(0, 200)}"`);
 
-      const reject = (fields: string[], line: number, reason: string): void => {
-        stats.rowsRejected++;
-        const key = reasonKey(reason);
-        stats.rejectReasons[key] = (stats.rejectReasons[key] ?? 0) + 1;
-        if (onReject) {
-          const row: RejectedRow = { file, line, reason, raw: toRawLine(fields) };
-          onReject(row);
+    const onLine = (line: string): void => {
+      const n = lineNo++;
+      if (!headerSeen) {
+        headerSeen = true;
+        const fields = splitLine(line, spec.header);
+        const want = spec.header;
+        if (typeof fields === 'string' || fields.length !== want.length || fields.some((f, i) => f !== want[i])) {
+          throw wrongHeader(line);
         }
-      };
-
-      const onRow = (fields: string[]): void => {
-        const line = nextLine;
-        if (!headerSeen) {
-          nextLine += 1 + countNewlines(fields);
-          headerSeen = true;
-          const want = spec.header;
-          if (fields.length !== want.length || fields.some((f, i) => f !== want[i])) {
-            throw new Error(
-              `${file}: wrong header: expected "${want.join(',')}", got "${toRawLine(fields).slice(0, 200)}"`,
-            );
-          }
-          return;
-        }
-        stats.rowsRead++;
-        if (fields.length === 1 && fields[0] === '') {
-          nextLine += 1;
-          reject(fields, line, 'empty line');
-          return;
-        }
-        const r = spec.parse(fields);
-        if (typeof r === 'string') {
-          nextLine += 1 + countNewlines(fields);
-          reject(fields, line, r);
-          return;
-        }
-        nextLine += spec.acceptedMaySpanLines ? 1 + countNewlines(fields) : 1;
-        stats.rowsAccepted++;
-        batch.push(r);
-        if (batch.length >= batchSize) {
-          queue.push(batch);
-          batch = [];
-          wakeUp();
-        }
-      };
-
-      p.on('data', (fields: string[]) => {
-        if (error !== undefined) return;
-        try {
-          onRow(fields);
-        } catch (err) {
-          fail(err);
-        }
-      });
-      p.on('end', () => {
-        if (batch.length > 0) queue.push(batch);
+        return;
+      }
+      stats.rowsRead++;
+      if (line.length === 0) {
+        reject(n, 'empty line', line);
+        return;
+      }
+      const fields = splitLine(line, spec.header);
+      const r = typeof fields === 'string' ? fields : spec.parse(fields);
+      if (typeof r === 'string') {
+        reject(n, r, line);
+        return;
+      }
+      stats.rowsAccepted++;
+      batch.push(r);
+      if (batch.length >= batchSize) {
+        full.push(batch);
         batch = [];
-        if (!headerSeen && error === undefined) {
-          fail(new Error(`${file}: file is empty: expected header "${spec.header.join(',')}"`));
-        }
-        done = true;
-        wakeUp();
-      });
-      p.on('error', fail);
-      src.on('error', fail);
-
-      // Backpressure by feeding text only while few batches wait: pausing papaparse's output side
-      // instead makes it copy the rest of its chunk per pause and poll with 3 ms timers.
-      const writeText = (chunk: string): Promise<void> =>
-        new Promise((resolve, reject) => p.write(chunk, (err) => (err ? reject(err) : resolve())));
-      const feed = async (): Promise<void> => {
-        // Let the 'data' listener switch the stream to flowing first; rows pushed before that are
-        // buffered, and each push over the buffer limit triggers papaparse's costly pause.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (head) await writeText(head);
-        for (;;) {
-          while (queue.length >= MAX_QUEUED_BATCHES && error === undefined && !closed) {
-            await new Promise<void>((resolve) => {
-              feedWaiter = resolve;
-            });
-          }
-          if (error !== undefined || closed) return;
-          const r = await srcIter.next();
-          if (r.done) break;
-          await writeText(r.value);
-        }
-        p.end();
-      };
-      feed().catch(fail);
-
-      for (;;) {
-        if (error !== undefined) throw error;
-        const b = queue.shift();
-        if (b) {
-          if (queue.length < MAX_QUEUED_BATCHES) resumeFeed();
-          yield b;
-          continue;
-        }
-        if (done) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
       }
+    };
+
+    const onLongLine = (start: string): void => {
+      if (!headerSeen) {
+        headerSeen = true;
+        throw wrongHeader(start);
+      }
+      stats.rowsRead++;
+      reject(lineNo++, `line longer than ${MAX_LINE_LENGTH} characters`, start.slice(0, LONG_LINE_RAW));
+    };
+
+    // Lines end at \n; a \r before it belongs to the break (CRLF), so LF and CRLF lines may be mixed and a
+    // read chunk may end between \r and \n.
+    const onText = (chunk: string): void => {
+      if (firstChunk) {
+        firstChunk = false;
+        if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
+      }
+      const text = carry.length > 0 ? carry + chunk : chunk;
+      let pos = 0;
+      if (skipping) {
+        const nl = text.indexOf('\n');
+        if (nl === -1) {
+          carry = '';
+          return;
+        }
+        skipping = false;
+        pos = nl + 1;
+      }
+      for (;;) {
+        const nl = text.indexOf('\n', pos);
+        if (nl === -1) break;
+        const end = nl > pos && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+        if (end - pos > MAX_LINE_LENGTH) onLongLine(text.slice(pos, pos + LONG_LINE_RAW));
+        else onLine(text.slice(pos, end));
+        pos = nl + 1;
+      }
+      carry = pos === 0 ? text : text.slice(pos);
+      if (carry.length > MAX_LINE_LENGTH) {
+        onLongLine(carry.slice(0, LONG_LINE_RAW));
+        carry = '';
+        skipping = true;
+      }
+    };
+
+    try {
+      try {
+        for await (const chunk of src as AsyncIterable<string>) {
+          if (signal?.aborted) break;
+          onText(chunk);
+          while (full.length > 0) {
+            yield full.shift()!;
+            if (signal?.aborted) break;
+          }
+          if (signal?.aborted) break;
+        }
+      } catch (err) {
+        // A destroyed stream (abort) ends with a premature-close error: report the abort instead.
+        if (!signal?.aborted) throw err;
+      }
+      if (signal?.aborted) throw abortError(signal);
+      // The last line needs no line break; an empty text after the last break is no line.
+      if (!skipping && carry.length > 0) {
+        onLine(carry.charCodeAt(carry.length - 1) === 13 ? carry.slice(0, -1) : carry);
+        carry = '';
+      }
+      if (!headerSeen) throw new Error(`${file}: file is empty: expected header "${spec.header.join(',')}"`);
+      if (batch.length > 0) full.push(batch);
+      batch = [];
+      while (full.length > 0) yield full.shift()!;
     } finally {
-      // Also reached when the consumer stops early (break): release the feeder and the file.
-      closed = true;
-      resumeFeed();
+      // Also reached when the consumer stops early (break): release the file.
       signal?.removeEventListener('abort', onAbort);
-      parser?.destroy();
       src.destroy();
     }
   }

@@ -14,19 +14,27 @@ export interface MovieRow {
 export interface RejectedRow {
   file: string;
   /**
-   * 1-based physical line of the row's first line (header is line 1); exact, quoted newlines included.
-   * A stray quote (e.g. `1,"2,3.0,4`) makes papaparse run the field on to the next closing quote, so
-   * the following lines become part of that one rejected row (still counted in `line` numbers).
+   * 1-based physical line (header is line 1). A row is one physical line: a quoted field never spans
+   * lines, so a quote left open (e.g. `1,"2,3.0,4`) rejects that line only and the next line is read
+   * as the next row.
    */
   line: number;
   reason: string;
-  /** The row re-serialised from its parsed fields (original quoting is not preserved). */
+  /**
+   * The line as in the file, without its line break (\n or \r\n); a line longer than MAX_LINE_LENGTH
+   * is cut to its first 1024 characters.
+   */
   raw: string;
 }
 
 export interface ReadStats {
   file: string;
-  /** Data rows seen (header excluded); always rowsAccepted + rowsRejected. */
+  /**
+   * Data lines read: physical lines after the header. A line ends at \n (\r\n is one break); a last
+   * line without a break counts when it is not empty. Every line is either accepted or rejected, so
+   * rowsRead = rowsAccepted + rowsRejected always, and after a complete read rowsRead is the file's
+   * line count minus the header.
+   */
   rowsRead: number;
   rowsAccepted: number;
   rowsRejected: number;

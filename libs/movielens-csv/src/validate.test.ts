@@ -1,5 +1,6 @@
+import { create, toBinary, MovieSchema, RatingSchema } from '@movie-stream/schema';
 import { parseMovieFields, parseRatingFields } from './index';
-import { reasonKey } from './validate';
+import { MAX_ID, reasonKey } from './validate';
 
 describe('parseRatingFields', () => {
   it('accepts a MovieLens row and parses numbers', () => {
@@ -26,7 +27,12 @@ describe('parseRatingFields', () => {
     [['1', '1.5', '3.0', '4'], 'movieId "1.5" is not a positive integer'],
     [['1', ' 2', '3.0', '4'], 'movieId " 2" is not a positive integer'],
     [['1', '+2', '3.0', '4'], 'movieId "+2" is not a positive integer'],
-    [['1', '12345678901234567890', '3.0', '4'], 'movieId "12345678901234567890" is not a positive integer'],
+    [['1', '12345678901234567890', '3.0', '4'], 'movieId "12345678901234567890" is above 2147483647, the largest id the messages carry (int32)'],
+    [['2147483648', '2', '3.0', '4'], 'userId "2147483648" is above 2147483647, the largest id the messages carry (int32)'],
+    [['1', '2147483648', '3.0', '4'], 'movieId "2147483648" is above 2147483647, the largest id the messages carry (int32)'],
+    [['1', '999999999999999', '3.0', '4'], 'movieId "999999999999999" is above 2147483647, the largest id the messages carry (int32)'],
+    [['1', '-2147483647', '3.0', '4'], 'movieId "-2147483647" is not a positive integer'],
+    [['1', '000', '3.0', '4'], 'movieId "000" is not a positive integer'],
     [['1', '2', '7', '4'], 'rating "7" outside 0.5-5.0'],
     [['1', '2', '0', '4'], 'rating "0" outside 0.5-5.0'],
     [['1', '2', '0.0', '4'], 'rating "0.0" outside 0.5-5.0'],
@@ -46,6 +52,25 @@ describe('parseRatingFields', () => {
     expect(parseRatingFields(fields)).toBe(reason);
   });
 
+  it('accepts ids up to 2^31-1, the int32 the Rating message carries', () => {
+    expect(parseRatingFields(['2147483647', '2147483647', '3.0', '4'])).toMatchObject({ userId: 2147483647, movieId: 2147483647 });
+    expect(parseRatingFields(['0002147483647', '1', '3.0', '4'])).toMatchObject({ userId: 2147483647 });
+    expect(parseRatingFields(['1', '2147483646', '3.0', '999999999999999'])).toMatchObject({ movieId: 2147483646, timestamp: 999999999999999 });
+  });
+
+  it('MAX_ID is what the messages carry: the largest accepted ids encode, one more throws', () => {
+    const r = parseRatingFields([String(MAX_ID), String(MAX_ID), '5.0', '999999999999999']);
+    if (typeof r === 'string') throw new Error(r);
+    const rating = { userId: r.userId, movieId: r.movieId, value: r.rating, timestamp: BigInt(r.timestamp) };
+    expect(() => toBinary(RatingSchema, create(RatingSchema, rating))).not.toThrow();
+    expect(() => toBinary(RatingSchema, create(RatingSchema, { ...rating, userId: MAX_ID + 1 }))).toThrow();
+    expect(() => toBinary(RatingSchema, create(RatingSchema, { ...rating, movieId: MAX_ID + 1 }))).toThrow();
+    const m = parseMovieFields([String(MAX_ID), 'T', 'Drama']);
+    if (typeof m === 'string') throw new Error(m);
+    expect(() => toBinary(MovieSchema, create(MovieSchema, { id: m.movieId, title: m.title, genres: m.genres }))).not.toThrow();
+    expect(() => toBinary(MovieSchema, create(MovieSchema, { id: MAX_ID + 1, title: 'T' }))).toThrow();
+  });
+
   it('shortens long values in reasons', () => {
     const reason = parseRatingFields(['1', 'x'.repeat(500), '3.0', '4']) as string;
     expect(reason.length).toBeLessThan(100);
@@ -61,6 +86,7 @@ describe('parseMovieFields', () => {
       genres: ['Adventure', 'Animation', 'Children'],
     });
     expect(parseMovieFields(['2', 'Drama only', 'Drama'])).toEqual({ movieId: 2, title: 'Drama only', genres: ['Drama'] });
+    expect(parseMovieFields(['2147483647', 'Last id', 'Drama'])).toMatchObject({ movieId: 2147483647 });
     expect(parseMovieFields(['3', ' Padded, "quoted" Amélie ', '(no genres listed)'])).toEqual({
       movieId: 3,
       title: ' Padded, "quoted" Amélie ',
@@ -72,6 +98,7 @@ describe('parseMovieFields', () => {
     [['1', 'T'], 'expected 3 fields, got 2'],
     [['1', 'T', 'Drama', 'x'], 'expected 3 fields, got 4'],
     [['abc', 'T', 'Drama'], 'movieId "abc" is not a positive integer'],
+    [['2147483648', 'T', 'Drama'], 'movieId "2147483648" is above 2147483647, the largest id the messages carry (int32)'],
     [['0', 'T', 'Drama'], 'movieId "0" is not a positive integer'],
     [['1', '', 'Drama'], 'title is empty'],
     [['1', '  ', 'Drama'], 'title is blank'],

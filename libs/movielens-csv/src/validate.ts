@@ -6,6 +6,11 @@ export const NO_GENRES = '(no genres listed)';
 
 // Longest digit string that is always a safe integer (Number.MAX_SAFE_INTEGER has 16 digits).
 const MAX_SAFE_DIGITS = 15;
+/**
+ * Largest id the messages can carry: Rating.user_id, Rating.movie_id, Movie.id and MeanRating.movie_id
+ * are int32 in proto/movielens/v1, and the encoder throws on anything larger.
+ */
+export const MAX_ID = 2 ** 31 - 1;
 
 /** Shows a field value in a reason; long values (e.g. a runaway quoted field) are cut short. */
 export function show(value: string): string {
@@ -26,6 +31,25 @@ function parseDigits(s: string): number {
     if (d < 0 || d > 9) return -1;
     v = v * 10 + d;
   }
+  return v;
+}
+
+/**
+ * Validates an id field: a reason naming the field, or the id. Digits only, 1 to MAX_ID; leading zeros
+ * are allowed (`007` is 7).
+ */
+function parseId(name: string, s: string): number | string {
+  const n = s.length;
+  if (n === 0) return `${name} ${show(s)} is not a positive integer`;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return `${name} ${show(s)} is not a positive integer`;
+    // Stays exact: v <= MAX_ID here, so v * 10 + 9 is far below 2^53.
+    if (v <= MAX_ID) v = v * 10 + d;
+  }
+  if (v === 0) return `${name} ${show(s)} is not a positive integer`;
+  if (v > MAX_ID) return `${name} ${show(s)} is above ${MAX_ID}, the largest id the messages carry (int32)`;
   return v;
 }
 
@@ -53,10 +77,10 @@ export function parseRatingFields(fields: string[]): RatingRow | string {
   const m = fields[1]!;
   const r = fields[2]!;
   const t = fields[3]!;
-  const userId = parseDigits(u);
-  if (userId <= 0) return `userId ${show(u)} is not a positive integer`;
-  const movieId = parseDigits(m);
-  if (movieId <= 0) return `movieId ${show(m)} is not a positive integer`;
+  const userId = parseId('userId', u);
+  if (typeof userId === 'string') return userId;
+  const movieId = parseId('movieId', m);
+  if (typeof movieId === 'string') return movieId;
   const rating = parseDecimal(r);
   if (rating !== rating) return `rating ${show(r)} is not a number`;
   if (rating < 0.5 || rating > 5) return `rating ${show(r)} outside 0.5-5.0`;
@@ -72,8 +96,8 @@ export function parseMovieFields(fields: string[]): MovieRow | string {
   const m = fields[0]!;
   const title = fields[1]!;
   const g = fields[2]!;
-  const movieId = parseDigits(m);
-  if (movieId <= 0) return `movieId ${show(m)} is not a positive integer`;
+  const movieId = parseId('movieId', m);
+  if (typeof movieId === 'string') return movieId;
   if (title.length === 0) return 'title is empty';
   if (title.trim().length === 0) return 'title is blank';
   if (g === NO_GENRES) return { movieId, title, genres: [] };
