@@ -202,6 +202,8 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
       await http.close();
       await following;
       await consumer?.disconnect().catch(() => undefined);
+      // A poll in flight would otherwise run on against a disconnected client.
+      await poller.settled();
       await admin.disconnect().catch(() => undefined);
     },
   };
