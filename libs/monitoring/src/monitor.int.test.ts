@@ -49,6 +49,18 @@ describe('monitor HTTP', () => {
     expect((await fetch(`${monitor.url}api/throughput?minutes=5&by=topic`)).status).toBe(200);
   });
 
+  it('gives the dashboard a line to draw for a one-second run: the zero seconds around it', async () => {
+    monitor = await startMonitor({ brokers, metaPrefix: `${fresh('short')}.meta`, port: 0, pollMs: 60_000 });
+    const second = Math.floor(Date.now() / 1000) * 1000 - 3000;
+    monitor.series.add({ service: 'rating-producer', instanceId: 'p', action: 'published', topic: 'ratings', windowStartMs: second, windowEndMs: second + 1000, count: 5000, bytes: 1 });
+    monitor.series.add({ service: 'mean-rating-processor', instanceId: 'c', action: 'consumed', topic: 'ratings', windowStartMs: second, windowEndMs: second + 1000, count: 5000, bytes: 1 });
+    const snap = await (await fetch(`${monitor.url}api/snapshot`)).json();
+    expect(snap.throughput.map((l: { points: unknown }) => l.points)).toEqual([
+      [[second - 1000, 0], [second, 5000], [second + 1000, 0]],
+      [[second - 1000, 0], [second, 5000], [second + 1000, 0]],
+    ]);
+  });
+
   it('survives thousands of generated malformed requests', async () => {
     monitor = await startMonitor({ brokers, metaPrefix: `${fresh('fuzz')}.meta`, port: 0, pollMs: 60_000 });
     const paths = ['/', '/api/snapshot', '/api/throughput', '/api/summary', '/api/lag', '/api/status', '/api/brokers', '/api/topics', '/events', '/metrics', '/healthz', '/uPlot.min.css'];
