@@ -54,8 +54,8 @@ describe('monitor HTTP', () => {
     const second = Math.floor(Date.now() / 1000) * 1000 - 3000;
     monitor.series.add({ service: 'rating-producer', instanceId: 'p', action: 'published', topic: 'ratings', windowStartMs: second, windowEndMs: second + 1000, count: 5000, bytes: 1 });
     monitor.series.add({ service: 'mean-rating-processor', instanceId: 'c', action: 'consumed', topic: 'ratings', windowStartMs: second, windowEndMs: second + 1000, count: 5000, bytes: 1 });
-    const snap = await (await fetch(`${monitor.url}api/snapshot`)).json();
-    expect(snap.throughput.map((l: { points: unknown }) => l.points)).toEqual([
+    const snap = (await (await fetch(`${monitor.url}api/snapshot`)).json()) as { throughput: { points: unknown }[] };
+    expect(snap.throughput.map((l) => l.points)).toEqual([
       [[second - 1000, 0], [second, 5000], [second + 1000, 0]],
       [[second - 1000, 0], [second, 5000], [second + 1000, 0]],
     ]);

@@ -1,6 +1,9 @@
 import * as fc from 'fast-check';
 import { enumParam, fuzzHttpServer, intParam, sendJson, sendRaw, ServiceMetrics, startHttpEndpoints, startHttpServer } from './index';
 
+// A few thousand raw requests: seconds on a busy machine.
+jest.setTimeout(120_000);
+
 describe('http endpoints', () => {
   it('serves Prometheus metrics and health on 127.0.0.1', async () => {
     const metrics = new ServiceMetrics('svc', 'i1');
