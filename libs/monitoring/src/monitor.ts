@@ -152,11 +152,12 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     sendText(res, 404, 'not found');
   };
   const host = opts.host ?? '127.0.0.1';
+  const wantedPort = opts.port ?? 8080;
   const http = await startHttpServer({
-    host, port: opts.port ?? 8080, portFallback: opts.portFallback, routes, fallback, ref: true,
+    host, port: wantedPort, portFallback: opts.portFallback, routes, fallback, ref: true,
     onError: (e, req) => logger.warn(`${req.method} ${req.url}: ${e.message}`),
   });
-  if (opts.port && http.port !== opts.port) logger.warn(`port ${opts.port} is taken; using ${http.port}`);
+  if (wantedPort !== 0 && http.port !== wantedPort) logger.warn(`port ${wantedPort} is taken; using ${http.port}`);
   const port = http.port;
 
   await admin.connect().catch((e: Error) => logger.warn(`admin connect: ${e.message} (retrying at each poll)`));
