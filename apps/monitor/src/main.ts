@@ -3,7 +3,7 @@
 import { runService } from '@movie-stream/service-runtime';
 import { startMonitor } from '@movie-stream/monitoring';
 
-runService('monitor', ['dashboardHost', 'dashboardPort', 'lagPollMs', 'monitorScope', 'monitorHistoryMinutes', 'groupId'], async (ctx) => {
+runService('monitor', ['dashboardHost', 'dashboardPort', 'lagPollMs', 'monitorScope', 'monitorHistoryMinutes', 'groupId', 'dashboardMaxClients', 'dashboardClientBufferBytes'], async (ctx) => {
   const { config } = ctx;
   const monitor = await startMonitor({
     kafka: ctx.kafka,
@@ -14,6 +14,8 @@ runService('monitor', ['dashboardHost', 'dashboardPort', 'lagPollMs', 'monitorSc
     port: config.dashboardPort,
     pollMs: config.lagPollMs,
     historyMinutes: config.monitorHistoryMinutes,
+    maxClients: config.dashboardMaxClients,
+    clientBufferBytes: config.dashboardClientBufferBytes,
     groupId: config.groupId,
     logger: ctx.logger,
     metrics: ctx.metrics,

@@ -152,6 +152,14 @@ export const OPTIONS = {
     env: 'DASHBOARD_PORT', flag: 'dashboard-port', type: 'int', default: '8080',
     description: 'Port of the monitor\'s dashboard; 0 = any free port (logged).',
   },
+  dashboardMaxClients: {
+    env: 'DASHBOARD_MAX_CLIENTS', flag: 'dashboard-max-clients', type: 'int', default: '100',
+    description: 'Most dashboard pages (server-sent-event streams) served at once; more get 503.',
+  },
+  dashboardClientBufferBytes: {
+    env: 'DASHBOARD_CLIENT_BUFFER_BYTES', flag: 'dashboard-client-buffer-bytes', type: 'int', default: '4194304',
+    description: 'A dashboard page that has not taken this many bytes of updates is disconnected (a client that stopped reading).',
+  },
   lagPollMs: {
     env: 'LAG_POLL_MS', flag: 'lag-poll-ms', type: 'int', default: '2000',
     description: 'How often the monitor polls consumer-group offsets, topic sizes and brokers.',

@@ -85,6 +85,11 @@ export class ClusterPoller {
     return this.running;
   }
 
+  /** Resolves when no poll is in progress (close the admin client only after this). */
+  async settled(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
   private async pollNow(): Promise<ClusterSnapshot> {
     const { admin } = this.opts;
     const now = (this.opts.now ?? Date.now)();

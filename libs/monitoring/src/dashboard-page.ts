@@ -30,6 +30,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 </div>
 <script src="/uPlot.iife.min.js"></script>
 <script>
+const FEW_POINTS = 60;
 const COLORS = ['#1f77b4','#d62728','#2ca02c','#ff7f0e','#9467bd','#8c564b','#e377c2','#7f7f7f','#bcbd22','#17becf'];
 const dashboard = (window.dashboard = { throughput: null, lag: null, last: null, updates: 0 });
 const width = () => Math.max(400, Math.min(1200, window.innerWidth - 40));
@@ -51,7 +52,9 @@ function draw(name, lines, el) {
   if (chart) chart.destroy();
   chart = new uPlot({
     width: width(), height: 260,
-    series: [{}, ...lines.map((l, i) => ({ label: l.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: name === 'lag' }))],
+    // A short run has only a few seconds: draw each one as a point too, so it can be read off.
+    series: [{}, ...lines.map((l, i) => ({ label: l.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: name === 'lag',
+      points: { show: (u, si, i0, i1) => i1 - i0 < FEW_POINTS, size: 6, fill: COLORS[i % COLORS.length] } }))],
     // At least the last minute on the x axis: with a single point uPlot would otherwise span years.
     // (computed from the data itself: uPlot widens a single point's min/max before calling range)
     scales: { x: { time: true, range: (u) => {

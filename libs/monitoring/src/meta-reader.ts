@@ -7,6 +7,29 @@ import type { MetaPoint } from './series';
 
 export const metaTopics = (prefix: string) => [`${prefix}.published`, `${prefix}.consumed`];
 
+/** Where an undecodable meta message was, and why it could not be decoded. */
+export interface UndecodableMeta {
+  topic: string;
+  partition: number;
+  offset: string;
+  error: string;
+}
+
+/**
+ * Decodes one message's value, or tells `onUndecodable` and returns undefined: one bad message must not
+ * stop a reader (a throwing eachBatch makes KafkaJS re-deliver the batch, so its valid reports would be
+ * counted again, in a loop).
+ */
+function tryDecode(m: { value: Buffer | null; offset: string }, at: { topic: string; partition: number }, onUndecodable?: (u: UndecodableMeta) => void): MetaPoint | undefined {
+  if (!m.value) return undefined;
+  try {
+    return decodeMetaReport(m.value);
+  } catch (e) {
+    onUndecodable?.({ ...at, offset: m.offset, error: (e as Error).message });
+    return undefined;
+  }
+}
+
 export function decodeMetaReport(value: Buffer): MetaPoint {
   const m = fromBinary(MetaReportSchema, value);
   return {
@@ -43,7 +66,7 @@ async function offsetRange(admin: Admin, topic: string, sinceMs: number): Promis
  * Reads every meta report written since `sinceMs` up to the end offsets at call time, then stops.
  * Uses a throw-away consumer group that never commits.
  */
-export async function readMetaReports(kafka: Kafka, prefix: string, sinceMs = 0, timeoutMs = 120_000): Promise<MetaPoint[]> {
+export async function readMetaReports(kafka: Kafka, prefix: string, sinceMs = 0, timeoutMs = 120_000, onUndecodable?: (u: UndecodableMeta) => void): Promise<MetaPoint[]> {
   const admin = kafka.admin();
   await admin.connect();
   const ranges = new Map<string, { partition: number; from: string; end: string }[]>();
@@ -71,7 +94,8 @@ export async function readMetaReports(kafka: Kafka, prefix: string, sinceMs = 0,
             if (end === undefined) return;
             for (const m of batch.messages) {
               if (Number(m.offset) >= end) break;
-              if (m.value) out.push(decodeMetaReport(m.value));
+              const p = tryDecode(m, batch, onUndecodable);
+              if (p) out.push(p);
             }
             if (Number(batch.lastOffset()) + 1 >= end) pending.delete(key);
             if (pending.size === 0) {
@@ -96,6 +120,8 @@ export interface FollowMetaOptions {
   sinceMs: number;
   groupId: string;
   onReport: (p: MetaPoint) => void;
+  /** Called once per message that cannot be decoded (it is skipped); default: `warn` it. */
+  onUndecodable?: (u: UndecodableMeta) => void;
   signal: AbortSignal;
   log?: (msg: string) => void;
   /** Where failed attempts are reported; default `log`. */
@@ -122,6 +148,11 @@ export async function followMetaReports(opts: FollowMetaOptions): Promise<Consum
 }
 
 async function followOnce(opts: FollowMetaOptions): Promise<Consumer> {
+  const warn = opts.warn ?? opts.log;
+  const undecodable = (u: UndecodableMeta) => {
+    warn?.(`skipped an undecodable meta report at ${u.topic}[${u.partition}]@${u.offset}: ${u.error}`);
+    opts.onUndecodable?.(u);
+  };
   const admin = opts.kafka.admin();
   let consumer: Consumer | undefined;
   try {
@@ -141,7 +172,10 @@ async function followOnce(opts: FollowMetaOptions): Promise<Consumer> {
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) if (m.value) opts.onReport(decodeMetaReport(m.value));
+        for (const m of batch.messages) {
+          const p = tryDecode(m, batch, undecodable);
+          if (p) opts.onReport(p);
+        }
       },
     });
     for (const [topic, parts] of ranges) for (const p of parts) consumer.seek({ topic, partition: p.partition, offset: p.from });

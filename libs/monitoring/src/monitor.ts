@@ -1,12 +1,12 @@
 // The monitor: follows the meta topics into a MetaSeries, polls the cluster, serves the dashboard, the
 // JSON API behind it, server-sent events, /metrics and /healthz on one port.
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Consumer } from 'kafkajs';
-import { ServiceMetrics } from '@movie-stream/observability';
+import { Counter, Gauge } from 'prom-client';
+import { enumParam, Handler, intParam, metricsRoute, sendJson, sendText, ServiceMetrics, startHttpServer } from '@movie-stream/observability';
 import { ClusterPoller, ClusterSnapshot } from './cluster-poller';
 import { DASHBOARD_HTML } from './dashboard-page';
 import { followMetaReports } from './meta-reader';
@@ -36,6 +36,10 @@ export interface MonitorOptions {
   groupId?: string;
   logger?: MonitorLogger;
   metrics?: ServiceMetrics;
+  /** Most dashboard event streams at once; more get 503 (DASHBOARD_MAX_CLIENTS). */
+  maxClients?: number;
+  /** A client with more than this unsent is closed (DASHBOARD_CLIENT_BUFFER_BYTES). */
+  clientBufferBytes?: number;
 }
 
 export interface Snapshot extends ClusterSnapshot {
@@ -67,16 +71,6 @@ function readAsset(name: string): Buffer | undefined {
   return found ? readFileSync(found) : undefined;
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
 export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const logger = opts.logger ?? { info: () => undefined, warn: (m: string) => process.stderr.write(`monitor: ${m}\n`) };
   const kafka = opts.kafka ?? new Kafka({ clientId: 'movie-stream-monitor', brokers: opts.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3000, retry: { retries: 3 } });
@@ -85,6 +79,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const groupId = opts.groupId ?? `movie-stream.monitor-${process.pid}-${Date.now().toString(36)}`;
   const metrics = opts.metrics ?? new ServiceMetrics('monitor', `${process.pid}`);
   let reports = 0;
+  let undecodable = 0;
 
   const admin = kafka.admin();
   const poller = new ClusterPoller({
@@ -97,81 +92,85 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const snapshot = (minutes = 10): Snapshot => ({
     ...poller.latest,
     metaPrefix: opts.metaPrefix,
-    throughput: series.rates({ sinceMs: Date.now() - minutes * 60_000 }),
+    throughput: series.rates({ sinceMs: Date.now() - minutes * 60_000, padLoneSecond: true }),
   });
 
+  // Server-sent events: bounded in clients and in what each may have buffered (a client that stops
+  // reading would otherwise make the monitor buffer without limit).
+  const maxClients = opts.maxClients ?? 100;
+  const clientBufferBytes = opts.clientBufferBytes ?? 4 * 1024 * 1024;
   const sse = new Set<ServerResponse>();
-  const json = (res: ServerResponse, body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const minutes = Number(url.searchParams.get('minutes') ?? 10) || 10;
-    if (req.method !== 'GET') return void res.writeHead(405).end();
-    switch (url.pathname) {
-      case '/':
-        return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(DASHBOARD_HTML);
-      case '/api/snapshot':
-        return json(res, snapshot(minutes));
-      case '/api/throughput': {
-        const by = url.searchParams.get('by');
-        return json(res, series.rates({ sinceMs: Date.now() - minutes * 60_000, by: by === 'instance' || by === 'topic' ? by : 'service' }));
-      }
-      case '/api/summary':
-        return json(res, series.summary({ sinceMs: Date.now() - minutes * 60_000 }));
-      case '/api/lag':
-        return json(res, poller.latest.groups);
-      case '/api/status':
-        return json(res, poller.latest.groups.map(({ groupId: g, status, totalLag, reason, state }) => ({ groupId: g, status, totalLag, state, reason })));
-      case '/api/brokers':
-        return json(res, poller.latest.brokers);
-      case '/api/topics':
-        return json(res, poller.latest.topics);
-      case '/events':
-        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-        res.write(`data: ${JSON.stringify(snapshot())}\n\n`);
-        sse.add(res);
-        req.on('close', () => sse.delete(res));
-        return;
-      case '/metrics':
-        return void metrics.registry.metrics().then(
-          (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-          (e: Error) => res.writeHead(500).end(e.message),
-        );
-      case '/healthz': {
-        const ok = !poller.latest.error;
-        return void res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok, metaReports: reports, lastPoll: poller.latest.t, error: poller.latest.error }));
-      }
-      default: {
-        const type = ASSETS[url.pathname];
-        const body = type ? readAsset(url.pathname.slice(1)) : undefined;
-        if (body) return void res.writeHead(200, { 'content-type': type, 'cache-control': 'max-age=3600' }).end(body);
-        return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  const sseClients: Gauge = new Gauge({ name: 'movie_stream_dashboard_clients', help: 'Server-sent-event clients connected to the dashboard.', registers: [metrics.registry], collect: () => sseClients.set(sse.size) });
+  const sseRefused = new Counter({
+    name: 'movie_stream_dashboard_clients_refused_total',
+    help: 'Dashboard event streams refused or closed by the monitor: full = over DASHBOARD_MAX_CLIENTS (503), slow = more than DASHBOARD_CLIENT_BUFFER_BYTES unsent.',
+    labelNames: ['reason'], registers: [metrics.registry],
+  });
+  const push = (data: string) => {
+    for (const res of sse) {
+      // What the client has not taken yet (beyond the kernel's socket buffers) stays in memory here.
+      if (res.writableLength > clientBufferBytes) {
+        sse.delete(res);
+        sseRefused.inc({ reason: 'slow' });
+        logger.warn(`closed a dashboard event stream: ${res.writableLength} bytes unsent (limit ${clientBufferBytes})`);
+        res.destroy();
+      } else {
+        res.write(data);
       }
     }
   };
-  const server = createServer(handle);
+  const sinceMinutes = (url: URL) => Date.now() - intParam(url, 'minutes', 10, { min: 1, max: 7 * 24 * 60 }) * 60_000;
+  const routes: Record<string, Handler> = {
+    '/': (_req, res) => void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(DASHBOARD_HTML),
+    '/api/snapshot': (_req, res, url) => sendJson(res, snapshot(intParam(url, 'minutes', 10, { min: 1, max: 7 * 24 * 60 }))),
+    '/api/throughput': (_req, res, url) => sendJson(res, series.rates({ sinceMs: sinceMinutes(url), by: enumParam(url, 'by', ['service', 'instance', 'topic'] as const, 'service'), padLoneSecond: true })),
+    '/api/summary': (_req, res, url) => sendJson(res, series.summary({ sinceMs: sinceMinutes(url) })),
+    '/api/lag': (_req, res) => sendJson(res, poller.latest.groups),
+    '/api/status': (_req, res) => sendJson(res, poller.latest.groups.map(({ groupId: g, status, totalLag, reason, state }) => ({ groupId: g, status, totalLag, state, reason }))),
+    '/api/brokers': (_req, res) => sendJson(res, poller.latest.brokers),
+    '/api/topics': (_req, res) => sendJson(res, poller.latest.topics),
+    '/events': (req, res) => {
+      if (sse.size >= maxClients) {
+        sseRefused.inc({ reason: 'full' });
+        return void res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '10' }).end(`too many dashboard clients (${maxClients})\n`);
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      res.write(`data: ${JSON.stringify(snapshot())}\n\n`);
+      sse.add(res);
+      req.on('close', () => sse.delete(res));
+    },
+    '/metrics': metricsRoute(metrics),
+    '/healthz': (_req, res) => {
+      const ok = !poller.latest.error;
+      sendJson(res, { ok, metaReports: reports, undecodable, lastPoll: poller.latest.t, error: poller.latest.error }, ok ? 200 : 503);
+    },
+  };
+  const fallback: Handler = (_req, res, url) => {
+    const type = ASSETS[url.pathname];
+    const body = type ? readAsset(url.pathname.slice(1)) : undefined;
+    if (body) return void res.writeHead(200, { 'content-type': type, 'cache-control': 'max-age=3600' }).end(body);
+    sendText(res, 404, 'not found');
+  };
   const host = opts.host ?? '127.0.0.1';
-  try {
-    await listen(server, opts.port ?? 8080, host);
-  } catch (e) {
-    if (!opts.portFallback || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
-    logger.warn(`port ${opts.port} is taken; using any free port`);
-    await listen(server, 0, host);
-  }
-  const port = (server.address() as AddressInfo).port;
+  const wantedPort = opts.port ?? 8080;
+  const http = await startHttpServer({
+    host, port: wantedPort, portFallback: opts.portFallback, routes, fallback, ref: true,
+    onError: (e, req) => logger.warn(`${req.method} ${req.url}: ${e.message}`),
+  });
+  if (wantedPort !== 0 && http.port !== wantedPort) logger.warn(`port ${wantedPort} is taken; using ${http.port}`);
+  const port = http.port;
 
   await admin.connect().catch((e: Error) => logger.warn(`admin connect: ${e.message} (retrying at each poll)`));
   const pollTimer = setInterval(() => {
     void poller.poll().then((s) => {
-      const data = `data: ${JSON.stringify({ ...snapshot(), ...s })}\n\n`;
-      for (const res of sse) res.write(data);
+      if (sse.size > 0) push(`data: ${JSON.stringify({ ...snapshot(), ...s })}\n\n`);
     });
   }, opts.pollMs ?? 2000);
   void poller.poll();
   // Throughput moves every second; lag only at polls: push between polls too.
   const pushTimer = setInterval(() => {
     if (sse.size === 0) return;
-    const data = `data: ${JSON.stringify(snapshot())}\n\n`;
-    for (const res of sse) res.write(data);
+    push(`data: ${JSON.stringify(snapshot())}\n\n`);
   }, 1000);
 
   const following = followMetaReports({
@@ -181,6 +180,10 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     onReport: (p) => {
       reports++;
       series.add(p);
+    },
+    onUndecodable: ({ topic }) => {
+      undecodable++;
+      metrics.undecodable.inc({ topic });
     },
   })
     .then((c) => {
@@ -197,11 +200,11 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
       clearInterval(pollTimer);
       clearInterval(pushTimer);
       for (const res of sse) res.end();
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections();
-      await closed;
+      await http.close();
       await following;
       await consumer?.disconnect().catch(() => undefined);
+      // A poll in flight would otherwise run on against a disconnected client.
+      await poller.settled();
       await admin.disconnect().catch(() => undefined);
     },
   };

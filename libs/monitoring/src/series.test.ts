@@ -48,3 +48,20 @@ describe('MetaSeries', () => {
     expect(s.summary({ sinceMs: 11_000 })[0]).toMatchObject({ messages: 300, peakPerSecond: 200, meanPerSecond: 100 });
   });
 });
+
+describe('MetaSeries.rates for a short run', () => {
+  it('frames a lone second with zero seconds when asked, so a chart has a line to draw', () => {
+    const s = new MetaSeries();
+    s.add(p({ count: 5000 }));
+    s.add(p({ service: 'mean-rating-processor', action: 'consumed', count: 5000 }));
+    expect(s.rates()[0].points).toEqual([[10_000, 5000]]);
+    const padded = s.rates({ padLoneSecond: true });
+    expect(padded.map((r) => r.points)).toEqual([
+      [[9_000, 0], [10_000, 5000], [11_000, 0]],
+      [[9_000, 0], [10_000, 5000], [11_000, 0]],
+    ]);
+    // Two seconds or more already make a line: nothing added.
+    s.add(p({ windowStartMs: 11_000, windowEndMs: 12_000, count: 1 }));
+    expect(s.rates({ padLoneSecond: true })[1].points.map(([t]) => t)).toEqual([10_000, 11_000]);
+  });
+});

@@ -108,8 +108,10 @@ export class MetaSeries {
   /**
    * Rates per second, summed over the series that share a group (by default service + action: all
    * instances and topics of a service together), from `sinceMs` to `untilMs` with zeros in the gaps.
+   * `padLoneSecond`: when everything falls into one second (a short run), the seconds before and after
+   * are added as zeros (nothing was reported in them), so a chart draws a line instead of a lone point.
    */
-  rates(opts: { sinceMs?: number; untilMs?: number; by?: 'service' | 'instance' | 'topic'; filter?: (k: SeriesKey) => boolean } = {}): RateSeries[] {
+  rates(opts: { sinceMs?: number; untilMs?: number; by?: 'service' | 'instance' | 'topic'; filter?: (k: SeriesKey) => boolean; padLoneSecond?: boolean } = {}): RateSeries[] {
     const by = opts.by ?? 'service';
     const groups = new Map<string, { meta: Omit<RateSeries, 'points'>; seconds: Map<number, number> }>();
     let lo = Infinity;
@@ -137,6 +139,10 @@ export class MetaSeries {
         lo = Math.min(lo, t);
         hi = Math.max(hi, t);
       }
+    }
+    if (opts.padLoneSecond && lo === hi) {
+      lo -= 1000;
+      hi += 1000;
     }
     const out: RateSeries[] = [];
     for (const { meta, seconds } of groups.values()) {

@@ -1,4 +1,8 @@
-import { ServiceMetrics, startHttpEndpoints } from './index';
+import * as fc from 'fast-check';
+import { enumParam, fuzzHttpServer, intParam, sendJson, sendRaw, ServiceMetrics, startHttpEndpoints, startHttpServer } from './index';
+
+// A few thousand raw requests: seconds on a busy machine.
+jest.setTimeout(120_000);
 
 describe('http endpoints', () => {
   it('serves Prometheus metrics and health on 127.0.0.1', async () => {
@@ -20,6 +24,45 @@ describe('http endpoints', () => {
       expect((await fetch(`http://127.0.0.1:${ep.port}/nope`)).status).toBe(404);
     } finally {
       await ep.close();
+    }
+  });
+});
+
+describe('http server helper', () => {
+  it('answers every generated malformed request without crashing, and /healthz after each batch', async () => {
+    const metrics = new ServiceMetrics('svc', 'i1');
+    const ep = await startHttpEndpoints({ host: '127.0.0.1', port: 0, metrics, health: () => ({ ok: true }) });
+    try {
+      const r = await fuzzHttpServer(fc, { port: ep.port, paths: ['/metrics', '/healthz'], batches: 40, batchSize: 50 });
+      expect(r.requests).toBe(2000);
+      // Not only rejections: the generator also hits the real endpoints.
+      expect(r.statuses.get(200)).toBeGreaterThan(0);
+      expect(r.statuses.get(400)).toBeGreaterThan(0);
+    } finally {
+      await ep.close();
+    }
+  });
+
+  it('answers 400 to a target new URL cannot parse and to bad query values, 500 to a failing handler', async () => {
+    const failures: string[] = [];
+    const srv = await startHttpServer({
+      host: '127.0.0.1', port: 0, onError: (e) => failures.push(e.message),
+      routes: {
+        '/n': (_req, res, url) => sendJson(res, { n: intParam(url, 'n', 1, { min: 1, max: 10 }), by: enumParam(url, 'by', ['a', 'b'], 'a') }),
+        '/boom': async () => {
+          throw new Error('boom');
+        },
+      },
+    });
+    try {
+      expect(await sendRaw(srv.port, 'GET http://h:99999/ HTTP/1.1\r\nhost: x\r\n\r\n')).toEqual({ status: 400 });
+      expect((await fetch(`http://127.0.0.1:${srv.port}/n?n=3&by=b`).then((r) => r.json()))).toEqual({ n: 3, by: 'b' });
+      for (const q of ['n=0', 'n=11', 'n=abc', 'n=1e3', 'by=c']) expect((await fetch(`http://127.0.0.1:${srv.port}/n?${q}`)).status).toBe(400);
+      expect((await fetch(`http://127.0.0.1:${srv.port}/boom`)).status).toBe(500);
+      expect(failures).toEqual(['boom']);
+      expect((await fetch(`http://127.0.0.1:${srv.port}/n`, { method: 'POST' })).status).toBe(405);
+    } finally {
+      await srv.close();
     }
   });
 });

@@ -1,6 +1,8 @@
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { Handler, HttpServer, sendJson, sendText, startHttpServer } from './http-server';
+
+export { startHttpServer, requestUrl, sendJson, sendText, intParam, enumParam, HttpError, Handler, HttpServer, HttpServerOptions } from './http-server';
+export { fuzzHttpServer, rawRequests, sendRaw, RawResponse, FuzzResult } from './http-fuzz';
 
 export interface Health {
   ok: boolean;
@@ -12,6 +14,7 @@ export class ServiceMetrics {
   readonly registry = new Registry();
   readonly messages: Counter<'action' | 'topic'>;
   readonly lastSnapshotCopyMs: Gauge;
+  readonly undecodable: Counter<'topic'>;
 
   constructor(service: string, instanceId: string) {
     this.registry.setDefaultLabels({ service, instance: instanceId });
@@ -27,44 +30,38 @@ export class ServiceMetrics {
       help: 'Time the last snapshot held the table lock for its copy.',
       registers: [this.registry],
     });
+    this.undecodable = new Counter({
+      name: 'movie_stream_undecodable_messages_total',
+      help: 'Messages that could not be decoded and were skipped, by topic.',
+      labelNames: ['topic'],
+      registers: [this.registry],
+    });
   }
 }
 
-export interface HttpEndpoints {
-  server: Server;
-  port: number;
-  close(): Promise<void>;
-}
+export type HttpEndpoints = HttpServer;
+
+/** GET /metrics: the registry in the Prometheus text format. */
+export const metricsRoute = (metrics: ServiceMetrics): Handler => async (_req, res) => {
+  const text = await metrics.registry.metrics();
+  res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
+};
 
 /**
  * Serves GET /metrics (Prometheus text format) and GET /healthz (200 when healthy, 503 otherwise, JSON
  * body). Binds 127.0.0.1 unless told otherwise; port 0 picks a free port.
  */
-export async function startHttpEndpoints(opts: { host: string; port: number; metrics: ServiceMetrics; health: () => Health }): Promise<HttpEndpoints> {
-  const server = createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET') {
-      res.writeHead(405).end();
-    } else if (url === '/metrics') {
-      opts.metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': opts.metrics.registry.contentType }).end(text),
-        (e: Error) => res.writeHead(500).end(e.message),
-      );
-    } else if (url === '/healthz') {
-      const h = opts.health();
-      res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(h));
-    } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
-    }
+export function startHttpEndpoints(opts: { host: string; port: number; metrics: ServiceMetrics; health: () => Health }): Promise<HttpEndpoints> {
+  return startHttpServer({
+    host: opts.host,
+    port: opts.port,
+    routes: {
+      '/metrics': metricsRoute(opts.metrics),
+      '/healthz': (_req, res) => {
+        const h = opts.health();
+        sendJson(res, h, h.ok ? 200 : 503);
+      },
+    },
+    fallback: (_req, res) => sendText(res, 404, 'not found: try /metrics or /healthz'),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
-  server.unref();
-  return {
-    server,
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
 }

@@ -1,2 +1,2 @@
-export { writeReport, formatTable, parseDuration, seriesOf, ReportResult } from './report';
+export { writeReport, formatTable, parseDuration, seriesOf, resolveReportTarget, ReportResult, ReportTarget } from './report';
 export { renderLineChartSvg, LineChart, ChartMark } from './svg-chart';

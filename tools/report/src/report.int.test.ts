@@ -4,21 +4,31 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { newRunId, runMetaPrefix } from '@movie-stream/messaging';
 import { create, MetaReport_Action, MetaReportSchema, toBinary } from '@movie-stream/schema';
-import { writeReport } from './report';
+import { resolveReportTarget, writeReport } from './report';
 
 jest.setTimeout(60_000);
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const kafka = new Kafka({ clientId: 'report-int-test', brokers, logLevel: logLevel.NOTHING });
 const prefix = `it-report-${Date.now().toString(36)}-${process.pid}.meta`;
+const created = [`${prefix}.published`, `${prefix}.consumed`];
 
 afterAll(async () => {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.deleteTopics({ topics: [`${prefix}.published`, `${prefix}.consumed`] }).catch(() => undefined);
+  await admin.deleteTopics({ topics: created }).catch(() => undefined);
   await admin.disconnect();
 });
+
+async function createMetaTopics(p: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  created.push(`${p}.published`, `${p}.consumed`);
+  await admin.createTopics({ topics: [{ topic: `${p}.published` }, { topic: `${p}.consumed` }], waitForLeaders: true });
+  await admin.disconnect();
+}
 
 it('writes the throughput chart and summary from the meta topics', async () => {
   const admin = kafka.admin();
@@ -58,4 +68,56 @@ it('writes the throughput chart and summary from the meta topics', async () => {
   // --since selects by when the reports were written (Kafka timestamps): after the writes, nothing.
   const none = await writeReport({ kafka, prefix, sinceMs: Date.now() + 1000, outDir: join(outDir, 'none') });
   expect(none.reports).toBe(0);
+});
+
+const metaReport = (service: string, action: MetaReport_Action, topic: string, windowStartMs: number, count: number) => ({
+  key: service,
+  value: Buffer.from(toBinary(MetaReportSchema, create(MetaReportSchema, {
+    service, instanceId: `${service}-1`, action, topic,
+    windowStartMs: BigInt(windowStartMs), windowEndMs: BigInt(windowStartMs + 1000), count: BigInt(count), bytes: BigInt(count * 20),
+  }))),
+});
+
+it('draws a line and points for every series of a one-second run', async () => {
+  const p = `it-report-short-${Date.now().toString(36)}-${process.pid}.meta`;
+  await createMetaTopics(p);
+  const second = Math.floor(Date.now() / 1000) * 1000 - 5000;
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic: `${p}.published`, messages: [
+    metaReport('rating-producer', MetaReport_Action.PUBLISHED, 'ratings', second, 5000),
+    metaReport('mean-rating-processor', MetaReport_Action.PUBLISHED, 'mean-ratings', second, 300),
+  ] });
+  await producer.send({ topic: `${p}.consumed`, messages: [
+    metaReport('mean-rating-processor', MetaReport_Action.CONSUMED, 'ratings', second, 5000),
+    metaReport('movie-data-sink', MetaReport_Action.CONSUMED, 'mean-ratings', second, 300),
+  ] });
+  await producer.disconnect();
+
+  const outDir = mkdtempSync(join(tmpdir(), 'report-short-'));
+  const r = await writeReport({ kafka, prefix: p, sinceMs: 0, outDir });
+  expect(r.reports).toBe(4);
+  const svg = readFileSync(join(outDir, 'throughput.svg'), 'utf8');
+  const labels = ['mean-rating-processor consumed', 'mean-rating-processor published', 'movie-data-sink consumed', 'rating-producer published'];
+  for (const label of labels) {
+    // The line: its path has at least one segment (an "L" after the "M"), not a lone point.
+    const line = new RegExp(`<path aria-label="[^"]*line: ${label}" [^>]*aria-roledescription="line mark" d="M[-\\d.]+,[-\\d.]+L[^"]+"`);
+    expect(svg).toMatch(line);
+    // Each second as a point too: the run's second and the zero seconds around it.
+    const points = svg.match(new RegExp(`aria-label="seconds: [\\d.]+; messages/s: [\\d.,]+; line: ${label}" role="graphics-symbol" aria-roledescription="point"`, 'g')) ?? [];
+    expect(points).toHaveLength(3);
+  }
+  const lines = JSON.parse(readFileSync(join(outDir, 'throughput.json'), 'utf8')).lines as { label: string; points: [number, number][] }[];
+  expect(lines.find((l) => l.label === 'rating-producer published')?.points).toEqual([[second - 1000, 0], [second, 5000], [second + 1000, 0]]);
+});
+
+it('reads the newest run by default, among several runs on the cluster', async () => {
+  // Start times a day ahead: runs other tests start on this broker meanwhile are older.
+  const base = Date.now() + 86_400_000;
+  const runs = [newRunId(base, 11), newRunId(base + 60_000, 12), newRunId(base + 30_000, 13)];
+  for (const id of runs) await createMetaTopics(runMetaPrefix(id));
+  const target = await resolveReportTarget(kafka, {});
+  expect(target).toEqual({ prefix: `${runs[1]}.meta`, since: 'all', run: { runId: runs[1], startedMs: base + 60_000, metaPrefix: `${runs[1]}.meta` } });
+  // A prefix given wins, with the last 10 minutes by default.
+  expect(await resolveReportTarget(kafka, { prefix: 'meta' })).toEqual({ prefix: 'meta', since: '10m' });
 });

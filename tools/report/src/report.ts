@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Kafka } from 'kafkajs';
-import { MetaPoint, MetaSeries, readMetaReports, SeriesSummary } from '@movie-stream/monitoring';
+import { latestRun, RunRef } from '@movie-stream/messaging';
+import { MetaPoint, MetaSeries, readMetaReports, SeriesSummary, UndecodableMeta } from '@movie-stream/monitoring';
 import { renderLineChartSvg } from './svg-chart';
 
 /** "10m", "90s", "2h", "1d" or plain milliseconds → milliseconds. */
@@ -39,21 +40,48 @@ export interface ReportResult {
   svgFile?: string;
   jsonFile?: string;
   reports: number;
+  /** Messages that could not be decoded (skipped, each passed to `onUndecodable`). */
+  undecodable: number;
 }
 
 /** Reads `<prefix>.published/.consumed` since `sinceMs`, writes throughput.svg and throughput.json into outDir. */
-export async function writeReport(opts: { kafka: Kafka; prefix: string; sinceMs: number; outDir: string; title?: string }): Promise<ReportResult> {
-  const points = await readMetaReports(opts.kafka, opts.prefix, opts.sinceMs);
+export async function writeReport(opts: { kafka: Kafka; prefix: string; sinceMs: number; outDir: string; title?: string; onUndecodable?: (u: UndecodableMeta) => void }): Promise<ReportResult> {
+  let undecodable = 0;
+  const points = await readMetaReports(opts.kafka, opts.prefix, opts.sinceMs, undefined, (u) => {
+    undecodable++;
+    opts.onUndecodable?.(u);
+  });
   const series = seriesOf(points);
   const summary = series.summary();
   const table = formatTable(summary);
-  if (points.length === 0) return { summary, table, reports: 0 };
+  if (points.length === 0) return { summary, table, reports: 0, undecodable };
   const outDir = resolve(opts.outDir);
   mkdirSync(outDir, { recursive: true });
-  const lines = series.rates({ by: 'service' });
+  // A one-second run would otherwise give one point per line and nothing to see.
+  const lines = series.rates({ by: 'service', padLoneSecond: true });
   const svgFile = join(outDir, 'throughput.svg');
   writeFileSync(svgFile, await renderLineChartSvg({ title: opts.title ?? `Throughput from ${opts.prefix}.published / .consumed`, lines }));
   const jsonFile = join(outDir, 'throughput.json');
   writeFileSync(jsonFile, JSON.stringify({ prefix: opts.prefix, sinceMs: opts.sinceMs, summary, lines }, null, 1) + '\n');
-  return { summary, table, svgFile, jsonFile, reports: points.length };
+  return { summary, table, svgFile, jsonFile, reports: points.length, undecodable };
+}
+
+export interface ReportTarget {
+  prefix: string;
+  /** "all" or a duration (parseDuration). */
+  since: string;
+  /** The run found when no prefix was given. */
+  run?: RunRef;
+}
+
+/**
+ * What `npm run report` reads. A prefix given (flag or TOPIC_META_PREFIX): that one, the last 10 minutes
+ * by default. None: the newest `npm start` run's meta topics (run-<id>.meta.*), all of it; with no run
+ * on the cluster, the services' default prefix `meta`.
+ */
+export async function resolveReportTarget(kafka: Kafka, given: { prefix?: string; since?: string }): Promise<ReportTarget> {
+  if (given.prefix) return { prefix: given.prefix, since: given.since ?? '10m' };
+  const run = await latestRun(kafka);
+  if (run) return { prefix: run.metaPrefix, since: given.since ?? 'all', run };
+  return { prefix: 'meta', since: given.since ?? '10m' };
 }

@@ -19,11 +19,15 @@ export interface LineChart {
   height?: number;
 }
 
+/** Up to this many x values, the points are drawn as well as the lines. */
+export const MAX_POINTS_SHOWN = 60;
+
 /** Seconds since the first point on x, one colour per line, marks as dashed vertical rules. */
 export async function renderLineChartSvg(chart: LineChart): Promise<string> {
   const t0 = Math.min(...chart.lines.flatMap((l) => l.points.map((p) => p[0])), ...(chart.marks ?? []).map((m) => m.t));
   const values = chart.lines.flatMap((l) => l.points.map(([t, v]) => ({ s: (t - t0) / 1000, v, line: l.label })));
   const marks = (chart.marks ?? []).map((m) => ({ s: (m.t - t0) / 1000, label: m.label }));
+  const seconds = new Set(values.map((v) => v.s)).size;
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: chart.title,
@@ -32,7 +36,8 @@ export async function renderLineChartSvg(chart: LineChart): Promise<string> {
     layer: [
       {
         data: { values },
-        mark: { type: 'line', strokeWidth: 1.5, interpolate: 'linear' },
+        // Few seconds (a short run): every second also drawn as a point, so each one can be read off.
+        mark: { type: 'line', strokeWidth: 1.5, interpolate: 'linear', point: seconds <= MAX_POINTS_SHOWN ? { filled: true, size: 30 } : false },
         encoding: {
           x: { field: 's', type: 'quantitative', title: 'seconds' },
           y: { field: 'v', type: 'quantitative', title: chart.yTitle ?? 'messages/s' },
