@@ -5,3 +5,4 @@ export { Publisher, PublisherOptions, rawSink } from './publisher';
 export { CheckpointedConsumer, Checkpoint, PartitionBatch, CheckpointedConsumerOptions } from './checkpointed-consumer';
 export { consumerLag, totalLag, PartitionLag } from './lag';
 export { deadLetterTopic, deadLetter, DLQ_HEADERS } from './dead-letter';
+export { readPartitions, readPartitionTails, keyPartitioner, TopicRecord, PartitionContents, PartitionTail, ReadPartitionsOptions } from './partition-tails';
