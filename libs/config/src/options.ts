@@ -84,6 +84,10 @@ export const OPTIONS = {
     env: 'RATINGS_FILE', flag: 'ratings', type: 'string', default: 'data/sample/ratings.csv',
     description: 'ratings.csv to publish (MovieLens format).',
   },
+  sourceId: {
+    env: 'SOURCE_ID', flag: 'source-id', type: 'string',
+    description: 'rating-producer: names its input, so that re-running the same command after a crash publishes only the ratings still missing. Default: file name, size and a hash of the first 64 KiB. Another name publishes the file again.',
+  },
   moviesFile: {
     env: 'MOVIES_FILE', flag: 'movies', type: 'string', default: 'data/sample/movies.csv',
     description: 'movies.csv to publish (MovieLens format).',

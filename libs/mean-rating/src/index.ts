@@ -78,8 +78,34 @@ export function encodeMeanRating(m: MovieMean): Buffer {
   return Buffer.from(toBinary(MeanRatingSchema, create(MeanRatingSchema, { movieId: m.movieId, sum: m.sum, count: m.count, mean: m.sum / m.count })));
 }
 
-export function encodeRating(r: { userId: number; movieId: number; rating: number; timestamp: number }): Buffer {
+/** Where a rating comes from: its source (a hash, never 0) and its 1-based row among the source's accepted rows. */
+export interface RatingSource {
+  sourceId: number;
+  sourceRow: number;
+}
+
+export function encodeRating(r: { userId: number; movieId: number; rating: number; timestamp: number }, source?: RatingSource): Buffer {
   return Buffer.from(
-    toBinary(RatingSchema, create(RatingSchema, { userId: r.userId, movieId: r.movieId, value: r.rating, timestamp: BigInt(r.timestamp) })),
+    toBinary(RatingSchema, create(RatingSchema, {
+      userId: r.userId, movieId: r.movieId, value: r.rating, timestamp: BigInt(r.timestamp),
+      sourceId: source?.sourceId ?? 0, sourceRow: source?.sourceRow ?? 0,
+    })),
   );
+}
+
+export interface DecodedRatingRecord extends RatingSource {
+  userId: number;
+  movieId: number;
+  rating: number;
+  timestamp: number;
+}
+
+/** A Rating message with its source, for the producer's resume; undefined when it is not a Rating. */
+export function decodeRatingRecord(value: Uint8Array): DecodedRatingRecord | undefined {
+  try {
+    const r = fromBinary(RatingSchema, value);
+    return { userId: r.userId, movieId: r.movieId, rating: r.value, timestamp: Number(r.timestamp), sourceId: r.sourceId, sourceRow: r.sourceRow };
+  } catch {
+    return undefined;
+  }
 }

@@ -6,3 +6,4 @@ export { CheckpointedConsumer, Checkpoint, PartitionBatch, CheckpointedConsumerO
 export { consumerLag, totalLag, PartitionLag } from './lag';
 export { deadLetterTopic, deadLetter, DLQ_HEADERS } from './dead-letter';
 export { newRunId, runMetaPrefix, runsOf, latestRun, RunRef } from './runs';
+export { readPartitions, readPartitionTails, keyPartitioner, TopicRecord, PartitionContents, PartitionTail, ReadPartitionsOptions } from './partition-tails';

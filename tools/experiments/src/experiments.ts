@@ -53,7 +53,8 @@ export async function manyProducers(opts: { producers?: number; ratingsFile?: st
     run.start('movie-producer', ['--movies', moviesFile]);
     for (let i = 1; i <= n; i++) {
       const env = { ...run.serviceEnv('rating-producer'), INSTANCE_ID: `rating-producer-${i}` };
-      producers.push(startService('rating-producer', env, ['--ratings', ratingsFile], join(run.logDir, `producer-${i}`)));
+      // Each its own source: they all publish the whole file (one source id would make late starters skip).
+      producers.push(startService('rating-producer', env, ['--ratings', ratingsFile, '--source-id', `many-producers-${i}`], join(run.logDir, `producer-${i}`)));
     }
     log(`${n} rating producers started against ${cluster.brokers.slice(0, 2).join(', ')} (broker 3 stopped)`);
     const exits = await Promise.all(producers.map((p) => p.exited));
@@ -122,7 +123,8 @@ export async function brokerStop(opts: { beforeMs?: number; stoppedMs?: number; 
     // "Continuously": when the producer reaches the end of the file it starts over.
     const loop = (async () => {
       while (!stopLoop) {
-        producer = run.start('rating-producer', ['--ratings', data.ratingsFile]);
+        // A new source id per pass: the same file under the same id would be skipped as already published.
+        producer = run.start('rating-producer', ['--ratings', data.ratingsFile, '--source-id', `broker-stop-pass-${restarts.length + 1}`]);
         const { code } = await producer.exited;
         restarts.push({ at: Date.now() - t0, exitCode: code });
       }

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file movielens/v1/rating.proto.
  */
 export const file_movielens_v1_rating: GenFile = /*@__PURE__*/
-  fileDesc("Chltb3ZpZWxlbnMvdjEvcmF0aW5nLnByb3RvEgxtb3ZpZWxlbnMudjEiTQoGUmF0aW5nEg8KB3VzZXJfaWQYASABKAUSEAoIbW92aWVfaWQYAiABKAUSDQoFdmFsdWUYAyABKAESEQoJdGltZXN0YW1wGAQgASgDYgZwcm90bzM");
+  fileDesc("Chltb3ZpZWxlbnMvdjEvcmF0aW5nLnByb3RvEgxtb3ZpZWxlbnMudjEidAoGUmF0aW5nEg8KB3VzZXJfaWQYASABKAUSEAoIbW92aWVfaWQYAiABKAUSDQoFdmFsdWUYAyABKAESEQoJdGltZXN0YW1wGAQgASgDEhEKCXNvdXJjZV9pZBgFIAEoBxISCgpzb3VyY2Vfcm93GAYgASgNYgZwcm90bzM");
 
 /**
  * One user's rating of one movie, as read from ratings.csv. Key on the topic: movie_id.
@@ -41,6 +41,22 @@ export type Rating = Message<"movielens.v1.Rating"> & {
    * @generated from field: int64 timestamp = 4;
    */
   timestamp: bigint;
+
+  /**
+   * Where the rating comes from, so that a producer re-run after a crash skips what the topic already
+   * holds (docs/RELIABILITY.md, "Re-running a producer"). 0 = unknown: never skipped.
+   * fixed32: a hash is 5 bytes on the wire this way, up to 6 as a varint.
+   *
+   * @generated from field: fixed32 source_id = 5;
+   */
+  sourceId: number;
+
+  /**
+   * 1-based position of the rating among the accepted rows of that source (rejected rows not counted).
+   *
+   * @generated from field: uint32 source_row = 6;
+   */
+  sourceRow: number;
 };
 
 /**
