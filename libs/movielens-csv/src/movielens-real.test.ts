@@ -2,7 +2,10 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { readMovies, readRatings } from './index';
 
-// The real data lives beside the repo (shared/movielens), never inside it; MOVIELENS_DIR overrides.
+// The real data lives beside the repo (../shared/movielens), never inside it (GroupLens' license allows
+// research use only); MOVIELENS_DIR overrides. (A lib may not import tools/test-support, whose
+// describeWithMovielens does the same.) Where it is missing these tests are skipped, visibly: the readers'
+// own tests run on data made in the test.
 function movielensDir(): string {
   if (process.env.MOVIELENS_DIR) return path.resolve(process.env.MOVIELENS_DIR);
   let root = __dirname;
@@ -15,17 +18,14 @@ function movielensDir(): string {
 }
 
 const dir = movielensDir();
+const absent = ['ratings.csv', 'movies.csv'].filter((f) => !existsSync(path.join(dir, f)));
+const missing = absent.length
+  ? `MovieLens ml-latest-small not found: no ${absent.join(', ')} in ${dir}; set MOVIELENS_DIR to the unzipped ml-latest-small folder (data/README.md says where to get it)`
+  : undefined;
+if (missing) process.stderr.write(`skipped "real MovieLens ml-latest-small": ${missing}\n`);
+const describeReal = missing ? describe.skip : describe;
 
-describe('real MovieLens ml-latest-small', () => {
-  beforeAll(() => {
-    // Fail loudly rather than skip: a silently skipped data test hides a broken setup.
-    for (const f of ['ratings.csv', 'movies.csv']) {
-      if (!existsSync(path.join(dir, f))) {
-        throw new Error(`${path.join(dir, f)} is missing: put ml-latest-small there or set MOVIELENS_DIR`);
-      }
-    }
-  });
-
+describeReal(`real MovieLens ml-latest-small${missing ? ` [skipped: ${missing}]` : ''}`, () => {
   it('reads all 100004 ratings with no rejects', async () => {
     const { batches, stats } = readRatings(path.join(dir, 'ratings.csv'));
     let n = 0;

@@ -4,8 +4,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMonitor, Monitor } from '@movie-stream/monitoring';
-import { PipelineRun } from '@movie-stream/pipeline/src/run-pipeline';
-import { buildApps, REPO_ROOT } from '@movie-stream/pipeline/src/services';
+import { buildApps, PipelineRun, REPO_ROOT } from '@movie-stream/pipeline';
 import { launchChromium } from './browser';
 
 // Builds the apps, runs the pipeline on data/sample and drives Chromium: about half a minute.
@@ -33,6 +32,7 @@ afterAll(async () => {
 it('shows the run’s throughput and its consumer lag reaching 0', async () => {
   // Fail first (and clearly) when there is no Chromium, before minutes of pipeline.
   browser = await launchChromium();
+  process.stderr.write(`chromium: ${browser.choice.source} ${browser.choice.executablePath}\n`);
   buildApps();
   run = new PipelineRun({
     ratingsFile: join(REPO_ROOT, 'data', 'sample', 'ratings.csv'),
@@ -47,6 +47,11 @@ it('shows the run’s throughput and its consumer lag reaching 0', async () => {
   expect(summary.ratings.published).toBeGreaterThan(0);
 
   const page = await browser.context.newPage();
+  // The page's own errors and failed requests, to say why it shows nothing should it fail.
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => void (m.type() === 'error' && pageErrors.push(m.text())));
+  page.on('requestfailed', (r) => pageErrors.push(`${r.url()}: ${r.failure()?.errorText}`));
   await page.goto(monitor.url);
   const groups = [run.groups.processor, run.groups.sink];
   // Wait until the page shows every published rating and both groups at lag 0.
@@ -65,7 +70,7 @@ it('shows the run’s throughput and its consumer lag reaching 0', async () => {
     const shown = await page.evaluate(() => JSON.stringify((globalThis as unknown as { dashboard: { last?: unknown } }).dashboard.last ?? null).slice(0, 3000));
     mkdirSync(join(REPO_ROOT, 'reports'), { recursive: true });
     await page.screenshot({ path: join(REPO_ROOT, 'reports', 'dashboard-failed.png'), fullPage: true });
-    throw new Error(`${e.message}\npage state: ${shown}\nscreenshot: reports/dashboard-failed.png`);
+    throw new Error(`${e.message}\npage errors: ${JSON.stringify(pageErrors)}\npage state: ${shown}\nscreenshot: reports/dashboard-failed.png`);
   });
   const state: PageState = await page.evaluate(() => {
     const d = (globalThis as unknown as { dashboard: { throughput: { series: { label?: string }[]; data: (number | null)[][] }; lag: { series: { label?: string }[]; data: (number | null)[][] }; last: { groups: { groupId: string; totalLag: number; status: string }[] } } }).dashboard;

@@ -1,1 +1,1 @@
-export { launchChromium, CHROMIUM } from './browser';
+export { launchChromium, chooseChromium, SYSTEM_CHROMIUM, BUNDLED, type ChromiumChoice } from './browser';

@@ -31,6 +31,35 @@ function newRun(name: string, ratingsFile: string, moviesFile: string): Pipeline
   return run;
 }
 
+/** Ratings on the run's ratings topic (a read that fails, e.g. a partition without a leader yet, counts 0). */
+async function onTopic(run: PipelineRun): Promise<number> {
+  const admin = run.kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(run.topics.ratings)).reduce((n, o) => n + Number(o.high), 0);
+  } catch {
+    return 0;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Waits until the rating producer has put some of its `total` ratings on the topic (and is still running);
+ * returns how many. Fails when it finished first (the fault would then hit nothing) or after 120 s.
+ */
+async function whenPublishing(run: PipelineRun, total: number): Promise<number> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const n = await onTopic(run);
+    const exited = run.service('rating-producer')?.child.exitCode !== null;
+    if (n > 0 && !exited) return n;
+    if (exited || n >= total) throw new Error(`rating-producer finished (${n} of ${total} on the topic) before the fault could be injected`);
+    if (Date.now() > deadline) throw new Error(`rating-producer published nothing within 120 s; see ${run.logDir}`);
+    await sleep(50);
+  }
+}
+
 async function finish(run: PipelineRun, ratingsFile: string, moviesFile: string): Promise<void> {
   await run.waitUntilDrained();
   expect(await run.stop('mean-rating-processor')).toBe(0);
@@ -44,9 +73,12 @@ describe('3 brokers, replication factor 3, min.insync.replicas 2, acks=all, idem
     const run = newRun('broker-kill', ratingsFile, moviesFile);
     await run.createTopics();
     run.startServices();
-    await sleep(1500);
+    // The kill must land mid-publish: once some of the ratings, not all, are on the topic.
+    const atKill = await whenPublishing(run, 200_000);
     cluster.killBroker(2);
+    const stillPublishing = run.service('rating-producer')?.child.exitCode === null;
     const producer = await run.producerResult('rating-producer');
+    expect({ stillPublishing, someButNotAll: atKill > 0 && atKill < 200_000 }).toEqual({ stillPublishing: true, someButNotAll: true });
     expect(producer.published).toBe(200_000);
     await sleep(3000);
     cluster.startBroker(2);
@@ -64,9 +96,10 @@ describe('3 brokers, replication factor 3, min.insync.replicas 2, acks=all, idem
     run.start('movie-producer', ['--movies', moviesFile]);
     await run.producerResult('movie-producer');
     run.start('rating-producer', ['--ratings', ratingsFile]);
-    await sleep(1000);
+    const atStop = await whenPublishing(run, 1_000_000);
     cluster.stopBroker(2);
     cluster.stopBroker(3);
+    expect(atStop).toBeLessThan(1_000_000);
     // With one in-sync replica left, acks=all writes are refused (min.insync.replicas=2): producers wait.
     await sleep(15_000);
     const stillRunning = run.service('rating-producer')?.child.exitCode === null;

@@ -191,15 +191,24 @@ describe('bad input', () => {
     await consumer.connect();
     await consumer.subscribe({ topic: dlq, fromBeginning: true });
     const got: { value: Buffer; headers: Record<string, string> }[] = [];
-    await new Promise<void>((resolve) => {
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          got.push({ value: message.value as Buffer, headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) });
-          if (got.length === dlqEnd) resolve();
-        },
+    // Bounded: a DLQ that never delivers its records fails the test with what it did get, not a jest hang.
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`read ${got.length} of the ${dlqEnd} records of ${dlq} within 60 s`)), 60_000);
+        consumer
+          .run({
+            eachMessage: async ({ message }) => {
+              got.push({ value: message.value as Buffer, headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) });
+              if (got.length === dlqEnd) resolve();
+            },
+          })
+          .catch(reject);
       });
-    });
-    await consumer.disconnect();
+    } finally {
+      clearTimeout(timer);
+      await consumer.disconnect();
+    }
     // Different keys, different partitions: the DLQ order is not the publish order.
     const hex = (bs: Buffer[]) => bs.map((b) => b.toString('hex')).sort();
     expect(hex(got.map((g) => g.value))).toEqual(hex(garbage));

@@ -1,10 +1,13 @@
 // End-to-end: the real services (bundled, as `npm start` runs them) on a real broker, compared with an
-// independent computation straight from the CSV.
-import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// independent computation straight from the CSV. Always on data the project makes (the generator's quoted
+// and non-ASCII titles, rated movies missing from movies.csv, malformed rows); also on the real MovieLens
+// ml-latest-small where it is at hand (MOVIELENS_DIR or ../shared/movielens beside the checkout).
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { compareMovieData, computeReferenceMeans, movielensDir, readSemicolonCsv } from '@movie-stream/test-support';
+import { generateDataset } from '@movie-stream/data-generator';
+import { compareMovieData, computeReferenceMeans, describeWithMovielens, readSemicolonCsv } from '@movie-stream/test-support';
 import { PipelineRun } from './run-pipeline';
 import { buildApps } from './services';
 
@@ -12,9 +15,16 @@ import { buildApps } from './services';
 jest.setTimeout(180_000);
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const ML = movielensDir();
-const ratingsFile = join(ML, 'ratings.csv');
-const moviesFile = join(ML, 'movies.csv');
+
+/** An input and what the producers must report for it. */
+interface DataSet {
+  ratingsFile: string;
+  moviesFile: string;
+  /** Good rating rows, malformed rating rows, movie rows. */
+  ratings: number;
+  badRatings: number;
+  movies: number;
+}
 
 /** movie ids named by movies.csv (ids are never quoted: the first comma ends them). */
 async function movieIds(file: string): Promise<Set<number>> {
@@ -30,9 +40,9 @@ async function movieIds(file: string): Promise<Set<number>> {
   return ids;
 }
 
-async function expectExact(outDir: string): Promise<number> {
-  const reference = await computeReferenceMeans(ratingsFile);
-  const ids = await movieIds(moviesFile);
+async function expectExact(data: DataSet, outDir: string): Promise<number> {
+  const reference = await computeReferenceMeans(data.ratingsFile);
+  const ids = await movieIds(data.moviesFile);
   const rows = await readSemicolonCsv(join(outDir, 'movie-data.csv'));
   expect(compareMovieData(rows, reference.means, ids)).toEqual([]);
   const all = new Set([...ids, ...reference.means.keys()]);
@@ -54,18 +64,21 @@ afterAll(async () => {
   for (const r of runs) await r.stopAll();
 });
 
-describe('pipeline on ml-latest-small', () => {
-  it('computes every movie’s mean and count exactly (100,004 ratings, 9,125 movies)', async () => {
+/** The two end-to-end tests, on one data set (a function: the generated one exists only once beforeAll ran). */
+function endToEnd(data: () => DataSet): void {
+  it('computes every movie’s mean and count exactly; malformed rows rejected and counted', async () => {
+    const d = data();
     const outDir = mkdtempSync(join(tmpdir(), 'e2e-'));
-    const run = new PipelineRun({ ratingsFile, moviesFile, outDir, brokers, log: () => undefined });
+    const run = new PipelineRun({ ratingsFile: d.ratingsFile, moviesFile: d.moviesFile, outDir, brokers, log: () => undefined });
     runs.push(run);
     const summary = await run.run();
-    expect(summary.ratings).toMatchObject({ rowsRead: 100004, published: 100004, rowsRejected: 0 });
-    expect(summary.movies).toMatchObject({ rowsRead: 9125, published: 9125, rowsRejected: 0 });
-    expect(await expectExact(outDir)).toBe(100004);
+    expect(summary.ratings).toMatchObject({ rowsRead: d.ratings + d.badRatings, published: d.ratings, rowsRejected: d.badRatings });
+    expect(summary.movies).toMatchObject({ rowsRead: d.movies, published: d.movies, rowsRejected: 0 });
+    expect(await expectExact(d, outDir)).toBe(d.ratings);
   });
 
   it('stays exact when the processor and the sink are SIGKILLed mid-stream and restarted', async () => {
+    const { ratingsFile, moviesFile, ratings } = data();
     const outDir = mkdtempSync(join(tmpdir(), 'crash-'));
     // Five slices of the ratings, published one after another; a kill while each is consumed.
     const lines = readFileSync(ratingsFile, 'utf8').split('\n');
@@ -119,6 +132,24 @@ describe('pipeline on ml-latest-small', () => {
     // … at least some kills hit while ratings were still unprocessed …
     expect(killedWithLag).toBeGreaterThan(0);
     // … and not one rating was lost or counted twice.
-    expect(await expectExact(run.outDir)).toBe(100004);
+    expect(await expectExact(data(), run.outDir)).toBe(ratings);
   });
+}
+
+// 100,000 ratings like ml-latest-small, so that the kills land while ratings are still unprocessed.
+const GENERATED = { ratings: 100_000, movies: 3_000, unnamedRatedMovies: 5, badRows: 20, seed: 5 };
+describe(`pipeline on generated data (${GENERATED.ratings} ratings, ${GENERATED.movies} movies, ${GENERATED.badRows} malformed rows)`, () => {
+  let generated: DataSet | undefined;
+  let dir = '';
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'e2e-data-'));
+    const g = await generateDataset({ ...GENERATED, outDir: dir });
+    generated = { ratingsFile: g.ratingsFile, moviesFile: g.moviesFile, ratings: g.ratings, badRatings: g.badRows, movies: g.movies };
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  endToEnd(() => generated!);
 });
+
+describeWithMovielens('pipeline on ml-latest-small (100,004 ratings, 9,125 movies)', (ml) =>
+  endToEnd(() => ({ ratingsFile: join(ml, 'ratings.csv'), moviesFile: join(ml, 'movies.csv'), ratings: 100004, badRatings: 0, movies: 9125 })),
+);

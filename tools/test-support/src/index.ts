@@ -1,4 +1,4 @@
-export { movielensDir } from './movielens-dir';
+export { describeWithMovielens, findMovielensDir, movielensDir } from './movielens-dir';
 export {
   computeReferenceMeans,
   compareMovieData,

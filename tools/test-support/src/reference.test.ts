@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { compareMovieData, computeReferenceMeans, movielensDir, parseSemicolonCsv, readSemicolonCsv, type ReferenceMean } from './index';
+import { compareMovieData, computeReferenceMeans, describeWithMovielens, parseSemicolonCsv, readSemicolonCsv, type ReferenceMean } from './index';
 
 let dir: string;
 beforeAll(() => {
@@ -115,9 +115,9 @@ describe('compareMovieData', () => {
   });
 });
 
-describe('on ml-latest-small', () => {
+describeWithMovielens('on ml-latest-small', (ml) => {
   it('reads all 100004 ratings of 9066 movies with nothing skipped', async () => {
-    const { means, ratings, skipped } = await computeReferenceMeans(path.join(movielensDir(), 'ratings.csv'));
+    const { means, ratings, skipped } = await computeReferenceMeans(path.join(ml, 'ratings.csv'));
     expect({ ratings, skipped, movies: means.size }).toEqual({ ratings: 100004, skipped: 0, movies: 9066 });
     expect([...means.values()].reduce((s, m) => s + m.count, 0)).toBe(100004);
   });
