@@ -203,9 +203,6 @@ export class CheckpointedConsumer {
           if (mark && BigInt(mark.offset) === n - 1n && BigInt(mark.offset) >= low) this.marksToCheck.set(key, mark);
         }
       }
-      for (let partition = count; cp.nextOffset(topic, partition) !== undefined; partition++) {
-        problems.push(`${topic} has ${count} partitions, the state holds offsets of partition ${partition}`);
-      }
     }
     if (problems.length) throw new StateMismatchError(problems);
     for (const topic of this.opts.topics) cp.setPartitionCount?.(topic, this.partitionCounts.get(topic) as number);
@@ -252,10 +249,11 @@ export class CheckpointedConsumer {
       if (at) {
         const found = fingerprint(at);
         if (found.timestamp !== mark.timestamp || found.hash !== mark.hash) {
-          const what = found.hash === mark.hash ? 'the same key and value with another timestamp' : 'a different record';
+          const how = found.hash === mark.hash
+            ? `same key and value, but written at ${found.timestamp}, the state's at ${mark.timestamp}`
+            : 'a different key or value';
           this.fail(new StateMismatchError([
-            `${topic} partition ${partition}: the record at offset ${mark.offset} is ${what} than the one the state last consumed there ` +
-              `(timestamp ${found.timestamp}, the state's ${mark.timestamp})`,
+            `${topic} partition ${partition}: the record at offset ${mark.offset} is not the one the state last consumed there (${how})`,
           ]));
           return;
         }
