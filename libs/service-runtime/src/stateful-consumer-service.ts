@@ -44,7 +44,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   const outputFile = join(outDir, `${spec.name}.csv`);
   if (config.resetState) {
     // On purpose only (e.g. after a topic was recreated): the state is rebuilt from the topics as they are.
-    logger.warn(`--reset-state: deleting the saved state ${stateDir} and ${outputFile}; rebuilding from the start of ${spec.topics.join(', ')}`);
+    logger.warn(`reset-state: deleting the saved state ${stateDir} and ${outputFile}; rebuilding from the start of ${spec.topics.join(', ')}`);
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(outputFile, { force: true });
   }
@@ -91,6 +91,9 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   // A state that does not belong to the topics (recreated, repartitioned) stops the service: say what to do.
   const refuse = async (e: Error): Promise<never> => {
     ctx.health.state = 'failed';
+    // Exit 1 even if everything below closes cleanly: runService's failure exit is on an unref'd timer, and
+    // with nothing left open the process would end first, with 0.
+    process.exitCode = 1;
     await frame.stopPeriodic();
     await meta.close().catch(() => undefined);
     await consumer.stop().catch(() => undefined);
@@ -99,7 +102,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     await frame.close();
     throw new Error(
       `${e.message}. Refusing to start on the state in ${stateDir}. To rebuild it from the topics as they are now, ` +
-        'start once with --reset-state (RESET_STATE=true), which deletes that state and ' +
+        'start once with --reset-state=true (or RESET_STATE=true), which deletes that state and ' +
         `${outputFile}; or point the service at the topics the state was built from.`,
     );
   };
