@@ -270,4 +270,29 @@ describe('a state on a topic deleted and recreated under it', () => {
     await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] });
     await expect(consume(topic, rebuilt)).rejects.toThrow(`${topic} has 3 partitions, the state was built on 1`);
   });
+
+  it('checks a state against records deleted by retention: resumes when its offset is still in the log, refuses when not', async () => {
+    const topic = freshTopics().ratings;
+    await ensureTopics(admin, [{ name: topic, partitions: 1 }], 0, logger);
+    await publish(topic, 0, 50);
+    const state = new State();
+    await consume(topic, state, 50);
+    await publish(topic, 50, 60);
+
+    // Retention removed the state's last record (49) but not its next one (50): nothing to compare, in range.
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '50' }] });
+    state.seen = [];
+    const resumed = await consume(topic, state, 10);
+    expect(state.seen).toEqual(Array.from({ length: 10 }, (_, i) => `v${50 + i}`));
+    expect(resumed.skippedReplays).toBe(0);
+
+    // Retention removed records the state never consumed: refused.
+    const behind = new State();
+    behind.next.set(0, '55');
+    behind.partitions = 1;
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '58' }] });
+    await expect(consume(topic, behind)).rejects.toThrow(
+      `${topic} partition 0: the state continues at offset 55, but the partition now starts at 58 (records the state never saw were deleted)`,
+    );
+  });
 });
