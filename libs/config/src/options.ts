@@ -100,6 +100,10 @@ export const OPTIONS = {
     env: 'STATE_DIR', flag: 'state-dir', type: 'string',
     description: 'Where a service keeps its snapshot generations. Default: <out>/.state/<service>.',
   },
+  resetState: {
+    env: 'RESET_STATE', flag: 'reset-state', type: 'bool', default: 'false',
+    description: 'Delete the consumer\'s saved state and output file and rebuild them from the start of its topics (after a topic was deleted and recreated). Unset it afterwards: every start with it rebuilds.',
+  },
   snapshotIntervalMs: {
     env: 'SNAPSHOT_INTERVAL_MS', flag: 'snapshot-interval-ms', type: 'int', default: '5000',
     description: 'How often a consumer snapshots its table (and then commits its offsets).',

@@ -2,7 +2,7 @@ export { createKafka, connectWithRetry, retryForever, backoffMs, sleep, KafkaCon
 export { topicNames, pipelineTopics, ensureTopics, waitForLeaders, TopicNames, TopicSpec } from './topics';
 export { MetaReporter, MetaSink, MetaAction } from './meta-reporter';
 export { Publisher, PublisherOptions, rawSink } from './publisher';
-export { CheckpointedConsumer, Checkpoint, PartitionBatch, CheckpointedConsumerOptions } from './checkpointed-consumer';
+export { CheckpointedConsumer, Checkpoint, PartitionBatch, CheckpointedConsumerOptions, RecordFingerprint, StateMismatchError, fingerprint } from './checkpointed-consumer';
 export { consumerLag, totalLag, PartitionLag } from './lag';
 export { deadLetterTopic, deadLetter, DLQ_HEADERS } from './dead-letter';
 export { newRunId, runMetaPrefix, runsOf, latestRun, RunRef } from './runs';

@@ -2,7 +2,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { fromBinary, MetaReportSchema } from '@movie-stream/schema';
 import { createLogger } from '@movie-stream/logging';
-import { CheckpointedConsumer, consumerLag, ensureTopics, MetaReporter, pipelineTopics, Publisher, rawSink, topicNames, totalLag } from './index';
+import { Checkpoint, CheckpointedConsumer, consumerLag, ensureTopics, MetaReporter, pipelineTopics, Publisher, rawSink, RecordFingerprint, StateMismatchError, topicNames, totalLag } from './index';
 
 // Real broker, real processes: minutes, not the unit-test default of 5 s.
 jest.setTimeout(180_000);
@@ -152,5 +152,147 @@ describe('messaging on a real broker', () => {
     await consumer.pause();
     await consumer.stop();
     expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+});
+
+describe('a state on a topic deleted and recreated under it', () => {
+  const admin = kafka.admin();
+  beforeAll(() => admin.connect());
+  afterAll(async () => {
+    const mine = (await admin.listTopics()).filter((t) => created.some((p) => t.startsWith(p)));
+    if (mine.length) await admin.deleteTopics({ topics: mine });
+    await admin.disconnect();
+  });
+
+  const until = async (what: string, cond: () => boolean, ms = 60_000) => {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  async function publish(topic: string, from: number, to: number) {
+    const publisher = new Publisher(kafka, { brokers, logger });
+    await publisher.connect();
+    await publisher.send(topic, Array.from({ length: to - from }, (_, i) => ({ key: 'k', value: Buffer.from(`v${from + i}`) })));
+    await publisher.disconnect();
+  }
+
+  async function recreate(topic: string, partitions: number) {
+    await admin.deleteTopics({ topics: [topic] });
+    const deadline = Date.now() + 60_000;
+    // Deletion is asynchronous: creating the same name succeeds once the broker has finished it.
+    for (;;) {
+      try {
+        if (await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true })) break;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** The state a service keeps (what StorableFrame persists), in memory. */
+  class State implements Checkpoint {
+    next = new Map<number, string>();
+    marks = new Map<number, RecordFingerprint>();
+    partitions?: number;
+    seen: string[] = [];
+    nextOffset = (_t: string, p: number) => this.next.get(p);
+    lastRecord = (_t: string, p: number) => this.marks.get(p);
+    partitionCount = () => this.partitions;
+    setPartitionCount = (_t: string, n: number) => void (this.partitions = n);
+  }
+
+  async function consume(topic: string, state: State, untilSeen?: number) {
+    const consumer = new CheckpointedConsumer({
+      kafka, admin, brokers, logger, groupId: `${topic}-${Math.random()}`, topics: [topic], checkpoint: state,
+      handle: async (b) => {
+        for (const m of b.messages) state.seen.push(String(m.value));
+        state.next.set(b.partition, b.nextOffset);
+        state.marks.set(b.partition, b.last);
+      },
+    });
+    try {
+      await consumer.start();
+    } catch (e) {
+      await consumer.stop();
+      throw e;
+    }
+    if (untilSeen !== undefined) {
+      await until(`${untilSeen} messages`, () => state.seen.length >= untilSeen);
+      await consumer.pause();
+      await consumer.stop();
+    }
+    return consumer;
+  }
+
+  it('resumes exactly on the same topic, and refuses it recreated with fewer or more records or more partitions', async () => {
+    const topic = freshTopics().ratings;
+    await ensureTopics(admin, [{ name: topic, partitions: 1 }], 0, logger);
+    await publish(topic, 0, 50);
+    const state = new State();
+    await consume(topic, state, 50);
+    expect(state.next.get(0)).toBe('50');
+    expect(state.partitions).toBe(1);
+
+    // A normal restart: the record before the state's offset is the state's own last one; resume right after it.
+    await publish(topic, 50, 60);
+    state.seen = [];
+    const resumed = await consume(topic, state, 10);
+    expect(state.seen).toEqual(Array.from({ length: 10 }, (_, i) => `v${50 + i}`));
+    expect(resumed.skippedReplays).toBe(0);
+
+    // Recreated with fewer records than the state's offset (60): refused before consuming anything.
+    await recreate(topic, 1);
+    await publish(topic, 0, 20);
+    state.seen = [];
+    const fewer = consume(topic, state);
+    await expect(fewer).rejects.toThrow(StateMismatchError);
+    await expect(fewer).rejects.toThrow(`${topic} partition 0: the state continues at offset 60, past the partition's end (20)`);
+
+    // Recreated with more: offset 60 is inside the new topic, but offset 59 holds another record.
+    await recreate(topic, 1);
+    await publish(topic, 0, 100);
+    const more = await consume(topic, state);
+    const failure = await more.failed;
+    await more.stop();
+    expect(failure).toBeInstanceOf(StateMismatchError);
+    // The same values published again: only the timestamp tells the records apart.
+    expect(failure.message).toContain(`${topic} partition 0: the record at offset 59 is not the one the state last consumed there (same key and value, but written at`);
+    expect(state.seen).toEqual([]); // nothing of the new topic was applied
+    expect(state.next.get(0)).toBe('60');
+
+    // Partitions added under a state (here: a state rebuilt on the new topic, then the topic grown to 3).
+    const rebuilt = new State();
+    await consume(topic, rebuilt, 100);
+    await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] });
+    await expect(consume(topic, rebuilt)).rejects.toThrow(`${topic} has 3 partitions, the state was built on 1`);
+  });
+
+  it('checks a state against records deleted by retention: resumes when its offset is still in the log, refuses when not', async () => {
+    const topic = freshTopics().ratings;
+    await ensureTopics(admin, [{ name: topic, partitions: 1 }], 0, logger);
+    await publish(topic, 0, 50);
+    const state = new State();
+    await consume(topic, state, 50);
+    await publish(topic, 50, 60);
+
+    // Retention removed the state's last record (49) but not its next one (50): nothing to compare, in range.
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '50' }] });
+    state.seen = [];
+    const resumed = await consume(topic, state, 10);
+    expect(state.seen).toEqual(Array.from({ length: 10 }, (_, i) => `v${50 + i}`));
+    expect(resumed.skippedReplays).toBe(0);
+
+    // Retention removed records the state never consumed: refused.
+    const behind = new State();
+    behind.next.set(0, '55');
+    behind.partitions = 1;
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '58' }] });
+    await expect(consume(topic, behind)).rejects.toThrow(
+      `${topic} partition 0: the state continues at offset 55, but the partition now starts at 58 (records the state never saw were deleted)`,
+    );
   });
 });

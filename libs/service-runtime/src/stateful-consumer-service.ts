@@ -1,12 +1,13 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
-import { CheckpointedConsumer, deadLetter, deadLetterTopic, PartitionBatch, Publisher, rawSink } from '@movie-stream/messaging';
+import { CheckpointedConsumer, deadLetter, deadLetterTopic, PartitionBatch, Publisher, rawSink, StateMismatchError } from '@movie-stream/messaging';
 import { ColumnSpec, StorableFrame } from '@movie-stream/storable-frame';
 import { connectAndEnsureTopics } from './kafka-setup';
 import type { ServiceContext } from './run-service';
 
 /** The options a table-keeping consumer reads (besides the common ones). */
-export const STATEFUL_CONSUMER_OPTIONS = ['outDir', 'stateDir', 'snapshotIntervalMs', 'groupId', 'sessionTimeoutMs', 'fetchMaxBytesPerPartition', 'fetchMaxBytes', 'fetchMinBytes', 'fetchMaxWaitMs', 'acks', 'compression', 'idempotent'] as const;
+export const STATEFUL_CONSUMER_OPTIONS = ['outDir', 'stateDir', 'resetState', 'snapshotIntervalMs', 'groupId', 'sessionTimeoutMs', 'fetchMaxBytesPerPartition', 'fetchMaxBytes', 'fetchMinBytes', 'fetchMaxWaitMs', 'acks', 'compression', 'idempotent'] as const;
 
 export interface StatefulConsumerSpec<K, Row> {
   ctx: ServiceContext<(typeof STATEFUL_CONSUMER_OPTIONS)[number]>;
@@ -39,10 +40,18 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   const { config, logger, kafka, signal } = ctx;
   const brokers = config.brokers as string[];
   const outDir = config.outDir as string;
+  const stateDir = (config.stateDir as string | undefined) ?? join(outDir, '.state', ctx.service);
+  const outputFile = join(outDir, `${spec.name}.csv`);
+  if (config.resetState) {
+    // On purpose only (e.g. after a topic was recreated): the state is rebuilt from the topics as they are.
+    logger.warn(`reset-state: deleting the saved state ${stateDir} and ${outputFile}; rebuilding from the start of ${spec.topics.join(', ')}`);
+    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(outputFile, { force: true });
+  }
   const frame = new StorableFrame<K, Row>({
     name: spec.name,
-    stateDir: (config.stateDir as string | undefined) ?? join(outDir, '.state', ctx.service),
-    outputFile: join(outDir, `${spec.name}.csv`),
+    stateDir,
+    outputFile,
     columns: spec.columns,
     fromRecord: spec.fromRecord,
     logger,
@@ -73,19 +82,50 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     fetchMaxBytes: config.fetchMaxBytes as number,
     fetchMinBytes: config.fetchMinBytes as number,
     fetchMaxWaitMs: config.fetchMaxWaitMs as number,
-    handle: (batch) => spec.handle(batch, frame, publisher),
+    handle: (batch) => {
+      // The batch's last record goes into the state with its offset when the handler commits it.
+      frame.noteLastRecord(batch.topic, batch.partition, batch.nextOffset, batch.last);
+      return spec.handle(batch, frame, publisher);
+    },
   });
+  // A state that does not belong to the topics (recreated, repartitioned) stops the service: say what to do.
+  const refuse = async (e: Error): Promise<never> => {
+    ctx.health.state = 'failed';
+    // Exit 1 even if everything below closes cleanly: runService's failure exit is on an unref'd timer, and
+    // with nothing left open the process would end first, with 0.
+    process.exitCode = 1;
+    await frame.stopPeriodic();
+    await meta.close().catch(() => undefined);
+    await consumer.stop().catch(() => undefined);
+    await publisher.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    await frame.close();
+    throw new Error(
+      `${e.message}. Refusing to start on the state in ${stateDir}. To rebuild it from the topics as they are now, ` +
+        'start once with --reset-state=true (or RESET_STATE=true), which deletes that state and ' +
+        `${outputFile}; or point the service at the topics the state was built from.`,
+    );
+  };
   frame.startPeriodic(config.snapshotIntervalMs as number, (info) => {
     logger.debug(`snapshot ${info.generation} written`, { rows: info.rows, copyMs: info.copyMs, writeMs: info.writeMs });
     ctx.metrics.lastSnapshotCopyMs.set(info.copyMs);
     ctx.health.lastSnapshot = { generation: info.generation, rows: info.rows, at: new Date().toISOString() };
     return consumer.commit(info.offsets);
   });
-  await consumer.start();
+  try {
+    await consumer.start();
+  } catch (e) {
+    if (e instanceof StateMismatchError) await refuse(e);
+    throw e;
+  }
   logger.info(`consuming ${spec.topics.join(', ')}`);
   ctx.health.state = 'running';
 
-  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  const mismatch = await Promise.race([
+    new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true })),
+    consumer.failed,
+  ]);
+  if (mismatch) await refuse(mismatch);
   ctx.health.state = 'stopping';
   await consumer.pause();
   await frame.stopPeriodic();

@@ -1,4 +1,4 @@
 export { StorableFrame, StorableFrameOptions, SnapshotInfo, SnapshotError, FrameLogger } from './storable-frame';
-export { OffsetMap, ColumnSpec, SnapshotMeta, CURRENT_FILE, TABLE_FILE, META_FILE } from './types';
+export { OffsetMap, ColumnSpec, SnapshotMeta, RecordMark, MarkMap, CURRENT_FILE, TABLE_FILE, META_FILE } from './types';
 export { writeGeneration, serializeTable } from './write-generation';
 export { FrameTable, ReadonlyFrameTable } from './frame-table';

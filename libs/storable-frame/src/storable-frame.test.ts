@@ -1,12 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StorableFrame, writeGeneration, serializeTable, CURRENT_FILE } from './index';
+import { StorableFrame, StorableFrameOptions, writeGeneration, serializeTable, CURRENT_FILE, META_FILE, TABLE_FILE } from './index';
 
 interface Row { id: number; title: string; sum: number; count: number }
 
-function makeFrame(stateDir: string, outputFile?: string) {
+function makeFrame(stateDir: string, outputFile?: string, extra: Partial<StorableFrameOptions<number, Row>> = {}) {
   return new StorableFrame<number, Row>({
+    ...extra,
     name: 'test',
     stateDir,
     outputFile,
@@ -175,6 +176,144 @@ describe('StorableFrame', () => {
     await frame.stopPeriodic();
     expect(saved).toEqual(['1', '2', '3', '4', '5']);
     await frame.close();
+  });
+});
+
+describe('StorableFrame: holes found in use', () => {
+  const setRow = (frame: StorableFrame<number, Row>, id: number, sum: number, next: string) =>
+    frame.update((rows, commit) => {
+      rows.set(id, { id, title: `t${id}`, sum, count: 1 });
+      commit('t', 0, next);
+    });
+
+  it('rejects a snapshot whose worker exits without an error event, reports it, and recovers with a new worker', async () => {
+    const dir = tmp();
+    const errors: { msg: string; meta?: object }[] = [];
+    const logger = { info() {}, warn() {}, error: (msg: string, meta?: object) => void errors.push({ msg, meta }) };
+    const frame = makeFrame(join(dir, 'state'), join(dir, 'out.csv'), {
+      logger,
+      worker: { file: join(__dirname, 'fixtures', 'exits-once-worker.ts'), execArgv: ['--require', 'tsx/cjs'], workerData: join(dir, 'exited') },
+    });
+    await setRow(frame, 1, 1, '1');
+    // Before the fix this never settled: the snapshot (and every later one, and every commit) hung.
+    await expect(frame.snapshot()).rejects.toMatchObject({ code: 'EWORKEREXIT', message: expect.stringContaining('exited (code 3)') });
+    expect(frame.stats.failures).toBe(1);
+    expect(existsSync(join(dir, 'state', CURRENT_FILE))).toBe(false);
+
+    // The periodic loop (what the service runs) notices the failure too, and the next tick writes with a new worker.
+    rmSync(join(dir, 'exited'));
+    const saved: string[] = [];
+    frame.startPeriodic(10, async (info) => void saved.push(info.offsets.t['0']));
+    const deadline = Date.now() + 30_000;
+    while (saved.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await frame.stopPeriodic();
+    expect(errors.map((e) => e.msg)).toEqual([expect.stringContaining('snapshot of test failed; offsets not committed')]);
+    expect(errors[0].meta).toMatchObject({ code: 'EWORKEREXIT' });
+    expect(saved).toEqual(['1']);
+    expect(frame.stats.failures).toBe(2);
+    await frame.close();
+    const restored = makeFrame(join(dir, 'state'));
+    expect(await restored.load()).toBe(true);
+    expect(restored.offsets()).toEqual({ t: { '0': '1' } });
+    await restored.close();
+  });
+
+  it('gives concurrent snapshots distinct generations, each with its own result', async () => {
+    const dir = tmp();
+    const stateDir = join(dir, 'state');
+    const frame = makeFrame(stateDir, undefined, { keepPrevious: 5 });
+    await setRow(frame, 1, 1, '1');
+    const a = frame.snapshot();
+    const b = frame.snapshot({ force: true });
+    await setRow(frame, 2, 2, '2');
+    const c = frame.snapshot();
+    const infos = await Promise.all([a, b, c]);
+    expect(infos.map((i) => i?.generation)).toEqual([1, 2, 3]);
+    expect(infos.map((i) => i?.offsets.t['0'])).toEqual(['1', '1', '2']);
+    expect(readFileSync(join(stateDir, CURRENT_FILE), 'utf8').trim()).toBe('gen-000000003');
+    for (const info of infos) {
+      const meta = JSON.parse(readFileSync(join(info!.dir, META_FILE), 'utf8'));
+      expect([meta.generation, meta.offsets]).toEqual([info!.generation, info!.offsets]);
+    }
+    await frame.close();
+  }, 30_000);
+
+  it('falls back to the previous generation when CURRENT names an unreadable one', async () => {
+    const dir = tmp();
+    const stateDir = join(dir, 'state');
+    const frame = makeFrame(stateDir);
+    await setRow(frame, 1, 10, '5');
+    const first = await frame.snapshot();
+    await setRow(frame, 2, 20, '9');
+    const second = await frame.snapshot();
+    await frame.close();
+    // A torn table in CURRENT's generation (a disk error, a hand edit): the row count no longer agrees.
+    writeFileSync(join(second!.dir, TABLE_FILE), 'id;title;sum;count;mean\n1;t1;10;1;10\n');
+    const warnings: string[] = [];
+    const restored = makeFrame(stateDir, undefined, { logger: { info() {}, warn: (m: string) => void warnings.push(m), error() {} } });
+    expect(await restored.load()).toBe(true);
+    expect(restored.offsets()).toEqual(first!.offsets);
+    expect(await restored.read((r) => [...r.keys()])).toEqual([1]);
+    expect(warnings).toEqual([expect.stringContaining('older generation')]);
+    // The next snapshot replaces the broken generation and is loadable.
+    await setRow(restored, 3, 30, '12');
+    expect((await restored.snapshot())!.generation).toBe(2);
+    await restored.close();
+    const again = makeFrame(stateDir);
+    await again.load();
+    expect(again.offsets()).toEqual({ t: { '0': '12' } });
+    await again.close();
+
+    // A missing offsets file falls back as well; nothing readable at all is an error naming every generation.
+    renameSync(join(stateDir, 'gen-000000002', META_FILE), join(dir, 'moved.json'));
+    const third = makeFrame(stateDir);
+    expect(await third.load()).toBe(true);
+    expect(third.offsets()).toEqual(first!.offsets);
+    writeFileSync(join(stateDir, 'gen-000000001', META_FILE), '{"generation":');
+    await expect(makeFrame(stateDir).load()).rejects.toThrow(/no readable test snapshot.*gen-000000002.*gen-000000001/);
+  });
+
+  it('publishes the output as a file of its own: editing it in place leaves the saved state unchanged', async () => {
+    const dir = tmp();
+    const stateDir = join(dir, 'state');
+    const out = join(dir, 'out.csv');
+    const frame = makeFrame(stateDir, out);
+    await setRow(frame, 1, 4, '3');
+    await frame.snapshot();
+    await frame.close();
+    expect(readFileSync(out, 'utf8')).toBe('id;title;sum;count;mean\n1;t1;4;1;4\n');
+    // An in-place edit (same inode: what an editor saving over the file or `>` does).
+    writeFileSync(out, 'id;title;sum;count;mean\n1;t1;999;1;999\n');
+    const restored = makeFrame(stateDir, out);
+    expect(await restored.load()).toBe(true);
+    expect(await restored.read((r) => r.get(1))).toEqual({ id: 1, title: 't1', sum: 4, count: 1 });
+    // The next snapshot replaces the edited output (atomically: a new file renamed over it).
+    await setRow(restored, 2, 5, '4');
+    await restored.snapshot();
+    expect(readFileSync(out, 'utf8')).toBe('id;title;sum;count;mean\n1;t1;4;1;4\n2;t2;5;1;5\n');
+    expect(readdirSync(dir).filter((e) => e.endsWith('.tmp'))).toEqual([]);
+    await restored.close();
+  });
+
+  it('keeps the record mark and partition count with the offsets, and drops a mark that no longer matches the offset', async () => {
+    const dir = tmp();
+    const stateDir = join(dir, 'state');
+    const frame = makeFrame(stateDir);
+    const mark = { offset: '6', timestamp: '1700000000000', hash: 'abc' };
+    frame.setPartitionCount('t', 3);
+    frame.noteLastRecord('t', 0, '7', mark);
+    await setRow(frame, 1, 1, '7');
+    frame.noteLastRecord('t', 1, '4', { offset: '3', timestamp: '1', hash: 'x' });
+    await frame.update((rows, commit) => commit('t', 1, '5')); // committed a different offset than noted
+    await frame.snapshot();
+    await frame.close();
+    const restored = makeFrame(stateDir);
+    await restored.load();
+    expect(restored.lastRecord('t', 0)).toEqual(mark);
+    expect(restored.lastRecord('t', 1)).toBeUndefined();
+    expect(restored.partitionCount('t')).toBe(3);
+    expect(restored.partitionCount('other')).toBeUndefined();
+    await restored.close();
   });
 });
 

@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Mutex } from 'async-mutex';
 import Papa from 'papaparse';
 import { FrameTable, ReadonlyFrameTable } from './frame-table';
 import {
-  ColumnSpec, CURRENT_FILE, META_FILE, OffsetMap, SnapshotMeta, TABLE_FILE, WriteRequest, WriteResult,
+  ColumnarCopy, ColumnSpec, CURRENT_FILE, generationDirName, MarkMap, META_FILE, OffsetMap, RecordMark, SnapshotMeta, TABLE_FILE, WriteRequest, WriteResult,
 } from './types';
 
 export interface FrameLogger {
@@ -27,6 +27,8 @@ export interface StorableFrameOptions<K, Row> {
   /** Generations kept besides CURRENT's; default 1. */
   keepPrevious?: number;
   logger?: FrameLogger;
+  /** The snapshot worker's script (tests inject one that misbehaves); default: snapshot-worker. */
+  worker?: { file: string; execArgv?: string[]; workerData?: unknown };
 }
 
 export interface SnapshotInfo extends WriteResult {
@@ -44,7 +46,7 @@ export class SnapshotError extends Error {
 
 const silent: FrameLogger = { info() {}, warn() {}, error() {} };
 
-function workerEntry(): { file: string; execArgv?: string[] } {
+function workerEntry(): { file: string; execArgv?: string[]; workerData?: unknown } {
   // From source (jest, tsx) the worker is TypeScript and needs tsx's loader; in an esbuild bundle it is a
   // sibling file built from the same source (see tools/build).
   if (__filename.endsWith('.ts')) return { file: join(__dirname, 'snapshot-worker.ts'), execArgv: ['--require', 'tsx/cjs'] };
@@ -61,7 +63,13 @@ function workerEntry(): { file: string; execArgv?: string[] } {
 export class StorableFrame<K, Row> {
   private readonly rows: FrameTable<K, Row>;
   private readonly offsetMap: OffsetMap = {};
+  private readonly markMap: MarkMap = {};
+  private readonly partitionCounts: Record<string, number> = {};
+  /** Marks noted for a batch, moved into markMap when an update commits the batch's offset. */
+  private readonly notedMarks = new Map<string, { next: string; mark: RecordMark }>();
   private readonly mutex = new Mutex();
+  /** One write at a time, in copy order: two at once would take the same generation and share one reply slot. */
+  private readonly writeMutex = new Mutex();
   private readonly logger: FrameLogger;
   private worker?: Worker;
   private pending?: { resolve(r: WriteResult): void; reject(e: Error): void };
@@ -81,34 +89,58 @@ export class StorableFrame<K, Row> {
     return this.rows.size;
   }
 
-  /** Loads the current snapshot generation, if there is one. Returns whether it did. */
+  /**
+   * Loads the current snapshot generation, if there is one. Returns whether it did. When CURRENT's
+   * generation is unreadable (a disk error, a hand edit), falls back to the newest older generation that
+   * reads completely, and says so; throws only when none does.
+   */
   async load(): Promise<boolean> {
     return this.mutex.runExclusive(() => {
-      const currentPath = join(this.opts.stateDir, CURRENT_FILE);
+      const stateDir = this.opts.stateDir;
+      const currentPath = join(stateDir, CURRENT_FILE);
       if (!existsSync(currentPath)) return false;
-      const genName = readFileSync(currentPath, 'utf8').trim();
-      const dir = join(this.opts.stateDir, genName);
-      const meta = JSON.parse(readFileSync(join(dir, META_FILE), 'utf8')) as SnapshotMeta;
-      const parsed = Papa.parse<Record<string, string>>(readFileSync(join(dir, TABLE_FILE), 'utf8'), {
-        header: true, delimiter: ';', skipEmptyLines: true,
-      });
-      if (parsed.errors.length) {
-        throw new Error(`snapshot ${join(dir, TABLE_FILE)} is unreadable: row ${parsed.errors[0].row}: ${parsed.errors[0].message}`);
+      const currentName = readFileSync(currentPath, 'utf8').trim();
+      const currentGen = /^gen-(\d+)$/.exec(currentName) ? Number(currentName.slice(4)) : Infinity;
+      // CURRENT's generation first, then older complete ones (never a newer one: its offsets were never committed).
+      const older = readdirSync(stateDir)
+        .map((e) => /^gen-(\d+)$/.exec(e))
+        .filter((m): m is RegExpExecArray => m !== null && Number(m[1]) < currentGen)
+        .map((m) => Number(m[1]))
+        .sort((a, b) => b - a)
+        .map(generationDirName);
+      const failures: string[] = [];
+      for (const genName of [currentName, ...older]) {
+        const dir = join(stateDir, genName);
+        let loaded: { meta: SnapshotMeta; records: Record<string, string>[] };
+        try {
+          loaded = readGeneration(dir);
+        } catch (e) {
+          failures.push((e as Error).message);
+          this.logger.error(`${this.opts.name} snapshot ${dir} is unreadable${genName === currentName ? ' (CURRENT names it)' : ''}`, { error: (e as Error).message });
+          continue;
+        }
+        this.apply(loaded.meta, loaded.records);
+        if (genName !== currentName) {
+          this.logger.warn(`restored ${this.opts.name} from the older generation ${dir}: CURRENT's ${currentName} is unreadable; its later messages are read again from Kafka`);
+        }
+        this.logger.info(`restored ${this.opts.name} snapshot`, { dir, rows: loaded.meta.rows, offsets: loaded.meta.offsets });
+        return true;
       }
-      if (parsed.data.length !== meta.rows) {
-        throw new Error(`snapshot ${dir} has ${parsed.data.length} rows, its ${META_FILE} says ${meta.rows}`);
-      }
-      this.rows.clear();
-      for (const rec of parsed.data) {
-        const [k, row] = this.opts.fromRecord(rec);
-        this.rows.set(k, row);
-      }
-      for (const key of Object.keys(this.offsetMap)) delete this.offsetMap[key];
-      for (const [topic, parts] of Object.entries(meta.offsets)) this.offsetMap[topic] = { ...parts };
-      this.generation = meta.generation;
-      this.logger.info(`restored ${this.opts.name} snapshot`, { dir, rows: meta.rows, offsets: meta.offsets });
-      return true;
+      throw new Error(`no readable ${this.opts.name} snapshot in ${stateDir}: ${failures.join('; ')}`);
     });
+  }
+
+  private apply(meta: SnapshotMeta, records: Record<string, string>[]): void {
+    this.rows.clear();
+    for (const rec of records) {
+      const [k, row] = this.opts.fromRecord(rec);
+      this.rows.set(k, row);
+    }
+    for (const map of [this.offsetMap, this.markMap, this.partitionCounts]) for (const key of Object.keys(map)) delete map[key];
+    for (const [topic, parts] of Object.entries(meta.offsets)) this.offsetMap[topic] = { ...parts };
+    for (const [topic, parts] of Object.entries(meta.marks ?? {})) this.markMap[topic] = { ...parts };
+    Object.assign(this.partitionCounts, meta.partitions ?? {});
+    this.generation = meta.generation;
   }
 
   /** The next offset to read per topic and partition, as of the last update (a copy). */
@@ -121,15 +153,44 @@ export class StorableFrame<K, Row> {
     return this.offsetMap[topic]?.[String(partition)];
   }
 
+  /** The record the partition's offset was committed after (see RecordMark), if it was noted. */
+  lastRecord(topic: string, partition: number): RecordMark | undefined {
+    return this.markMap[topic]?.[String(partition)];
+  }
+
+  /** Partition count of a topic when the state was built (undefined in snapshots from before it was kept). */
+  partitionCount(topic: string): number | undefined {
+    return this.partitionCounts[topic];
+  }
+
+  /** Records a topic's partition count; saved with the next snapshot. */
+  setPartitionCount(topic: string, count: number): void {
+    this.partitionCounts[topic] = count;
+  }
+
+  /**
+   * Notes that the record before offset `next` of a partition is `mark`; an update that commits `next` for
+   * that partition keeps the mark with the offset. Lets the consumer attach marks without every handler
+   * passing them along.
+   */
+  noteLastRecord(topic: string, partition: number, next: string, mark: RecordMark): void {
+    this.notedMarks.set(`${topic}:${partition}`, { next, mark });
+  }
+
   /**
    * Runs `fn` under the lock. `fn` may change rows (by `set`ting new ones: rows are frozen) and must record, with `commitOffset`, the next offset
    * of every partition whose messages it applied. It may await (e.g. a publish): the snapshot waits.
    */
-  async update<T>(fn: (rows: FrameTable<K, Row>, commitOffset: (topic: string, partition: number, next: string) => void) => T | Promise<T>): Promise<T> {
+  async update<T>(fn: (rows: FrameTable<K, Row>, commitOffset: (topic: string, partition: number, next: string, mark?: RecordMark) => void) => T | Promise<T>): Promise<T> {
     return this.mutex.runExclusive(() => {
       this.changedSinceSnapshot = true;
-      return fn(this.rows, (topic, partition, next) => {
+      return fn(this.rows, (topic, partition, next, mark) => {
         (this.offsetMap[topic] ??= {})[String(partition)] = next;
+        const noted = this.notedMarks.get(`${topic}:${partition}`);
+        const m = mark ?? (noted?.next === next ? noted.mark : undefined);
+        // A mark of an older offset would not describe this one: drop it (the range checks still apply).
+        if (m) (this.markMap[topic] ??= {})[String(partition)] = m;
+        else delete this.markMap[topic]?.[String(partition)];
       });
     });
   }
@@ -144,21 +205,29 @@ export class StorableFrame<K, Row> {
    * Resolves once the generation is durable; returns null when nothing changed since the last snapshot.
    */
   async snapshot(opts: { force?: boolean } = {}): Promise<SnapshotInfo | null> {
+    // The copy is queued on the table's lock at once (updates queued after this call are not in it); the
+    // write waits for earlier snapshots' writes, so generations follow the order of the copies.
     const copied = await this.mutex.runExclusive(() => {
       if (!this.changedSinceSnapshot && !opts.force) return null;
       const t0 = performance.now();
       const table = this.rows.copyColumns();
       const offsets = this.offsets();
+      const marks = JSON.parse(JSON.stringify(this.markMap)) as MarkMap;
+      const partitions = { ...this.partitionCounts };
       this.changedSinceSnapshot = false;
-      return { table, offsets, copyMs: performance.now() - t0 };
+      return { table, offsets, marks, partitions, copyMs: performance.now() - t0 };
     });
     if (!copied) return null;
     this.stats.lastCopyMs = copied.copyMs;
     this.stats.maxCopyMs = Math.max(this.stats.maxCopyMs, copied.copyMs);
+    return this.writeMutex.runExclusive(() => this.writeCopy(copied));
+  }
+
+  private async writeCopy(copied: { table: ColumnarCopy; offsets: OffsetMap; marks: MarkMap; partitions: Record<string, number>; copyMs: number }): Promise<SnapshotInfo> {
     const generation = this.generation + 1;
     const req: WriteRequest = {
       stateDir: this.opts.stateDir, generation, table: copied.table, offsets: copied.offsets,
-      outputFile: this.opts.outputFile, keepPrevious: this.opts.keepPrevious ?? 1,
+      marks: copied.marks, partitions: copied.partitions, outputFile: this.opts.outputFile, keepPrevious: this.opts.keepPrevious ?? 1,
     };
     try {
       const result = await this.write(req);
@@ -208,8 +277,9 @@ export class StorableFrame<K, Row> {
 
   async close(): Promise<void> {
     await this.stopPeriodic();
-    await this.worker?.terminate();
+    const worker = this.worker;
     this.worker = undefined;
+    await worker?.terminate();
   }
 
   private write(req: WriteRequest): Promise<WriteResult> {
@@ -225,8 +295,8 @@ export class StorableFrame<K, Row> {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const entry = workerEntry();
-    const worker = new Worker(entry.file, { execArgv: entry.execArgv });
+    const entry = this.opts.worker ?? workerEntry();
+    const worker = new Worker(entry.file, { execArgv: entry.execArgv, workerData: entry.workerData });
     worker.on('message', (msg: { ok: boolean; result?: WriteResult; error?: { message: string; code?: string; path?: string } }) => {
       const p = this.pending;
       this.pending = undefined;
@@ -234,13 +304,46 @@ export class StorableFrame<K, Row> {
       if (msg.ok) p.resolve(msg.result as WriteResult);
       else p.reject(new SnapshotError(msg.error?.message ?? 'snapshot write failed', msg.error?.code, msg.error?.path));
     });
-    worker.on('error', (e) => {
+    // The pending write belongs to the current worker: a replaced worker's late events must not settle it.
+    const fail = (e: Error) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
       this.pending?.reject(e);
       this.pending = undefined;
-      this.worker = undefined;
-    });
+    };
+    worker.on('error', fail);
+    // A worker can also end without an 'error' (process.exit in it, an OOM kill of the thread): without this
+    // the snapshot would wait forever, and with it every later snapshot and commit.
+    worker.on('exit', (code) => fail(new SnapshotError(`snapshot worker exited (code ${code}) before finishing the write`, 'EWORKEREXIT')));
     worker.unref();
     this.worker = worker;
     return worker;
   }
+}
+
+/** Reads one generation directory, checking that table and offsets are complete and agree. */
+function readGeneration(dir: string): { meta: SnapshotMeta; records: Record<string, string>[] } {
+  let meta: SnapshotMeta;
+  try {
+    meta = JSON.parse(readFileSync(join(dir, META_FILE), 'utf8')) as SnapshotMeta;
+  } catch (e) {
+    throw new Error(`${join(dir, META_FILE)}: ${(e as Error).message}`);
+  }
+  if (typeof meta?.generation !== 'number' || typeof meta.rows !== 'number' || typeof meta.offsets !== 'object' || meta.offsets === null) {
+    throw new Error(`${join(dir, META_FILE)}: not a snapshot description (generation, rows and offsets are required)`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(join(dir, TABLE_FILE), 'utf8');
+  } catch (e) {
+    throw new Error(`${join(dir, TABLE_FILE)}: ${(e as Error).message}`);
+  }
+  const parsed = Papa.parse<Record<string, string>>(text, { header: true, delimiter: ';', skipEmptyLines: true });
+  if (parsed.errors.length) {
+    throw new Error(`snapshot ${join(dir, TABLE_FILE)} is unreadable: row ${parsed.errors[0].row}: ${parsed.errors[0].message}`);
+  }
+  if (parsed.data.length !== meta.rows) {
+    throw new Error(`snapshot ${dir} has ${parsed.data.length} rows, its ${META_FILE} says ${meta.rows}`);
+  }
+  return { meta, records: parsed.data };
 }

@@ -17,12 +17,29 @@ export interface ColumnarCopy {
   strings: (string[] | null)[];
 }
 
+/**
+ * The last record a partition's offset covers (the one at offset - 1): its offset, timestamp and a hash of
+ * key and value. Kept with the offset so a restart can tell the topic the state was built from from a topic
+ * deleted and recreated under the same name (whose offsets restart at 0).
+ */
+export interface RecordMark {
+  offset: string;
+  timestamp: string;
+  hash: string;
+}
+
+/** Per topic and partition, the record the partition's offset was committed after. */
+export type MarkMap = Record<string, Record<string, RecordMark>>;
+
 export interface WriteRequest {
   stateDir: string;
   generation: number;
   table: ColumnarCopy;
   offsets: OffsetMap;
-  /** The user-facing CSV, replaced atomically by a hard link to the generation's table (copy if linking fails). */
+  marks?: MarkMap;
+  /** Partition count of each consumed topic when the state was built. */
+  partitions?: Record<string, number>;
+  /** The user-facing CSV, replaced atomically by a copy of the generation's table (never a link: editing it must not edit the state). */
   outputFile?: string;
   /** Generations kept besides the new one (for inspection; only CURRENT's is ever read). */
   keepPrevious: number;
@@ -43,6 +60,9 @@ export interface SnapshotMeta {
   createdAt: string;
   rows: number;
   offsets: OffsetMap;
+  /** Absent in snapshots written before marks existed; such a state is checked by offset ranges only. */
+  marks?: MarkMap;
+  partitions?: Record<string, number>;
 }
 
 export const TABLE_FILE = 'table.csv';

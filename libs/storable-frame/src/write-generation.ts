@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync, copyFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import Papa from 'papaparse';
 import { ColumnarCopy, CURRENT_FILE, generationDirName, META_FILE, SnapshotMeta, TABLE_FILE, WriteRequest, WriteResult } from './types';
@@ -59,6 +59,8 @@ export function writeGeneration(req: WriteRequest): WriteResult {
     createdAt: new Date().toISOString(),
     rows: req.table.rowCount,
     offsets: req.offsets,
+    ...(req.marks ? { marks: req.marks } : {}),
+    ...(req.partitions ? { partitions: req.partitions } : {}),
   };
   const t1 = performance.now();
 
@@ -78,21 +80,20 @@ export function writeGeneration(req: WriteRequest): WriteResult {
   renameSync(join(req.stateDir, `${CURRENT_FILE}.tmp`), join(req.stateDir, CURRENT_FILE));
   fsyncDir(req.stateDir);
 
-  if (req.outputFile) publishOutput(join(dir, TABLE_FILE), req.outputFile);
+  if (req.outputFile) publishOutput(csv, req.outputFile);
   removeOldGenerations(req.stateDir, req.generation, req.keepPrevious);
   return { generation: req.generation, dir, rows: req.table.rowCount, bytes, serializeMs: t1 - t0, writeMs: performance.now() - t1 };
 }
 
-function publishOutput(source: string, target: string): void {
+// The user's copy is a file of its own, not a hard link to the generation's table: a link would make an
+// in-place edit of the output (an editor, `sed -i` on some systems, a script appending) edit the saved state.
+// Written to a temp file and renamed over the old one, so a reader never sees a half-written table.
+function publishOutput(csv: string, target: string): void {
   const outDir = dirname(target);
   mkdirSync(outDir, { recursive: true });
   const tmp = join(outDir, `.${basename(target)}.${process.pid}.tmp`);
   rmSync(tmp, { force: true });
-  try {
-    linkSync(source, tmp);
-  } catch {
-    copyFileSync(source, tmp); // different file system: a copy, still swapped in atomically
-  }
+  writeFileDurably(tmp, csv);
   renameSync(tmp, target);
 }
 
