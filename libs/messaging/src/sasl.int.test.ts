@@ -40,10 +40,11 @@ it('with the right credentials: creates a topic, produces and consumes', async (
   await connectWithRetry(admin, brokers, logger);
   await ensureTopics(admin, [{ name: topic, partitions: 2 }], 1, logger);
   expect(await admin.listTopics()).toContain(topic);
-  const producer = kafka.producer();
+  // idempotent, as the services' producers: a retried send on the fresh cluster must not write twice
+  const producer = kafka.producer({ idempotent: true });
   await connectWithRetry(producer, brokers, logger);
   const sent = Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
-  await producer.send({ topic, messages: sent });
+  await producer.send({ topic, messages: sent, acks: -1 });
   await producer.disconnect();
 
   const consumer = kafka.consumer({ groupId: `${topic}-reader` });
