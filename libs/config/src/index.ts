@@ -1,2 +1,2 @@
-export { OPTIONS, OptionName, OptionSpec } from './options';
-export { loadConfig, usage, redact, markdownTable, ConfigError, Config } from './load';
+export { OPTIONS, OptionName, OptionSpec, KAFKA_OPTIONS } from './options';
+export { loadConfig, configWarnings, usage, redact, markdownTable, ConfigError, Config } from './load';

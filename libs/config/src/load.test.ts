@@ -1,4 +1,7 @@
-import { loadConfig, ConfigError, redact, markdownTable } from './index';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, configWarnings, ConfigError, redact, markdownTable, KAFKA_OPTIONS } from './index';
 
 describe('loadConfig', () => {
   it('takes the flag over the environment over the default', () => {
@@ -36,5 +39,66 @@ describe('loadConfig', () => {
 
   it('renders every option in the markdown table', () => {
     expect(markdownTable()).toContain('| `KAFKA_BROKERS` | `--brokers` | `127.0.0.1:9092` |');
+  });
+
+  describe('the SASL password', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'config-test-'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const file = (name: string, text: string) => {
+      const f = join(dir, name);
+      writeFileSync(f, text);
+      return f;
+    };
+
+    it('is read from --kafka-sasl-password-file or KAFKA_SASL_PASSWORD_FILE, the trailing newline trimmed', () => {
+      const f = file('pw', 'p@ss word:1\n');
+      expect(loadConfig(KAFKA_OPTIONS, ['--kafka-sasl-password-file', f], {}).kafkaSaslPassword).toBe('p@ss word:1');
+      expect(loadConfig(KAFKA_OPTIONS, [], { KAFKA_SASL_PASSWORD_FILE: file('pw-crlf', 'secret\r\n') }).kafkaSaslPassword).toBe('secret');
+      // only the one newline `echo` adds: a password may end in spaces or other newlines
+      expect(loadConfig(KAFKA_OPTIONS, [], { KAFKA_SASL_PASSWORD_FILE: file('pw-raw', 'a b \n\n') }).kafkaSaslPassword).toBe('a b \n');
+    });
+
+    it('from a file is masked like the password itself', () => {
+      const c = loadConfig(KAFKA_OPTIONS, [], { KAFKA_SASL_PASSWORD_FILE: file('pw2', 'hunter2\n') });
+      expect(JSON.stringify(redact(c))).not.toContain('hunter2');
+    });
+
+    it('names the file when it cannot be read', () => {
+      const missing = join(dir, 'no-such-file');
+      expect(() => loadConfig(KAFKA_OPTIONS, ['--kafka-sasl-password-file', missing], {})).toThrow(ConfigError);
+      expect(() => loadConfig(KAFKA_OPTIONS, ['--kafka-sasl-password-file', missing], {})).toThrow(
+        `--kafka-sasl-password-file: cannot read the SASL password from "${missing}"`,
+      );
+      expect(() => loadConfig(KAFKA_OPTIONS, [], { KAFKA_SASL_PASSWORD_FILE: dir })).toThrow(
+        new RegExp(`^KAFKA_SASL_PASSWORD_FILE: cannot read the SASL password from "${dir}": EISDIR`),
+      );
+      if (process.getuid?.() !== 0) {
+        const locked = file('locked', 'x\n');
+        chmodSync(locked, 0o000);
+        expect(() => loadConfig(KAFKA_OPTIONS, [], { KAFKA_SASL_PASSWORD_FILE: locked })).toThrow(/EACCES/);
+      }
+      expect(() => loadConfig(KAFKA_OPTIONS, [], { KAFKA_SASL_PASSWORD_FILE: file('empty', '\n') })).toThrow(
+        /KAFKA_SASL_PASSWORD_FILE: ".*empty" is empty/,
+      );
+    });
+
+    it('may be given one way only', () => {
+      const f = file('pw3', 'a\n');
+      expect(() => loadConfig(KAFKA_OPTIONS, ['--kafka-sasl-password-file', f], { KAFKA_SASL_PASSWORD: 'b' })).toThrow(
+        '--kafka-sasl-password-file and KAFKA_SASL_PASSWORD are both set',
+      );
+    });
+
+    it('on the command line is accepted with a warning; from the environment or a file without one', () => {
+      const flag = loadConfig(KAFKA_OPTIONS, ['--kafka-sasl-password', 'hunter2'], {});
+      expect(flag.kafkaSaslPassword).toBe('hunter2');
+      expect(configWarnings(flag)).toEqual([expect.stringMatching(/--kafka-sasl-password was given on the command line.*KAFKA_SASL_PASSWORD or --kafka-sasl-password-file/)]);
+      expect(configWarnings(flag).join()).not.toContain('hunter2');
+      expect(configWarnings(loadConfig(KAFKA_OPTIONS, [], { KAFKA_SASL_PASSWORD: 'hunter2' }))).toEqual([]);
+      expect(configWarnings(loadConfig(KAFKA_OPTIONS, ['--kafka-sasl-password-file', file('pw4', 'x')], {}))).toEqual([]);
+    });
   });
 });

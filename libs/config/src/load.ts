@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { OPTIONS, OptionName, OptionSpec } from './options';
 
@@ -54,15 +55,46 @@ export function loadConfig<N extends OptionName>(
   }
   if (parsed.help !== undefined) throw new ConfigError(usage(names));
   const out: Record<string, unknown> = {};
+  const from: Record<string, string> = {};
+  const warnings: string[] = [];
   for (const n of names) {
     const spec: OptionSpec = OPTIONS[n];
     const flagValue = parsed[spec.flag];
-    if (typeof flagValue === 'string') out[n] = convert(spec, flagValue, `--${spec.flag}`);
-    else if (env[spec.env] !== undefined && env[spec.env] !== '') out[n] = convert(spec, env[spec.env] as string, spec.env);
+    if (typeof flagValue === 'string') {
+      out[n] = convert(spec, flagValue, (from[n] = `--${spec.flag}`));
+      if (spec.secret) {
+        warnings.push(`--${spec.flag} was given on the command line, where every user of this machine can read it (ps); use ${spec.env}${n === 'kafkaSaslPassword' ? ' or --kafka-sasl-password-file' : ''} instead`);
+      }
+    } else if (env[spec.env] !== undefined && env[spec.env] !== '') out[n] = convert(spec, env[spec.env] as string, (from[n] = spec.env));
     else if (spec.default !== undefined) out[n] = convert(spec, spec.default, `default of ${spec.env}`);
     else out[n] = undefined;
   }
+  if (out.kafkaSaslPasswordFile !== undefined) {
+    out.kafkaSaslPassword = readPasswordFile(out.kafkaSaslPasswordFile as string, from.kafkaSaslPasswordFile, from.kafkaSaslPassword);
+  }
+  CONFIG_WARNINGS.set(out, warnings);
   return out as Config<N>;
+}
+
+const CONFIG_WARNINGS = new WeakMap<object, string[]>();
+
+/** What loadConfig found risky but accepted (a password on the command line), for the start-up log. */
+export function configWarnings(config: object): string[] {
+  return CONFIG_WARNINGS.get(config) ?? [];
+}
+
+function readPasswordFile(file: string, from: string, passwordFrom: string | undefined): string {
+  if (passwordFrom) throw new ConfigError(`${from} and ${passwordFrom} are both set: give the SASL password one way only`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${from}: cannot read the SASL password from "${file}": ${(e as Error).message}`);
+  }
+  // `echo secret > file` adds a newline that is not part of the password.
+  const password = text.replace(/\r?\n$/, '');
+  if (password === '') throw new ConfigError(`${from}: "${file}" is empty (expected the SASL password)`);
+  return password;
 }
 
 export function usage(names: readonly OptionName[]): string {

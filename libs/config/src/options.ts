@@ -36,7 +36,11 @@ export const OPTIONS = {
   },
   kafkaSaslPassword: {
     env: 'KAFKA_SASL_PASSWORD', flag: 'kafka-sasl-password', type: 'string', secret: true,
-    description: 'SASL password (never logged).',
+    description: 'SASL password (never logged). Set it in the environment or use KAFKA_SASL_PASSWORD_FILE: the flag is visible to every user in `ps`.',
+  },
+  kafkaSaslPasswordFile: {
+    env: 'KAFKA_SASL_PASSWORD_FILE', flag: 'kafka-sasl-password-file', type: 'string',
+    description: 'File holding the SASL password (one trailing newline is trimmed); instead of KAFKA_SASL_PASSWORD.',
   },
   instanceId: {
     env: 'INSTANCE_ID', flag: 'instance-id', type: 'string', default: `${hostname()}-${process.pid}`,
@@ -183,3 +187,8 @@ export const OPTIONS = {
 } satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;
+
+/** The options of a Kafka connection: every program that talks to Kafka reads all of them. */
+export const KAFKA_OPTIONS = [
+  'brokers', 'kafkaSsl', 'kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword', 'kafkaSaslPasswordFile',
+] as const satisfies readonly OptionName[];

@@ -1,4 +1,8 @@
-export { createKafka, connectWithRetry, retryForever, backoffMs, sleep, KafkaConnection } from './kafka-client';
+export { connectWithRetry, retryForever, backoffMs, sleep } from './kafka-client';
+export {
+  createKafka, kafkaClient, kafkaClientConfig, kafkaConnection, kafkaEnv, authenticationFailure, fatalKafkaErrors, KafkaAuthenticationError, KafkaConnectionRefusedError,
+  KafkaConnection, KafkaSettings, KafkaSecurity, KafkaLogger,
+} from './kafka-factory';
 export { topicNames, pipelineTopics, ensureTopics, waitForLeaders, TopicNames, TopicSpec } from './topics';
 export { MetaReporter, MetaSink, MetaAction } from './meta-reporter';
 export { Publisher, PublisherOptions, rawSink } from './publisher';

@@ -1,54 +1,5 @@
-import { Kafka, logLevel, LogEntry, SASLOptions } from 'kafkajs';
 import type { Logger } from '@movie-stream/logging';
-
-export interface KafkaConnection {
-  brokers: string[];
-  clientId: string;
-  ssl?: boolean;
-  saslMechanism?: string;
-  saslUsername?: string;
-  saslPassword?: string;
-}
-
-function sasl(c: KafkaConnection): SASLOptions | undefined {
-  if (!c.saslMechanism) return undefined;
-  const mechanism = c.saslMechanism.toLowerCase();
-  if (mechanism !== 'plain' && mechanism !== 'scram-sha-256' && mechanism !== 'scram-sha-512') {
-    throw new Error(`KAFKA_SASL_MECHANISM "${c.saslMechanism}" is not one of plain, scram-sha-256, scram-sha-512`);
-  }
-  if (!c.saslUsername || c.saslPassword === undefined) {
-    throw new Error('KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are needed too');
-  }
-  return { mechanism, username: c.saslUsername, password: c.saslPassword } as SASLOptions;
-}
-
-const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
-  [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
-};
-
-/** A KafkaJS client whose log lines go through the service's winston logger. */
-export function createKafka(c: KafkaConnection, logger: Logger): Kafka {
-  return new Kafka({
-    clientId: c.clientId,
-    brokers: c.brokers,
-    ssl: c.ssl || undefined,
-    sasl: sasl(c),
-    connectionTimeout: 3000,
-    // KafkaJS retries each request with exponential backoff; callers loop around that (see waitForKafka).
-    retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 },
-    logLevel: logLevel.WARN,
-    logCreator: () => ({ namespace, level, log }: LogEntry) => {
-      const { message, timestamp: _t, logger: _l, ...extra } = log as LogEntry['log'] & { timestamp?: string; logger?: string };
-      // KafkaJS logs every failed connection attempt at ERROR; our own retry loop reports those once per try.
-      // and error responses it retries itself (not leader, not enough replicas) are warnings, not errors.
-      const text = String(message);
-      const lvl = LEVELS[level] !== 'error' ? LEVELS[level]
-        : /Connection error|ECONNREFUSED|Failed to connect/.test(text) ? 'debug'
-        : /^Response |Failed to send messages/.test(text) ? 'warn' : 'error';
-      logger.log(lvl ?? 'info', `kafkajs ${namespace}: ${message}`, extra);
-    },
-  });
-}
+import { fatalKafkaErrors } from './kafka-factory';
 
 /** Exponential backoff with full jitter, capped: the delay before attempt `n` (1-based). */
 export function backoffMs(attempt: number, baseMs = 500, capMs = 10_000): number {
@@ -74,7 +25,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * Runs `attempt` until it succeeds, backing off between tries and logging each failure.
- * There is no overall timeout (the seed's producers died after 60 s); only `signal` stops it.
+ * There is no overall timeout (the seed's producers died after 60 s); only `signal` stops it, or a failure
+ * that retrying cannot cure (fatalKafkaErrors: rejected credentials, a broker closing every connection).
  */
 export async function retryForever<T>(
   what: string,
@@ -83,11 +35,14 @@ export async function retryForever<T>(
   signal?: AbortSignal,
   delayMs: (attempt: number) => number = backoffMs,
 ): Promise<T> {
+  const fatal = fatalKafkaErrors();
   for (let n = 1; ; n++) {
     try {
       return await attempt();
     } catch (e) {
       if (signal?.aborted) throw e;
+      const fatalError = fatal(e);
+      if (fatalError) throw fatalError;
       const wait = delayMs(n);
       logger.warn(`${what} failed (attempt ${n}), retrying in ${(wait / 1000).toFixed(1)} s: ${(e as Error).message}`);
       await sleep(wait, signal);

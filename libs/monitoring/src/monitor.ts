@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { kafkaClient, KafkaSecurity } from '@movie-stream/messaging';
 import type { Consumer } from 'kafkajs';
 import { Counter, Gauge } from 'prom-client';
 import { enumParam, Handler, intParam, metricsRoute, sendJson, sendText, ServiceMetrics, startHttpServer } from '@movie-stream/observability';
@@ -23,8 +24,10 @@ export interface MonitorOptions {
   metaPrefix: string;
   /** Only groups and topics starting with this; unset = all. */
   scope?: string;
-  /** A configured client (TLS, SASL); default: a plain one for `brokers`. */
+  /** A configured client; default: one for `brokers` and `security`. */
   kafka?: Kafka;
+  /** TLS and SASL of the default client (KAFKA_SSL, KAFKA_SASL_*). */
+  security?: KafkaSecurity;
   host?: string;
   /** 0 = any free port. */
   port?: number;
@@ -73,7 +76,7 @@ function readAsset(name: string): Buffer | undefined {
 
 export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const logger = opts.logger ?? { info: () => undefined, warn: (m: string) => process.stderr.write(`monitor: ${m}\n`) };
-  const kafka = opts.kafka ?? new Kafka({ clientId: 'movie-stream-monitor', brokers: opts.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3000, retry: { retries: 3 } });
+  const kafka = opts.kafka ?? kafkaClient({ ...opts.security, brokers: opts.brokers }, 'movie-stream-monitor', logger);
   const historyMs = (opts.historyMinutes ?? 30) * 60_000;
   const series = new MetaSeries(historyMs);
   const groupId = opts.groupId ?? `movie-stream.monitor-${process.pid}-${Date.now().toString(36)}`;

@@ -1,6 +1,6 @@
-import { Config, ConfigError, loadConfig, OptionName, redact } from '@movie-stream/config';
+import { Config, ConfigError, configWarnings, KAFKA_OPTIONS, loadConfig, OptionName, redact } from '@movie-stream/config';
 import { createLogger, Logger } from '@movie-stream/logging';
-import { createKafka, topicNames, TopicNames } from '@movie-stream/messaging';
+import { kafkaClient, topicNames, TopicNames } from '@movie-stream/messaging';
 import type { Kafka } from 'kafkajs';
 import { MetaReporter, MetaSink } from '@movie-stream/messaging';
 import { ServiceMetrics, startHttpEndpoints } from '@movie-stream/observability';
@@ -9,7 +9,7 @@ export type ServiceState = 'starting' | 'running' | 'stopping' | 'failed';
 
 /** The options every service reads. */
 export const COMMON_OPTIONS = [
-  'brokers', 'kafkaSsl', 'kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword',
+  ...KAFKA_OPTIONS,
   'instanceId', 'logLevel', 'logFormat', 'topicRatings', 'topicMovies', 'topicMeanRatings', 'topicMetaPrefix',
   'ratingsPartitions', 'replicationFactor', 'metaWindowMs', 'httpHost', 'httpPort',
 ] as const satisfies readonly OptionName[];
@@ -65,21 +65,12 @@ export function runService<N extends OptionName>(
 
   let kafka: Kafka;
   try {
-    kafka = createKafka(
-      {
-        brokers: config.brokers as string[],
-        clientId: `${service}-${config.instanceId}`,
-        ssl: config.kafkaSsl as boolean,
-        saslMechanism: config.kafkaSaslMechanism as string | undefined,
-        saslUsername: config.kafkaSaslUsername as string | undefined,
-        saslPassword: config.kafkaSaslPassword as string | undefined,
-      },
-      logger,
-    );
+    kafka = kafkaClient(config, `${service}-${config.instanceId}`, logger);
   } catch (e) {
     logger.error((e as Error).message);
     process.exit(2);
   }
+  for (const warning of configWarnings(config)) logger.warn(warning);
   logger.info(`starting ${service}`, { config: redact(config as object) });
   const started = Date.now();
   const metrics = new ServiceMetrics(service, config.instanceId as string);

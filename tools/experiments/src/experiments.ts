@@ -1,7 +1,9 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { KAFKA_OPTIONS, loadConfig } from '@movie-stream/config';
+import { createLogger } from '@movie-stream/logging';
+import { kafkaClient } from '@movie-stream/messaging';
 import { generateDataset } from '@movie-stream/data-generator';
 import { MetaSeries, readMetaReports } from '@movie-stream/monitoring';
 import { PipelineRun } from '@movie-stream/pipeline/src/run-pipeline';
@@ -19,7 +21,8 @@ export interface ExperimentResult {
 }
 
 async function metaSeries(brokers: string[], prefix: string): Promise<MetaSeries> {
-  const kafka = new Kafka({ clientId: 'experiment-report', brokers, logLevel: logLevel.NOTHING, retry: { retries: 10 } });
+  // The experiment's own cluster, with TLS and SASL as configured (the services it starts inherit them too).
+  const kafka = kafkaClient({ ...loadConfig(KAFKA_OPTIONS, []), brokers }, 'experiment-report', createLogger({ service: 'experiment', level: 'warn' }));
   return seriesOf(await readMetaReports(kafka, prefix, 0));
 }
 

@@ -1,7 +1,8 @@
 // npm start: run the whole pipeline on a data set and print a summary.
 //   npm start -- [--ratings FILE] [--movies FILE] [--out DIR] [--brokers HOST:PORT] [--keep-topics] [--keep-dashboard]
 import { parseArgs } from 'node:util';
-import { loadConfig } from '@movie-stream/config';
+import { configWarnings, KAFKA_OPTIONS, loadConfig } from '@movie-stream/config';
+import { kafkaEnv } from '@movie-stream/messaging';
 import { startMonitor } from '@movie-stream/monitoring';
 import { PipelineRun } from './run-pipeline';
 import { buildApps, ensureLocalKafka } from './services';
@@ -11,7 +12,8 @@ async function main(): Promise<void> {
   const own = ['--keep-topics', '--keep-dashboard'];
   const { values } = parseArgs({ options: { 'keep-topics': { type: 'boolean' }, 'keep-dashboard': { type: 'boolean' } }, strict: false });
   const argv = process.argv.slice(2).filter((a) => !own.includes(a));
-  const config = loadConfig(['ratingsFile', 'moviesFile', 'outDir', 'brokers', 'snapshotIntervalMs', 'dashboardPort'], argv);
+  const config = loadConfig(['ratingsFile', 'moviesFile', 'outDir', ...KAFKA_OPTIONS, 'snapshotIntervalMs', 'dashboardPort'], argv);
+  for (const warning of configWarnings(config)) process.stderr.write(`warning: ${warning}\n`);
   if (!process.env.KAFKA_BROKERS && !argv.some((a) => a.startsWith('--brokers'))) ensureLocalKafka();
   buildApps();
   const keepDashboard = values['keep-dashboard'] === true;
@@ -20,6 +22,8 @@ async function main(): Promise<void> {
     moviesFile: config.moviesFile,
     outDir: config.outDir,
     brokers: config.brokers,
+    security: config,
+    env: kafkaEnv(config),
     // Consumers commit after each snapshot; a short interval makes the end of the run visible sooner.
     snapshotIntervalMs: Math.min(config.snapshotIntervalMs, 1000),
     // The dashboard reads the run's meta topics: they must outlive the run while it is shown.
@@ -27,7 +31,7 @@ async function main(): Promise<void> {
   });
   process.stderr.write(`run ${run.runId}: topics ${run.runId}.*, logs in ${run.logDir}\n`);
   const monitor = await startMonitor({
-    brokers: config.brokers, metaPrefix: run.topics.metaPrefix, scope: `${run.runId}.`, port: config.dashboardPort, portFallback: true,
+    brokers: config.brokers, security: config, metaPrefix: run.topics.metaPrefix, scope: `${run.runId}.`, port: config.dashboardPort, portFallback: true,
   });
   process.stderr.write(`dashboard: ${monitor.url}\n`);
   const stop = () => void Promise.all([run.stopAll(), monitor.close()]).then(() => process.exit(130));

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
-import { consumerLag, ensureTopics, pipelineTopics, topicNames, totalLag } from '@movie-stream/messaging';
+import type { Kafka } from 'kafkajs';
+import { consumerLag, ensureTopics, kafkaClient, KafkaSecurity, pipelineTopics, topicNames, totalLag } from '@movie-stream/messaging';
 import { AppName, ServiceProcess, startService } from './services';
 import { PipelineSummary, ProducerSummary, readMovieData } from './summary';
 
@@ -19,6 +19,8 @@ export interface PipelineOptions {
   stallTimeoutMs?: number;
   /** Extra environment for every service (e.g. KAFKA_SASL_*). */
   env?: NodeJS.ProcessEnv;
+  /** TLS and SASL of the run's own client (topics, lag); the services take theirs from `env`. */
+  security?: KafkaSecurity;
   log?: (line: string) => void;
 }
 
@@ -44,8 +46,8 @@ export class PipelineRun {
     const p = this.runId;
     this.topics = { ratings: `${p}.ratings`, movies: `${p}.movies`, meanRatings: `${p}.mean-ratings`, metaPrefix: `${p}.meta` };
     this.groups = { processor: `${p}.mean-rating-processor`, sink: `${p}.movie-data-sink` };
-    this.kafka = new Kafka({ clientId: `pipeline-${p}`, brokers: opts.brokers, logLevel: logLevel.NOTHING, retry: { retries: 10 } });
     this.log = opts.log ?? ((l) => process.stderr.write(l + '\n'));
+    this.kafka = kafkaClient({ ...opts.security, brokers: opts.brokers }, `pipeline-${p}`, { warn: (m) => this.log(m) });
   }
 
   /** Removes the previous run's outputs and snapshots from the output directory. */

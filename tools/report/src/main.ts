@@ -1,30 +1,49 @@
-// npm run report -- [--since 10m|all] [--out DIR] [--prefix meta] [--brokers HOST:PORT,...]
+// npm run report -- [--since 10m|all] [--out DIR] [--prefix meta] [--brokers HOST:PORT,...] [--kafka-ssl ...]
 // Throughput per service and topic from the meta topics: a table on stdout, an SVG chart and JSON in DIR.
 // Without --prefix (and TOPIC_META_PREFIX): the newest `npm start` run's meta topics, the whole run.
+// The Kafka connection is configured like the services' (KAFKA_BROKERS, KAFKA_SSL, KAFKA_SASL_* or flags).
 import { parseArgs } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
+import { configWarnings, KAFKA_OPTIONS, loadConfig, usage } from '@movie-stream/config';
+import { createLogger } from '@movie-stream/logging';
+import { kafkaClient } from '@movie-stream/messaging';
 import { parseDuration, resolveReportTarget, writeReport } from './report';
 
-const USAGE = 'npm run report -- [--since 10m|all] [--out reports] [--prefix run-<id>.meta|meta] [--brokers 127.0.0.1:9092]\n'
+const USAGE = 'npm run report -- [--since 10m|all] [--out reports] [--prefix run-<id>.meta|meta] [Kafka options]\n'
   + '  default: the newest npm start run (its run-<id>.meta.* topics), all of it; with --prefix, the last 10 minutes\n';
 
+const OWN = ['--since', '--out', '--prefix'];
+
 async function main(): Promise<void> {
+  // The report's own flags here; everything else is a Kafka connection flag for loadConfig (which rejects typos).
+  const own: string[] = [];
+  const rest: string[] = [];
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-h') own.push(arg);
+    else if (!OWN.includes(arg.split('=')[0])) rest.push(arg);
+    else if (arg.includes('=')) own.push(arg);
+    else own.push(arg, ...(i + 1 < argv.length ? [argv[++i]] : []));
+  }
   const { values } = parseArgs({
+    args: own,
     options: {
       since: { type: 'string' },
       out: { type: 'string', default: 'reports' },
       prefix: { type: 'string', default: process.env.TOPIC_META_PREFIX },
-      brokers: { type: 'string', default: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
-  if (values.help) {
-    process.stdout.write(USAGE);
+  if (values.help || rest.includes('--help')) {
+    process.stdout.write(`${USAGE}${usage(KAFKA_OPTIONS)}\n`);
     return;
   }
   if (values.since !== undefined && values.since !== 'all') parseDuration(values.since); // bad input: fail before connecting
-  const kafka = new Kafka({ clientId: 'movie-stream-report', brokers: values.brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 5 } });
+  const config = loadConfig(KAFKA_OPTIONS, rest);
+  const logger = createLogger({ service: 'report', level: 'warn' });
+  for (const warning of configWarnings(config)) logger.warn(warning);
+  const kafka = kafkaClient(config, 'movie-stream-report', logger);
   const target = await resolveReportTarget(kafka, { prefix: values.prefix, since: values.since });
   if (target.run) process.stderr.write(`newest run: ${target.run.runId} (started ${new Date(target.run.startedMs).toISOString()})\n`);
   const sinceMs = target.since === 'all' ? 0 : Date.now() - parseDuration(target.since);
