@@ -200,6 +200,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await closed;
+      await poller.stop();
       await following;
       await consumer?.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
