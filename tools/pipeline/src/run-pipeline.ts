@@ -36,6 +36,8 @@ export class PipelineRun {
   readonly kafka: Kafka;
   private readonly services = new Map<AppName, ServiceProcess>();
   private readonly log: (line: string) => void;
+  /** Set by stopAll(): run() must not SIGKILL services that are writing their final snapshots. */
+  private stopping?: Promise<void>;
 
   constructor(private readonly opts: PipelineOptions) {
     this.runId = opts.runId ?? `run-${Date.now().toString(36)}-${process.pid}`;
@@ -101,8 +103,9 @@ export class PipelineRun {
   /** Lag of a consumer group over its topics (0 = committed up to the end offsets). */
   async lag(group: string, topics: string[]): Promise<number> {
     const admin = this.kafka.admin();
-    await admin.connect();
     try {
+      // Inside the try: a connect that fails half-way must still be disconnected (no socket left behind).
+      await admin.connect();
       return totalLag(await consumerLag(admin, group, topics));
     } finally {
       await admin.disconnect();
@@ -153,14 +156,16 @@ export class PipelineRun {
     return code;
   }
 
+  /** Graceful stop of every service (SIGTERM, SIGKILL after the timeout); run() then ends too. */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.services.keys()].map((a) => this.stop(a)));
+    this.stopping = Promise.all([...this.services.keys()].map((a) => this.stop(a))).then(() => undefined);
+    await this.stopping;
   }
 
   async deleteTopics(): Promise<void> {
     const admin = this.kafka.admin();
-    await admin.connect();
     try {
+      await admin.connect();
       const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${this.runId}.`));
       if (mine.length) await admin.deleteTopics({ topics: mine });
       await admin.deleteGroups([this.groups.processor, this.groups.sink]).catch(() => undefined);
@@ -172,8 +177,8 @@ export class PipelineRun {
   /** The setup step: creates the run's topics (idempotent) before any service starts. */
   async createTopics(ratingsPartitions = 6): Promise<void> {
     const admin = this.kafka.admin();
-    await admin.connect();
     try {
+      await admin.connect();
       const names = topicNames({
         topicRatings: this.topics.ratings, topicMovies: this.topics.movies,
         topicMeanRatings: this.topics.meanRatings, topicMetaPrefix: this.topics.metaPrefix,
@@ -208,6 +213,7 @@ export class PipelineRun {
       const elapsedSeconds = (performance.now() - started) / 1000;
       return { ratings, movies, movieData: readMovieData(join(this.outDir, 'movie-data.csv')), elapsedSeconds, outDir: this.outDir };
     } finally {
+      if (this.stopping) await this.stopping;
       for (const s of this.services.values()) if (s.child.exitCode === null) s.child.kill('SIGKILL');
       if (!this.opts.keepTopics) await this.deleteTopics().catch((e) => this.log(`could not delete topics: ${(e as Error).message}`));
     }
