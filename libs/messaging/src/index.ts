@@ -1,4 +1,4 @@
-export { createKafka, connectWithRetry, retryForever, backoffMs, sleep, KafkaConnection } from './kafka-client';
+export { createKafka, connectWithRetry, retryForever, pendingRetries, RetryOptions, backoffMs, sleep, KafkaConnection } from './kafka-client';
 export { topicNames, pipelineTopics, ensureTopics, waitForLeaders, TopicNames, TopicSpec } from './topics';
 export { MetaReporter, MetaSink, MetaAction } from './meta-reporter';
 export { Publisher, PublisherOptions, rawSink } from './publisher';
