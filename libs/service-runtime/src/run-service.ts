@@ -136,6 +136,9 @@ export function runService<N extends OptionName>(
       }
       health.state = 'failed';
       logger.error(`${service} failed: ${e.message}`, { stack: e.stack });
+      // The exit code also when nothing else is left and the process ends before the timer (it used to
+      // end with 0 then).
+      process.exitCode = 1;
       setTimeout(() => process.exit(1), 100).unref();
     });
 }

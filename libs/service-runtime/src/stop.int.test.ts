@@ -51,11 +51,12 @@ class Setup {
     return createKafka({ brokers: this.brokers, clientId: `test-${this.prefix}` }, logger);
   }
 
-  /** Creates the topics and publishes MESSAGES messages, keys k0 … k<KEYS-1> in turn. */
+  /** Creates the topics and publishes MESSAGES messages, keys k0 … k<KEYS-1> in turn, each exactly once. */
   async publish(): Promise<void> {
     const kafka = this.kafka();
     const admin = kafka.admin();
-    const producer = kafka.producer();
+    // Idempotent: a send retried on a just-started broker must not put a batch on the topic twice.
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     try {
       await admin.connect();
       await ensureTopics(admin, pipelineTopics(this.names, PARTITIONS), 0, logger);
@@ -64,6 +65,8 @@ class Setup {
         const messages = Array.from({ length: 500 }, (_, j) => ({ key: `k${(i + j) % KEYS}`, value: String(i + j) }));
         await producer.send({ topic: this.names.ratings, messages, acks: -1 });
       }
+      const onTopic = (await admin.fetchTopicOffsets(this.names.ratings)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+      if (onTopic !== MESSAGES) throw new Error(`${this.names.ratings} holds ${onTopic} messages, not ${MESSAGES}`);
     } finally {
       await producer.disconnect();
       await admin.disconnect();
@@ -126,6 +129,8 @@ class Setup {
 class Service {
   readonly child: ChildProcess;
   log = '';
+  /** The last count read by consumed(), for the failure message of a wait. */
+  lastConsumed = 0;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(env: NodeJS.ProcessEnv) {
@@ -139,7 +144,7 @@ class Service {
     const deadline = Date.now() + LIMIT_MS;
     while (!(await condition())) {
       if (this.child.exitCode !== null) throw new Error(`service exited (${this.child.exitCode}) while waiting for ${what}:\n${this.log}`);
-      if (Date.now() > deadline) throw new Error(`no ${what} within ${LIMIT_MS / 1000} s:\n${this.log}`);
+      if (Date.now() > deadline) throw new Error(`no ${what} within ${LIMIT_MS / 1000} s (consumed: ${this.lastConsumed}):\n${this.log}`);
       await sleep(200);
     }
   }
@@ -150,11 +155,13 @@ class Service {
     if (!port) return 0;
     const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
     const line = text.split('\n').find((l) => l.startsWith('movie_stream_messages_total{') && l.includes('action="consumed"') && l.includes(`topic="${topic}"`));
-    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+    this.lastConsumed = line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+    return this.lastConsumed;
   }
 
   /** SIGTERM, then the exit; SIGKILL (and `killed`) if it has not exited within `limitMs`. */
-  async terminate(limitMs: number): Promise<{ code: number | null; killed: boolean }> {
+  async terminate(limitMs: number): Promise<{ code: number | null; killed: boolean; ms: number }> {
+    const sent = Date.now();
     this.child.kill('SIGTERM');
     let killed = false;
     const timer = setTimeout(() => {
@@ -163,7 +170,7 @@ class Service {
     }, limitMs);
     const { code } = await this.exited;
     clearTimeout(timer);
-    return { code, killed };
+    return { code, killed, ms: Date.now() - sent };
   }
 }
 
@@ -183,6 +190,14 @@ function expectCommittedWithinSaved(committed: Record<string, string>, saved: Re
     expect({ partition, behindSaved: BigInt(offset) <= BigInt(saved[partition] ?? '-1') }).toEqual({ partition, behindSaved: true });
   }
 }
+
+it('a service whose main fails exits 1, also when nothing else keeps the process alive', async () => {
+  // No HTTP endpoint and no Kafka connection yet: nothing keeps the event loop alive after the failure.
+  const service = start({ ...new Setup(SHARED_BROKERS).env({ HTTP_PORT: '-1' }), COUNT_SERVICE_FAIL: 'the table is unusable' });
+  const { code } = await service.exited;
+  expect(code).toBe(1);
+  expect(service.log).toMatch(/count-service failed: the table is unusable/);
+});
 
 describe('graceful stop with the broker up', () => {
   const setup = new Setup(SHARED_BROKERS);
@@ -265,11 +280,11 @@ describe('stop while the broker is unreachable', () => {
       await service.waitFor('a periodic snapshot committed', async () => Object.keys(await setup.committed()).length > 0);
       kafkaSh('stop', '--broker', '1', '--kill');
       // Past the deadline the stop must end by itself; a generous margin for a busy machine.
-      const { code, killed } = await service.terminate(stopTimeoutMs + 60_000);
+      const { code, killed, ms } = await service.terminate(stopTimeoutMs + 60_000);
       expect({ code, killed }).toEqual({ code: 1, killed: false });
       const line = /stop deadline of 3 s passed: exiting without finishing the stop; still waiting for: \S.*/.exec(service.log)?.[0];
       expect(line).toBeDefined();
-      process.stderr.write(`${line}\n`);
+      process.stderr.write(`exit ${code} ${(ms / 1000).toFixed(1)} s after SIGTERM: ${line}\n`);
       // The saved state holds every message (snapshotted before the broker went away) …
       const saved = await setup.saved();
       expect(saved.counts).toEqual(expectedCounts());
