@@ -50,6 +50,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The terminal closing: the services are in their own process groups and would not hear of it.
+  process.on('SIGHUP', onSignal);
   let summary;
   try {
     summary = await run.run();

@@ -2,10 +2,10 @@
 // after the summary. One run in 14 once printed its summary and never exited (a socket to the broker left
 // open by the dashboard's monitor); a race like that needs many runs to show.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compareMovieData, computeReferenceMeans, readSemicolonCsv } from '@movie-stream/test-support';
+import { compareMovieData, computeReferenceMeans, movielensDir, readSemicolonCsv } from '@movie-stream/test-support';
 import { REPO_ROOT } from './services';
 
 const RUNS = 10;
@@ -84,4 +84,48 @@ it(`npm start on the sample data exits 0 soon after its summary, ${RUNS} runs in
   }
   process.stderr.write(`npm start: ms from summary to exit: ${afterSummary.join(', ')}\n`);
   expect(failures).toEqual([]);
+});
+
+it('Ctrl-C at a terminal stops every service gracefully (one signal each, final snapshots) and exits 130', async () => {
+  const outDir = mkdtempSync(join(tmpdir(), 'npm-start-ctrl-c-'));
+  const ml = movielensDir();
+  // A process group of its own, as a terminal's foreground job: Ctrl-C signals the whole group.
+  const child = spawn('npm', ['start', '--', '--out', outDir, '--dashboard-port', '0', '--ratings', join(ml, 'ratings.csv'), '--movies', join(ml, 'movies.csv')], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  const exited = new Promise<string>((r) => child.on('exit', (code, signal) => r(code === null ? `${signal}` : `exit ${code}`)));
+  const logOf = (app: string) => (existsSync(join(outDir, 'logs', `${app}.log`)) ? readFileSync(join(outDir, 'logs', `${app}.log`), 'utf8') : '');
+  try {
+    // Mid-run: both consumers are consuming (the run cannot be over before they have caught up).
+    const deadline = Date.now() + RUN_LIMIT_MS;
+    while (!['mean-rating-processor', 'movie-data-sink'].every((a) => /consuming /.test(logOf(a)))) {
+      if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) throw new Error(`the consumers never started:\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    process.kill(-(child.pid as number), 'SIGINT');
+    const limit = setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), AFTER_SUMMARY_LIMIT_MS);
+    const how = await exited;
+    clearTimeout(limit);
+    // The runner exits 130; npm, having relayed the SIGINT, ends by that signal (a shell shows 130 either way).
+    expect({ ended: ['exit 130', 'SIGINT'].includes(how) ? 'as interrupted' : how, stopping: stderr.includes('SIGINT: stopping the services') })
+      .toEqual({ ended: 'as interrupted', stopping: true });
+  } finally {
+    // The whole group: the runner and its services, should anything be left.
+    try {
+      process.kill(-(child.pid as number), 'SIGKILL');
+    } catch {
+      // nothing left
+    }
+  }
+  for (const app of ['rating-producer', 'movie-producer', 'mean-rating-processor', 'movie-data-sink']) {
+    const log = logOf(app);
+    // Exactly one signal reached each service, and each finished its stop.
+    expect({ app, second: /second SIG/.test(log), stopped: new RegExp(`${app} (stopped after|interrupted before it finished)`).test(log) }).toEqual({ app, second: false, stopped: true });
+  }
+  for (const app of ['mean-rating-processor', 'movie-data-sink']) expect(logOf(app)).toMatch(/final snapshot/);
 });
