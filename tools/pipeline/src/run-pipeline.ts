@@ -38,6 +38,7 @@ export class PipelineRun {
   private readonly log: (line: string) => void;
   /** Set by stopAll(): run() must not SIGKILL services that are writing their final snapshots. */
   private stopping?: Promise<void>;
+  private readonly stops = new WeakMap<ServiceProcess, Promise<number | null>>();
 
   constructor(private readonly opts: PipelineOptions) {
     this.runId = opts.runId ?? `run-${Date.now().toString(36)}-${process.pid}`;
@@ -145,15 +146,25 @@ export class PipelineRun {
     await waitFor('movie-data-sink', this.groups.sink, [this.topics.movies, this.topics.meanRatings]);
   }
 
-  /** SIGTERM to a service and wait for its graceful exit (final snapshot, commit). */
-  async stop(app: AppName, timeoutMs = 15_000): Promise<number | null> {
+  /**
+   * SIGTERM to a service and wait for its graceful exit (final snapshot, commit). Once per service: a
+   * second SIGTERM would make it exit at once, without its final snapshot (Ctrl-C during a run used to
+   * reach the consumers twice, from stopAll and from run() going on to stop them).
+   */
+  stop(app: AppName, timeoutMs = 15_000): Promise<number | null> {
     const s = this.services.get(app);
-    if (!s || s.child.exitCode !== null) return s?.child.exitCode ?? null;
-    s.child.kill('SIGTERM');
-    const timer = setTimeout(() => s.child.kill('SIGKILL'), timeoutMs);
-    const { code } = await s.exited;
-    clearTimeout(timer);
-    return code;
+    if (!s || s.child.exitCode !== null) return Promise.resolve(s?.child.exitCode ?? null);
+    let stopping = this.stops.get(s);
+    if (!stopping) {
+      s.child.kill('SIGTERM');
+      const timer = setTimeout(() => s.child.kill('SIGKILL'), timeoutMs);
+      stopping = s.exited.then(({ code }) => {
+        clearTimeout(timer);
+        return code;
+      });
+      this.stops.set(s, stopping);
+    }
+    return stopping;
   }
 
   /** Graceful stop of every service (SIGTERM, SIGKILL after the timeout); run() then ends too. */
