@@ -84,6 +84,10 @@ export const OPTIONS = {
     env: 'HTTP_PORT', flag: 'http-port', type: 'int', default: '0',
     description: 'Port of the /metrics and /healthz endpoint; 0 = any free port (logged), -1 = none.',
   },
+  stopTimeoutMs: {
+    env: 'STOP_TIMEOUT_MS', flag: 'stop-timeout-ms', type: 'int', default: '10000',
+    description: 'Deadline of a graceful stop (SIGTERM/SIGINT): past it the process exits 1, logging what it still waited for (unreachable brokers). npm start: the same deadline for closing after its summary.',
+  },
   ratingsFile: {
     env: 'RATINGS_FILE', flag: 'ratings', type: 'string', default: 'data/sample/ratings.csv',
     description: 'ratings.csv to publish (MovieLens format).',

@@ -1,4 +1,4 @@
-export { connectWithRetry, retryForever, backoffMs, sleep } from './kafka-client';
+export { connectWithRetry, retryForever, pendingRetries, RetryOptions, backoffMs, sleep } from './kafka-client';
 export {
   createKafka, kafkaClient, kafkaClientConfig, kafkaConnection, kafkaEnv, authenticationFailure, fatalKafkaErrors, KafkaAuthenticationError, KafkaConnectionRefusedError,
   KafkaConnection, KafkaSettings, KafkaSecurity, KafkaLogger,

@@ -23,10 +23,50 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** One retryForever loop under way (for a stop that cannot finish to say what it still waits for). */
+interface RetryInProgress {
+  what: string;
+  attempt: number;
+  since: number;
+  lastError?: string;
+}
+
+const inProgress = new Set<RetryInProgress>();
+
+/** The retry loops under way now, e.g. "publish of 500 messages to ratings[2] (attempt 3 since 12.0 s; last error: …)". */
+export function pendingRetries(now = Date.now()): string[] {
+  return [...inProgress].map((r) => {
+    const last = r.lastError ? `; last error: ${r.lastError}` : '';
+    return `${r.what} (attempt ${r.attempt} since ${((now - r.since) / 1000).toFixed(1)} s${last})`;
+  });
+}
+
+export interface RetryOptions {
+  /**
+   * On abort, give up on the attempt in progress at once (its result is ignored) instead of letting it
+   * finish. For attempts with no effect to lose, such as a connect: a KafkaJS connect to an unreachable
+   * broker retries internally for tens of seconds.
+   */
+  abandonOnAbort?: boolean;
+}
+
+/** Rejects with the abort reason as soon as `signal` aborts; otherwise settles as `p` does. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason ?? new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([p, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
 /**
  * Runs `attempt` until it succeeds, backing off between tries and logging each failure.
  * There is no overall timeout (the seed's producers died after 60 s); only `signal` stops it, or a failure
  * that retrying cannot cure (fatalKafkaErrors: rejected credentials, a broker closing every connection).
+ * Once `signal` aborts no new attempt starts and the backoff sleep ends at once. An attempt in progress at
+ * the abort is let finish (a publish in flight should land), unless `abandonOnAbort`; a stop deadline (see
+ * the service runtime) bounds the wait for it, and `pendingRetries()` names it.
  */
 export async function retryForever<T>(
   what: string,
@@ -34,19 +74,32 @@ export async function retryForever<T>(
   logger: { warn(message: string): unknown },
   signal?: AbortSignal,
   delayMs: (attempt: number) => number = backoffMs,
+  options: RetryOptions = {},
 ): Promise<T> {
   const fatal = fatalKafkaErrors();
-  for (let n = 1; ; n++) {
-    try {
-      return await attempt();
-    } catch (e) {
-      if (signal?.aborted) throw e;
-      const fatalError = fatal(e);
-      if (fatalError) throw fatalError;
-      const wait = delayMs(n);
-      logger.warn(`${what} failed (attempt ${n}), retrying in ${(wait / 1000).toFixed(1)} s: ${(e as Error).message}`);
-      await sleep(wait, signal);
+  const entry: RetryInProgress = { what, attempt: 0, since: Date.now() };
+  inProgress.add(entry);
+  try {
+    for (let n = 1; ; n++) {
+      entry.attempt = n;
+      try {
+        if (options.abandonOnAbort && signal) {
+          if (signal.aborted) throw signal.reason ?? new Error('aborted');
+          return await untilAborted(attempt(), signal);
+        }
+        return await attempt();
+      } catch (e) {
+        if (signal?.aborted) throw e;
+        const fatalError = fatal(e);
+        if (fatalError) throw fatalError;
+        entry.lastError = (e as Error).message;
+        const wait = delayMs(n);
+        logger.warn(`${what} failed (attempt ${n}), retrying in ${(wait / 1000).toFixed(1)} s: ${(e as Error).message}`);
+        await sleep(wait, signal);
+      }
     }
+  } finally {
+    inProgress.delete(entry);
   }
 }
 
@@ -57,5 +110,6 @@ export async function connectWithRetry(
   logger: Logger,
   signal?: AbortSignal,
 ): Promise<void> {
-  await retryForever(`waiting for Kafka at ${brokers.join(',')}: connect`, () => client.connect(), logger, signal);
+  // A connect has nothing to lose: a stop need not wait for one in progress.
+  await retryForever(`waiting for Kafka at ${brokers.join(',')}: connect`, () => client.connect(), logger, signal, backoffMs, { abandonOnAbort: true });
 }

@@ -72,6 +72,7 @@ export class ClusterPoller {
   private readonly lagHistory = new Map<string, [number, number][]>();
   latest: ClusterSnapshot = { t: 0, groups: [], topics: [], brokers: [] };
   private running?: Promise<ClusterSnapshot>;
+  private stopped = false;
 
   constructor(private readonly opts: ClusterPollerOptions) {}
 
@@ -81,12 +82,18 @@ export class ClusterPoller {
 
   /** One poll; concurrent calls share the poll in progress (a slow cluster must not pile polls up). */
   poll(): Promise<ClusterSnapshot> {
+    if (this.stopped) return Promise.resolve(this.latest);
     this.running ??= this.pollNow().finally(() => (this.running = undefined));
     return this.running;
   }
 
-  /** Resolves when no poll is in progress (close the admin client only after this). */
-  async settled(): Promise<void> {
+  /**
+   * No more polls; resolves when the one in progress is over. Disconnect the admin only after this: a
+   * KafkaJS admin request after `disconnect()` silently connects again, and that socket keeps the
+   * process alive for ever (`npm start` once hung after its summary that way).
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
     await this.running?.catch(() => undefined);
   }
 

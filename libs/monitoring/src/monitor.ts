@@ -204,10 +204,9 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
       clearInterval(pushTimer);
       for (const res of sse) res.end();
       await http.close();
+      await poller.stop();
       await following;
       await consumer?.disconnect().catch(() => undefined);
-      // A poll in flight would otherwise run on against a disconnected client.
-      await poller.settled();
       await admin.disconnect().catch(() => undefined);
     },
   };

@@ -135,9 +135,12 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
     bar?.update(row);
     bar?.stop();
   }
+  ctx.step('waiting for the publishes in flight to be acknowledged');
   await publisher.flush();
   await rejected.close();
+  ctx.step('sending the last meta reports');
   await meta.close();
+  ctx.step('disconnecting from Kafka');
   await publisher.disconnect();
   const seconds = (performance.now() - started) / 1000;
   return {

@@ -1,6 +1,6 @@
 import { Config, ConfigError, configWarnings, KAFKA_OPTIONS, loadConfig, OptionName, redact } from '@movie-stream/config';
 import { createLogger, Logger } from '@movie-stream/logging';
-import { kafkaClient, topicNames, TopicNames } from '@movie-stream/messaging';
+import { kafkaClient, pendingRetries, topicNames, TopicNames } from '@movie-stream/messaging';
 import type { Kafka } from 'kafkajs';
 import { MetaReporter, MetaSink } from '@movie-stream/messaging';
 import { ServiceMetrics, startHttpEndpoints } from '@movie-stream/observability';
@@ -11,7 +11,7 @@ export type ServiceState = 'starting' | 'running' | 'stopping' | 'failed';
 export const COMMON_OPTIONS = [
   ...KAFKA_OPTIONS,
   'instanceId', 'logLevel', 'logFormat', 'topicRatings', 'topicMovies', 'topicMeanRatings', 'topicMetaPrefix',
-  'ratingsPartitions', 'replicationFactor', 'metaWindowMs', 'httpHost', 'httpPort',
+  'ratingsPartitions', 'replicationFactor', 'metaWindowMs', 'httpHost', 'httpPort', 'stopTimeoutMs',
 ] as const satisfies readonly OptionName[];
 
 export type CommonOption = (typeof COMMON_OPTIONS)[number];
@@ -27,6 +27,11 @@ export interface ServiceContext<N extends OptionName> {
   metrics: ServiceMetrics;
   /** What /healthz reports; services move it along. */
   health: { state: ServiceState; [detail: string]: unknown };
+  /**
+   * Names the step a stopping service is in ("committing the final snapshot's offsets"): when the stop
+   * deadline passes, the log line says which step it was still waiting for.
+   */
+  step(description: string): void;
   /** A meta reporter for this service, counting into the Prometheus metrics too (caller starts/closes it). */
   createMetaReporter(sink: MetaSink): MetaReporter;
 }
@@ -34,7 +39,10 @@ export interface ServiceContext<N extends OptionName> {
 /**
  * Runs a service's main: config (flags > env > defaults; exit 2 on a bad setting), logger, Kafka client,
  * and graceful shutdown: the first SIGTERM/SIGINT aborts `signal` and lets main finish; a second one
- * exits at once (130).
+ * exits at once (130). A stop that has not finished after STOP_TIMEOUT_MS (brokers unreachable: publishes
+ * and commits wait for them) exits 1, logging the step and the retries it was still waiting for. Exiting
+ * there loses nothing: offsets are committed only after the snapshot holding them is on disk, so what is
+ * committed is always in the saved state, and the rest is consumed again after a restart.
  */
 export function runService<N extends OptionName>(
   service: string,
@@ -50,6 +58,8 @@ export function runService<N extends OptionName>(
   }
   const logger = createLogger({ service, instanceId: config.instanceId as string, level: config.logLevel as string, format: config.logFormat as string });
   const controller = new AbortController();
+  const health: ServiceContext<N>['health'] = { state: 'starting' };
+  const stopTimeoutMs = config.stopTimeoutMs as number;
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
@@ -57,8 +67,15 @@ export function runService<N extends OptionName>(
       logger.warn(`second ${sig}: exiting without a final snapshot`);
       process.exit(130);
     }
-    logger.info(`${sig} received: shutting down gracefully`);
+    logger.info(`${sig} received: shutting down gracefully (deadline ${stopTimeoutMs / 1000} s)`);
     controller.abort(new Error(`${sig} received`));
+    // Not unref'd: a stop stuck on unreachable brokers must end here, whatever else keeps the loop alive.
+    setTimeout(() => {
+      const waiting = [String(health.step ?? health.state), ...pendingRetries()];
+      logger.error(`stop deadline of ${stopTimeoutMs / 1000} s passed: exiting without finishing the stop; still waiting for: ${waiting.join('; ')}`);
+      // Let winston drain.
+      setTimeout(() => process.exit(1), 100);
+    }, stopTimeoutMs);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -74,7 +91,10 @@ export function runService<N extends OptionName>(
   logger.info(`starting ${service}`, { config: redact(config as object) });
   const started = Date.now();
   const metrics = new ServiceMetrics(service, config.instanceId as string);
-  const health: ServiceContext<N>['health'] = { state: 'starting' };
+  const step = (description: string) => {
+    health.step = description;
+    logger.debug(description);
+  };
   const topics = topicNames(config as never);
   const createMetaReporter: ServiceContext<N>['createMetaReporter'] = (sink) => {
     const meta = new MetaReporter({ service, instanceId: config.instanceId as string, topics, windowMs: config.metaWindowMs as number, sink, logger });
@@ -93,7 +113,7 @@ export function runService<N extends OptionName>(
         })
     : Promise.resolve(undefined);
   http
-    .then(() => main({ service, config, logger, kafka, topics, signal: controller.signal, metrics, health, createMetaReporter }))
+    .then(() => main({ service, config, logger, kafka, topics, signal: controller.signal, metrics, health, step, createMetaReporter }))
     .then(() => {
       logger.info(`${service} stopped after ${((Date.now() - started) / 1000).toFixed(1)} s`);
       // Let winston drain, then exit even if a library left a handle open.
@@ -107,6 +127,9 @@ export function runService<N extends OptionName>(
       }
       health.state = 'failed';
       logger.error(`${service} failed: ${e.message}`, { stack: e.stack });
+      // The exit code also when nothing else is left and the process ends before the timer (it used to
+      // end with 0 then).
+      process.exitCode = 1;
       setTimeout(() => process.exit(1), 100).unref();
     });
 }

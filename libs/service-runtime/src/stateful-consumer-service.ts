@@ -121,27 +121,39 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   logger.info(`consuming ${spec.topics.join(', ')}`);
   ctx.health.state = 'running';
 
-  const mismatch = await Promise.race([
+  // A signal during start-up has fired already: an abort listener added now would never be called.
+  const mismatch = signal.aborted ? undefined : await Promise.race([
     new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true })),
     consumer.failed,
   ]);
   if (mismatch) await refuse(mismatch);
   ctx.health.state = 'stopping';
+  // The order matters: offsets are committed only after the snapshot that holds their effects is on
+  // disk, so a stop cut short at any step (the deadline, a kill) has committed nothing beyond the state.
+  ctx.step('waiting for the batch in progress (its publishes to the output topic)');
   await consumer.pause();
+  ctx.step('waiting for the periodic snapshot in progress and its commit');
   await frame.stopPeriodic();
+  ctx.step('writing the final snapshot');
   const last = await frame.snapshot();
   if (last) {
     logger.info(`final snapshot ${last.generation}: ${last.rows} rows`, { file: join(outDir, `${spec.name}.csv`) });
+    ctx.step(`committing the offsets of the final snapshot ${last.generation}`);
     await consumer.commit(last.offsets);
   } else {
     // Nothing changed since the last periodic snapshot: that one is final; commit its offsets (again).
     logger.info(`final snapshot is the last periodic one: ${frame.size} rows, unchanged since`, { file: join(outDir, `${spec.name}.csv`) });
+    ctx.step('committing the offsets of the last periodic snapshot');
     await consumer.commit(frame.offsets());
   }
+  ctx.step('sending the last meta reports');
   await meta.close();
+  ctx.step('leaving the consumer group');
   await consumer.stop();
+  ctx.step('disconnecting from Kafka');
   await publisher.disconnect();
   await admin.disconnect();
+  ctx.step('closing the snapshot writer');
   await frame.close();
   const result = { rows: frame.size, snapshots: frame.stats.snapshots, maxCopyMs: frame.stats.maxCopyMs, skippedReplays: consumer.skippedReplays };
   // The service's result on stdout, for the pipeline runner and benchmarks (logs go to stderr).

@@ -6,17 +6,23 @@ import { kafkaEnv } from '@movie-stream/messaging';
 import { startMonitor } from '@movie-stream/monitoring';
 import { PipelineRun } from './run-pipeline';
 import { buildApps, ensureLocalKafka } from './services';
+import { closeAndExit } from './shutdown';
 import { formatSummary } from './summary';
 
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
 async function main(): Promise<void> {
+  // What is open before the run (stdio): anything beyond this at the end was left behind.
+  const baseline = process.getActiveResourcesInfo();
   const own = ['--keep-topics', '--keep-dashboard'];
   const { values } = parseArgs({ options: { 'keep-topics': { type: 'boolean' }, 'keep-dashboard': { type: 'boolean' } }, strict: false });
   const argv = process.argv.slice(2).filter((a) => !own.includes(a));
-  const config = loadConfig(['ratingsFile', 'moviesFile', 'outDir', ...KAFKA_OPTIONS, 'snapshotIntervalMs', 'dashboardPort'], argv);
+  const config = loadConfig(['ratingsFile', 'moviesFile', 'outDir', ...KAFKA_OPTIONS, 'snapshotIntervalMs', 'dashboardPort', 'stopTimeoutMs'], argv);
   for (const warning of configWarnings(config)) process.stderr.write(`warning: ${warning}\n`);
   if (!process.env.KAFKA_BROKERS && !argv.some((a) => a.startsWith('--brokers'))) ensureLocalKafka();
   buildApps();
   const keepDashboard = values['keep-dashboard'] === true;
+  const keepTopics = values['keep-topics'] === true || keepDashboard;
   const run = new PipelineRun({
     ratingsFile: config.ratingsFile,
     moviesFile: config.moviesFile,
@@ -26,29 +32,49 @@ async function main(): Promise<void> {
     env: kafkaEnv(config),
     // Consumers commit after each snapshot; a short interval makes the end of the run visible sooner.
     snapshotIntervalMs: Math.min(config.snapshotIntervalMs, 1000),
-    // The dashboard reads the run's meta topics: they must outlive the run while it is shown.
-    keepTopics: values['keep-topics'] === true || keepDashboard,
+    // Deleted below, after the monitor is closed: its consumer reads the meta topics, and a consumer whose
+    // topics vanish crashes and restarts by itself, racing its own disconnect.
+    keepTopics: true,
   });
-  process.stderr.write(`run ${run.runId}: topics ${run.runId}.*, logs in ${run.logDir}\n`);
+  log(`run ${run.runId}: topics ${run.runId}.*, logs in ${run.logDir}`);
   const monitor = await startMonitor({
     brokers: config.brokers, security: config, metaPrefix: run.topics.metaPrefix, scope: `${run.runId}.`, port: config.dashboardPort, portFallback: true,
   });
-  process.stderr.write(`dashboard: ${monitor.url}\n`);
-  const stop = () => void Promise.all([run.stopAll(), monitor.close()]).then(() => process.exit(130));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  const summary = await run.run();
-  process.stdout.write(formatSummary(summary) + '\n');
-  if (keepDashboard) {
-    process.removeListener('SIGINT', stop);
-    process.stderr.write(`dashboard stays up at ${monitor.url}; Ctrl-C ends it\n`);
-    await new Promise((r) => process.once('SIGINT', r));
-    if (values['keep-topics'] !== true) await run.deleteTopics();
+  log(`dashboard: ${monitor.url}`);
+  const closing: [string, () => Promise<unknown>][] = [['closing the dashboard', () => monitor.close()]];
+  if (!keepTopics) closing.push([`deleting the topics ${run.runId}.*`, () => run.deleteTopics()]);
+  const end = (code: number) => closeAndExit(code, closing, { deadlineMs: config.stopTimeoutMs, baseline, log });
+
+  // Ctrl-C / SIGTERM: the services stop gracefully (final snapshots), then the runner closes and exits 130.
+  let interrupted: Promise<void> | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) return;
+    log(`${sig}: stopping the services`);
+    interrupted = run.stopAll().then(() => end(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // The terminal closing: the services are in their own process groups and would not hear of it.
+  process.on('SIGHUP', onSignal);
+  let summary;
+  try {
+    summary = await run.run();
+  } catch (e) {
+    if (interrupted) return interrupted;
+    log(`npm start failed: ${(e as Error).message}`);
+    return end(1);
   }
-  await monitor.close();
+  process.stdout.write(formatSummary(summary) + '\n');
+  if (keepDashboard && !interrupted) {
+    process.removeListener('SIGINT', onSignal);
+    log(`dashboard stays up at ${monitor.url}; Ctrl-C ends it`);
+    await new Promise((r) => process.once('SIGINT', r));
+    if (values['keep-topics'] !== true) closing.push([`deleting the topics ${run.runId}.*`, () => run.deleteTopics()]);
+  }
+  return interrupted ?? end(0);
 }
 
 main().catch((e: Error) => {
-  process.stderr.write(`npm start failed: ${e.message}\n`);
+  log(`npm start failed: ${e.message}`);
   process.exit(1);
 });

@@ -38,6 +38,9 @@ export class PipelineRun {
   readonly kafka: Kafka;
   private readonly services = new Map<AppName, ServiceProcess>();
   private readonly log: (line: string) => void;
+  /** Set by stopAll(): run() must not SIGKILL services that are writing their final snapshots. */
+  private stopping?: Promise<void>;
+  private readonly stops = new WeakMap<ServiceProcess, Promise<number | null>>();
 
   constructor(private readonly opts: PipelineOptions) {
     this.runId = opts.runId ?? `run-${Date.now().toString(36)}-${process.pid}`;
@@ -103,8 +106,9 @@ export class PipelineRun {
   /** Lag of a consumer group over its topics (0 = committed up to the end offsets). */
   async lag(group: string, topics: string[]): Promise<number> {
     const admin = this.kafka.admin();
-    await admin.connect();
     try {
+      // Inside the try: a connect that fails half-way must still be disconnected (no socket left behind).
+      await admin.connect();
       return totalLag(await consumerLag(admin, group, topics));
     } finally {
       await admin.disconnect();
@@ -144,25 +148,37 @@ export class PipelineRun {
     await waitFor('movie-data-sink', this.groups.sink, [this.topics.movies, this.topics.meanRatings]);
   }
 
-  /** SIGTERM to a service and wait for its graceful exit (final snapshot, commit). */
-  async stop(app: AppName, timeoutMs = 15_000): Promise<number | null> {
+  /**
+   * SIGTERM to a service and wait for its graceful exit (final snapshot, commit). Once per service: a
+   * second SIGTERM would make it exit at once, without its final snapshot (Ctrl-C during a run used to
+   * reach the consumers twice, from stopAll and from run() going on to stop them).
+   */
+  stop(app: AppName, timeoutMs = 15_000): Promise<number | null> {
     const s = this.services.get(app);
-    if (!s || s.child.exitCode !== null) return s?.child.exitCode ?? null;
-    s.child.kill('SIGTERM');
-    const timer = setTimeout(() => s.child.kill('SIGKILL'), timeoutMs);
-    const { code } = await s.exited;
-    clearTimeout(timer);
-    return code;
+    if (!s || s.child.exitCode !== null) return Promise.resolve(s?.child.exitCode ?? null);
+    let stopping = this.stops.get(s);
+    if (!stopping) {
+      s.child.kill('SIGTERM');
+      const timer = setTimeout(() => s.child.kill('SIGKILL'), timeoutMs);
+      stopping = s.exited.then(({ code }) => {
+        clearTimeout(timer);
+        return code;
+      });
+      this.stops.set(s, stopping);
+    }
+    return stopping;
   }
 
+  /** Graceful stop of every service (SIGTERM, SIGKILL after the timeout); run() then ends too. */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.services.keys()].map((a) => this.stop(a)));
+    this.stopping = Promise.all([...this.services.keys()].map((a) => this.stop(a))).then(() => undefined);
+    await this.stopping;
   }
 
   async deleteTopics(): Promise<void> {
     const admin = this.kafka.admin();
-    await admin.connect();
     try {
+      await admin.connect();
       const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${this.runId}.`));
       if (mine.length) await admin.deleteTopics({ topics: mine });
       await admin.deleteGroups([this.groups.processor, this.groups.sink]).catch(() => undefined);
@@ -174,8 +190,8 @@ export class PipelineRun {
   /** The setup step: creates the run's topics (idempotent) before any service starts. */
   async createTopics(ratingsPartitions = 6): Promise<void> {
     const admin = this.kafka.admin();
-    await admin.connect();
     try {
+      await admin.connect();
       const names = topicNames({
         topicRatings: this.topics.ratings, topicMovies: this.topics.movies,
         topicMeanRatings: this.topics.meanRatings, topicMetaPrefix: this.topics.metaPrefix,
@@ -210,6 +226,7 @@ export class PipelineRun {
       const elapsedSeconds = (performance.now() - started) / 1000;
       return { ratings, movies, movieData: readMovieData(join(this.outDir, 'movie-data.csv')), elapsedSeconds, outDir: this.outDir };
     } finally {
+      if (this.stopping) await this.stopping;
       for (const s of this.services.values()) if (s.child.exitCode === null) s.child.kill('SIGKILL');
       if (!this.opts.keepTopics) await this.deleteTopics().catch((e) => this.log(`could not delete topics: ${(e as Error).message}`));
     }

@@ -28,6 +28,13 @@ export interface ServiceProcess {
   logFile: string;
 }
 
+// Services still running; SIGKILLed when this process exits, whichever way it exits (detached children
+// would otherwise outlive it).
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export function startService(app: AppName, env: NodeJS.ProcessEnv, args: string[], logDir: string): ServiceProcess {
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${app}.log`);
@@ -35,7 +42,12 @@ export function startService(app: AppName, env: NodeJS.ProcessEnv, args: string[
   const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', app, 'main.js'), ...args], {
     env: { ...process.env, LOG_FORMAT: 'text', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own: Ctrl-C at a terminal signals the whole foreground group, and a service
+    // that got that SIGINT and then the runner's SIGTERM took the second signal as "exit now, no final
+    // snapshot". Only the runner gets the terminal's signals; it stops the services with one SIGTERM.
+    detached: true,
   });
+  running.add(child);
   const stdout: string[] = [];
   let buf = '';
   child.stdout?.on('data', (d: Buffer) => {
@@ -49,6 +61,7 @@ export function startService(app: AppName, env: NodeJS.ProcessEnv, args: string[
   child.stderr?.pipe(log);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
     child.on('exit', (code, signal) => {
+      running.delete(child);
       log.end();
       res({ code, signal });
     }),
