@@ -1,9 +1,11 @@
 // npm start: run the whole pipeline on a data set and print a summary.
 //   npm start -- [--ratings FILE] [--movies FILE] [--out DIR] [--brokers HOST:PORT] [--keep-topics] [--keep-dashboard]
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configWarnings, KAFKA_OPTIONS, loadConfig } from '@movie-stream/config';
 import { kafkaEnv } from '@movie-stream/messaging';
 import { startMonitor } from '@movie-stream/monitoring';
+import { writeReport } from '@movie-stream/report';
 import { PipelineRun } from './run-pipeline';
 import { buildApps, ensureLocalKafka } from './services';
 import { closeAndExit } from './shutdown';
@@ -63,6 +65,16 @@ async function main(): Promise<void> {
     if (interrupted) return interrupted;
     log(`npm start failed: ${(e as Error).message}`);
     return end(1);
+  }
+  // The run's throughput report, written while its meta topics still exist (`npm run report` cannot find
+  // them once the run has deleted its topics). A failure costs the report, not the run.
+  if (!interrupted) {
+    try {
+      const r = await writeReport({ kafka: run.kafka, prefix: run.topics.metaPrefix, sinceMs: 0, outDir: join(run.outDir, 'report'), title: `Throughput of ${run.runId}` });
+      if (r.svgFile) log(`report: ${r.svgFile} (chart), ${r.jsonFile} (data)`);
+    } catch (e) {
+      log(`report not written: ${(e as Error).message}`);
+    }
   }
   process.stdout.write(formatSummary(summary) + '\n');
   if (keepDashboard && !interrupted) {

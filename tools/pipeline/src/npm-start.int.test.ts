@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compareMovieData, computeReferenceMeans, movielensDir, readSemicolonCsv } from '@movie-stream/test-support';
+import { generateDataset } from '@movie-stream/data-generator';
+import { compareMovieData, computeReferenceMeans, readSemicolonCsv } from '@movie-stream/test-support';
 import { REPO_ROOT } from './services';
 
 const RUNS = 10;
@@ -88,9 +89,10 @@ it(`npm start on the sample data exits 0 soon after its summary, ${RUNS} runs in
 
 it('Ctrl-C at a terminal stops every service gracefully (one signal each, final snapshots) and exits 130', async () => {
   const outDir = mkdtempSync(join(tmpdir(), 'npm-start-ctrl-c-'));
-  const ml = movielensDir();
+  // Data the project makes (a clone has no MovieLens beside it), large enough to be interrupted mid-run.
+  const data = await generateDataset({ ratings: 100_000, movies: 3_000, seed: 9, outDir: mkdtempSync(join(tmpdir(), 'npm-start-ctrl-c-data-')) });
   // A process group of its own, as a terminal's foreground job: Ctrl-C signals the whole group.
-  const child = spawn('npm', ['start', '--', '--out', outDir, '--dashboard-port', '0', '--ratings', join(ml, 'ratings.csv'), '--movies', join(ml, 'movies.csv')], {
+  const child = spawn('npm', ['start', '--', '--out', outDir, '--dashboard-port', '0', '--ratings', data.ratingsFile, '--movies', data.moviesFile], {
     cwd: REPO_ROOT,
     env: { ...process.env, KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092' },
     stdio: ['ignore', 'pipe', 'pipe'],

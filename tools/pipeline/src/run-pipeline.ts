@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Kafka } from 'kafkajs';
-import { consumerLag, ensureTopics, kafkaClient, KafkaSecurity, pipelineTopics, topicNames, totalLag } from '@movie-stream/messaging';
+import { consumerLag, ensureTopics, kafkaClient, KafkaSecurity, newRunId, pipelineTopics, runMetaPrefix, topicNames, totalLag } from '@movie-stream/messaging';
 import { AppName, ServiceProcess, startService } from './services';
 import { PipelineSummary, ProducerSummary, readMovieData } from './summary';
 
@@ -43,11 +43,11 @@ export class PipelineRun {
   private readonly stops = new WeakMap<ServiceProcess, Promise<number | null>>();
 
   constructor(private readonly opts: PipelineOptions) {
-    this.runId = opts.runId ?? `run-${Date.now().toString(36)}-${process.pid}`;
+    this.runId = opts.runId ?? newRunId();
     this.outDir = resolve(opts.outDir);
     this.logDir = join(this.outDir, 'logs');
     const p = this.runId;
-    this.topics = { ratings: `${p}.ratings`, movies: `${p}.movies`, meanRatings: `${p}.mean-ratings`, metaPrefix: `${p}.meta` };
+    this.topics = { ratings: `${p}.ratings`, movies: `${p}.movies`, meanRatings: `${p}.mean-ratings`, metaPrefix: runMetaPrefix(p) };
     this.groups = { processor: `${p}.mean-rating-processor`, sink: `${p}.movie-data-sink` };
     this.log = opts.log ?? ((l) => process.stderr.write(l + '\n'));
     this.kafka = kafkaClient({ ...opts.security, brokers: opts.brokers }, `pipeline-${p}`, { warn: (m) => this.log(m) });
