@@ -2,7 +2,7 @@
 // independent computation straight from the CSV. Always on data the project makes (the generator's quoted
 // and non-ASCII titles, rated movies missing from movies.csv, malformed rows); also on the real MovieLens
 // ml-latest-small where it is at hand (MOVIELENS_DIR or ../shared/movielens beside the checkout).
-import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -105,20 +105,44 @@ function endToEnd(data: () => DataSet): void {
       run.start('movie-data-sink');
       run.start('movie-producer', ['--movies', moviesFile]);
       await run.producerResult('movie-producer');
-      for (let i = 0; i < slices; i++) {
-        run.start('rating-producer', ['--ratings', files[i]]);
-        await run.producerResult('rating-producer');
-        // Let the processor get going on this slice (some progress, usually a snapshot or two), then kill it.
-        const before = await run.lag(run.groups.processor, [run.topics.ratings]);
-        const deadline = Date.now() + 5000;
-        while (Date.now() < deadline && (await run.lag(run.groups.processor, [run.topics.ratings])) >= before) {
-          await new Promise((r) => setTimeout(r, 20));
+      const admin = run.kafka.admin();
+      await admin.connect();
+      const published = async () => (await admin.fetchTopicOffsets(run.topics.ratings)).reduce((n, p) => n + Number(p.high), 0);
+      try {
+        const stateDir = join(run.outDir, '.state', 'mean-rating-processor');
+        const currentOf = () => (existsSync(join(stateDir, 'CURRENT')) ? readFileSync(join(stateDir, 'CURRENT'), 'utf8') : undefined);
+        let currentAtStart = currentOf();
+        for (let i = 0; i < slices; i++) {
+          // A restarted processor first catches up and saves a snapshot, so that the next kill has one to restore.
+          if (i > 0) {
+            const saved = Date.now() + 120_000;
+            while (currentOf() === currentAtStart) {
+              if (Date.now() > saved) throw new Error(`the processor saved no snapshot within 120 s of its restart; see ${run.logDir}`);
+              await new Promise((r) => setTimeout(r, 20));
+            }
+          }
+          const before = await published();
+          run.start('rating-producer', ['--ratings', files[i]]);
+          // Kill as soon as this slice starts arriving: what is still being published cannot have been
+          // processed and committed, so the victim dies with work pending (a condition, not a timer).
+          const deadline = Date.now() + 120_000;
+          while ((await published()) === before) {
+            if (Date.now() > deadline) throw new Error(`slice ${i} never reached the topic; see ${run.logDir}`);
+            await new Promise((r) => setTimeout(r, 5));
+          }
+          const victim = i === 2 ? 'movie-data-sink' : 'mean-rating-processor';
+          run.service(victim)?.child.kill('SIGKILL');
+          await run.service(victim)?.exited;
+          const lag = victim === 'mean-rating-processor'
+            ? await run.lag(run.groups.processor, [run.topics.ratings])
+            : await run.lag(run.groups.sink, [run.topics.movies, run.topics.meanRatings]);
+          if (lag > 0) killedWithLag++;
+          currentAtStart = currentOf();
+          run.start(victim);
+          await run.producerResult('rating-producer');
         }
-        if ((await run.lag(run.groups.processor, [run.topics.ratings])) > 0) killedWithLag++;
-        const victim = i === 2 ? 'movie-data-sink' : 'mean-rating-processor';
-        run.service(victim)?.child.kill('SIGKILL');
-        await run.service(victim)?.exited;
-        run.start(victim);
+      } finally {
+        await admin.disconnect();
       }
       await run.waitUntilDrained();
       expect(await run.stop('mean-rating-processor')).toBe(0);
