@@ -56,6 +56,7 @@ function context(env: Record<string, string>, signal = new AbortController().sig
     ctx: {
       service: 'rating-producer', config, logger: log, kafka, topics: names, signal,
       metrics: new ServiceMetrics('rating-producer', `test-${++run}`), health: { state: 'starting' as const },
+      step: () => undefined,
       createMetaReporter: (sink: never) => new MetaReporter({ service: 'rating-producer', instanceId: `test-${run}`, topics: names, windowMs: 1000, sink, logger: log }),
     },
   };
