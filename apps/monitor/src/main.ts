@@ -1,7 +1,11 @@
 // monitor: the live dashboard (throughput from the meta topics, consumer lag and status, brokers, topic
-// sizes) on DASHBOARD_HOST:DASHBOARD_PORT, http://127.0.0.1:8080/ by default.
+// sizes) on DASHBOARD_HOST:DASHBOARD_PORT, http://127.0.0.1:8080/ by default, with /metrics and /healthz
+// on that same port.
 import { runService } from '@movie-stream/service-runtime';
 import { startMonitor } from '@movie-stream/monitoring';
+
+// The service runtime's own /metrics+/healthz server would be a second port: none unless asked for.
+if (process.env.HTTP_PORT === undefined && !process.argv.some((a) => a.startsWith('--http-port'))) process.env.HTTP_PORT = '-1';
 
 runService('monitor', ['dashboardHost', 'dashboardPort', 'lagPollMs', 'monitorScope', 'monitorHistoryMinutes', 'groupId', 'dashboardMaxClients', 'dashboardClientBufferBytes'], async (ctx) => {
   const { config } = ctx;

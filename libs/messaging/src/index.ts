@@ -11,3 +11,5 @@ export { consumerLag, totalLag, PartitionLag } from './lag';
 export { deadLetterTopic, deadLetter, DLQ_HEADERS } from './dead-letter';
 export { newRunId, runMetaPrefix, runsOf, latestRun, RunRef } from './runs';
 export { readPartitions, readPartitionTails, keyPartitioner, TopicRecord, PartitionContents, PartitionTail, ReadPartitionsOptions } from './partition-tails';
+export { ClusterAdmin, KafkaClient, TopicSize, ConsumerGroupInfo, MetadataBroker } from './cluster-admin';
+export { readTopicRange, followTopics, TopicMessage, TopicFollower, ReadTopicRangeOptions, FollowTopicsOptions } from './topic-reader';

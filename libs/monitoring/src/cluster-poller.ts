@@ -1,7 +1,7 @@
 // Polls the cluster every few seconds: lag per consumer group and partition (committed vs end offsets),
-// group status, topic sizes and which brokers answer.
+// group status, topic sizes and which brokers answer. The admin requests are libs/messaging's ClusterAdmin.
 import { connect } from 'node:net';
-import type { Admin } from 'kafkajs';
+import { ClusterAdmin, TopicSize } from '@movie-stream/messaging';
 import { DEFAULT_RULES, GroupEvaluation, groupStatus, LagSample, PartitionOffsets, StatusRules } from './lag-status';
 
 export interface BrokerState {
@@ -15,14 +15,6 @@ export interface BrokerState {
   configured: boolean;
 }
 
-export interface TopicSize {
-  topic: string;
-  partitions: number;
-  /** Σ (end − start offset): messages currently held. */
-  messages: number;
-  endOffsets: number;
-}
-
 export interface GroupView extends GroupEvaluation {
   groupId: string;
   state?: string;
@@ -30,7 +22,8 @@ export interface GroupView extends GroupEvaluation {
   lagHistory: [number, number][];
 }
 
-export interface ClusterSnapshot {
+/** The latest poll of the cluster (not to be confused with the storable frame's saved snapshots). */
+export interface ClusterStatus {
   t: number;
   groups: GroupView[];
   topics: TopicSize[];
@@ -56,7 +49,7 @@ export function tcpAnswers(address: string, timeoutMs = 1000): Promise<boolean> 
 }
 
 export interface ClusterPollerOptions {
-  admin: Admin;
+  admin: ClusterAdmin;
   brokers: string[];
   /** Only groups and topics starting with this (e.g. a pipeline run's `<runId>.`). */
   scope?: string;
@@ -70,8 +63,8 @@ export interface ClusterPollerOptions {
 export class ClusterPoller {
   private readonly samples = new Map<string, LagSample[]>();
   private readonly lagHistory = new Map<string, [number, number][]>();
-  latest: ClusterSnapshot = { t: 0, groups: [], topics: [], brokers: [] };
-  private running?: Promise<ClusterSnapshot>;
+  latest: ClusterStatus = { t: 0, groups: [], topics: [], brokers: [] };
+  private running?: Promise<ClusterStatus>;
   private stopped = false;
 
   constructor(private readonly opts: ClusterPollerOptions) {}
@@ -81,7 +74,7 @@ export class ClusterPoller {
   }
 
   /** One poll; concurrent calls share the poll in progress (a slow cluster must not pile polls up). */
-  poll(): Promise<ClusterSnapshot> {
+  poll(): Promise<ClusterStatus> {
     if (this.stopped) return Promise.resolve(this.latest);
     this.running ??= this.pollNow().finally(() => (this.running = undefined));
     return this.running;
@@ -97,7 +90,7 @@ export class ClusterPoller {
     await this.running?.catch(() => undefined);
   }
 
-  private async pollNow(): Promise<ClusterSnapshot> {
+  private async pollNow(): Promise<ClusterStatus> {
     const { admin } = this.opts;
     const now = (this.opts.now ?? Date.now)();
     const brokers = await this.brokerStates();
@@ -105,43 +98,9 @@ export class ClusterPoller {
     const topics: TopicSize[] = [];
     const groups: GroupView[] = [];
     try {
-      const ends = new Map<string, { partition: number; high: string; low: string }[]>();
-      const endsOf = async (topic: string) => {
-        let e = ends.get(topic);
-        if (!e) {
-          e = await admin.fetchTopicOffsets(topic);
-          ends.set(topic, e);
-        }
-        return e;
-      };
-      for (const topic of (await admin.listTopics()).filter((t) => this.inScope(t)).sort()) {
-        const e = await endsOf(topic).catch(() => undefined);
-        if (!e) continue; // deleted between list and fetch
-        topics.push({
-          topic, partitions: e.length,
-          messages: e.reduce((s, p) => s + Number(p.high) - Number(p.low), 0),
-          endOffsets: e.reduce((s, p) => s + Number(p.high), 0),
-        });
-      }
-      const ids = (await admin.listGroups()).groups
-        .map((g) => g.groupId)
-        .filter((g) => this.inScope(g) && !this.opts.ignoreGroup?.(g))
-        .sort();
-      const described = ids.length ? (await admin.describeGroups(ids)).groups : [];
-      for (const groupId of ids) {
-        const state = described.find((d) => d.groupId === groupId)?.state;
-        const committed = await admin.fetchOffsets({ groupId });
-        const partitions: PartitionOffsets[] = [];
-        for (const t of committed) {
-          const e = await endsOf(t.topic).catch(() => undefined);
-          if (!e) continue;
-          for (const p of t.partitions) {
-            const off = e.find((x) => x.partition === p.partition);
-            const end = Number(off?.high ?? 0);
-            const c = Number(p.offset) < 0 ? Number(off?.low ?? 0) : Number(p.offset);
-            partitions.push({ topic: t.topic, partition: p.partition, committed: c, end, lag: Math.max(0, end - c) });
-          }
-        }
+      topics.push(...(await admin.topicSizes((t) => this.inScope(t))));
+      for (const { groupId, state } of await admin.consumerGroups((g) => this.inScope(g) && !this.opts.ignoreGroup?.(g))) {
+        const partitions: PartitionOffsets[] = await admin.groupLag(groupId);
         if (partitions.length === 0) continue; // a group that never committed has no lag to show
         const history = this.remember(groupId, { t: now, partitions, state });
         const evaluation = groupStatus(history, this.opts.rules ?? DEFAULT_RULES);
@@ -178,11 +137,9 @@ export class ClusterPoller {
     const out = new Map<string, BrokerState>();
     for (const b of this.opts.brokers) out.set(b, { address: b, up: false, inMetadata: false, configured: true });
     try {
-      const cluster = await this.opts.admin.describeCluster();
-      for (const b of cluster.brokers) {
-        const address = `${b.host}:${b.port}`;
+      for (const { address, nodeId } of await this.opts.admin.metadataBrokers()) {
         const cur = out.get(address) ?? { address, up: false, inMetadata: false, configured: false };
-        out.set(address, { ...cur, nodeId: b.nodeId, inMetadata: true });
+        out.set(address, { ...cur, nodeId, inMetadata: true });
       }
     } catch {
       // No broker answered: the TCP probes below say which are down.

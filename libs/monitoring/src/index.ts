@@ -1,5 +1,9 @@
 export { MetaSeries, MetaPoint, RateSeries, SeriesKey, SeriesSummary, Action } from './series';
 export { groupStatus, partitionStatus, worst, DEFAULT_RULES, GroupStatus, GroupEvaluation, LagSample, PartitionOffsets, StatusRules } from './lag-status';
-export { ClusterPoller, ClusterSnapshot, BrokerState, TopicSize, GroupView, tcpAnswers } from './cluster-poller';
+export { ClusterPoller, ClusterStatus, BrokerState, GroupView, tcpAnswers } from './cluster-poller';
 export { decodeMetaReport, readMetaReports, followMetaReports, metaTopics, UndecodableMeta } from './meta-reader';
-export { startMonitor, Monitor, MonitorOptions, Snapshot } from './monitor';
+export { DashboardState } from './dashboard-state';
+export { MonitorCore, MonitorCoreOptions, MonitorLogger } from './monitor-core';
+export { startDashboardServer, DashboardServerOptions } from './dashboard-server';
+export { startMonitor, Monitor, MonitorOptions } from './monitor';
+export type { TopicSize } from '@movie-stream/messaging';

@@ -4,13 +4,10 @@
 
 export type GroupStatus = 'OK' | 'WARNING' | 'STALLED' | 'STOPPED';
 
-export interface PartitionOffsets {
-  topic: string;
-  partition: number;
-  committed: number;
-  end: number;
-  lag: number;
-}
+import type { PartitionLag } from '@movie-stream/messaging';
+
+/** Committed and end offset and lag of one partition, as libs/messaging's consumerLag computes them. */
+export type PartitionOffsets = PartitionLag;
 
 export interface LagSample {
   /** Epoch ms of the poll. */

@@ -1,6 +1,7 @@
-// followMetaReports' retry, against an in-memory stand-in for KafkaJS: the error it must survive (a
-// just-created topic without an elected leader) cannot be produced on demand by a real broker.
-import type { Kafka } from 'kafkajs';
+// followMetaReports' retry (libs/messaging's followTopics) and decoding, against an in-memory stand-in for
+// KafkaJS: the error it must survive (a just-created topic without an elected leader) cannot be produced
+// on demand by a real broker.
+import type { KafkaClient } from '@movie-stream/messaging';
 import { create, MetaReport_Action, MetaReportSchema, toBinary } from '@movie-stream/schema';
 import { followMetaReports } from './meta-reader';
 import type { MetaPoint } from './series';
@@ -29,7 +30,7 @@ function fakeKafka(failures: number) {
       seek: (s: { topic: string; partition: number; offset: string }) => void calls.seeks.push(`${s.topic}:${s.partition}@${s.offset}`),
       disconnect: async () => void calls.consumerDisconnects++,
     }),
-  } as unknown as Kafka;
+  } as unknown as KafkaClient;
   return { kafka, calls, deliver: (b: Parameters<EachBatch>[0]) => eachBatch!(b) };
 }
 
@@ -44,11 +45,11 @@ describe('followMetaReports', () => {
     const { kafka, calls, deliver } = fakeKafka(3);
     const got: MetaPoint[] = [];
     const warnings: string[] = [];
-    const consumer = await followMetaReports({
+    const follower = await followMetaReports({
       kafka, prefix: 'meta', sinceMs: 1, groupId: 'g', signal: new AbortController().signal,
       onReport: (p) => got.push(p), warn: (m) => warnings.push(m), retryDelayMs: () => 1,
     });
-    expect(consumer).toBeDefined();
+    expect(follower).toBeDefined();
     expect(warnings).toHaveLength(3);
     expect(warnings[0]).toMatch(/attempt 1.*not the leader/);
     // Every attempt's admin client is closed, not only the last one's.

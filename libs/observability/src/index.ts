@@ -48,20 +48,25 @@ export const metricsRoute = (metrics: ServiceMetrics): Handler => async (_req, r
 };
 
 /**
- * Serves GET /metrics (Prometheus text format) and GET /healthz (200 when healthy, 503 otherwise, JSON
- * body). Binds 127.0.0.1 unless told otherwise; port 0 picks a free port.
+ * GET /metrics (Prometheus text format) and GET /healthz (200 when healthy, 503 otherwise, JSON body):
+ * the routes every service serves, the monitor among its own.
  */
+export function serviceRoutes(metrics: ServiceMetrics, health: () => Health): Record<'/metrics' | '/healthz', Handler> {
+  return {
+    '/metrics': metricsRoute(metrics),
+    '/healthz': (_req, res) => {
+      const h = health();
+      sendJson(res, h, h.ok ? 200 : 503);
+    },
+  };
+}
+
+/** Serves serviceRoutes only. Binds 127.0.0.1 unless told otherwise; port 0 picks a free port. */
 export function startHttpEndpoints(opts: { host: string; port: number; metrics: ServiceMetrics; health: () => Health }): Promise<HttpEndpoints> {
   return startHttpServer({
     host: opts.host,
     port: opts.port,
-    routes: {
-      '/metrics': metricsRoute(opts.metrics),
-      '/healthz': (_req, res) => {
-        const h = opts.health();
-        sendJson(res, h, h.ok ? 200 : 503);
-      },
-    },
+    routes: serviceRoutes(opts.metrics, opts.health),
     fallback: (_req, res) => sendText(res, 404, 'not found: try /metrics or /healthz'),
   });
 }
