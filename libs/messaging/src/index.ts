@@ -11,3 +11,4 @@ export { consumerLag, totalLag, PartitionLag } from './lag';
 export { deadLetterTopic, deadLetter, DLQ_HEADERS } from './dead-letter';
 export { newRunId, runMetaPrefix, runsOf, latestRun, RunRef } from './runs';
 export { readPartitions, readPartitionTails, keyPartitioner, TopicRecord, PartitionContents, PartitionTail, ReadPartitionsOptions } from './partition-tails';
+export type { KafkaClient, KafkaAdmin, KafkaProducer, KafkaConsumer, OutgoingMessage, ConsumedMessage } from './kafka-types';
