@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, Kafka, KafkaMessage } from './kafkajs';
 import type { Logger } from '@movie-stream/logging';
 import { connectWithRetry, retryForever } from './kafka-client';
 import type { MetaReporter } from './meta-reporter';

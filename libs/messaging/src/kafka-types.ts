@@ -9,4 +9,4 @@ export type {
   Message as OutgoingMessage,
   /** A message as consumed: key, value, headers, offset, timestamp. */
   KafkaMessage as ConsumedMessage,
-} from 'kafkajs';
+} from './kafkajs';
