@@ -15,8 +15,8 @@ type Grouping = typeof linearGrouping;
  * to the fix (and there is no module cache to replace into). Returns what happened.
  */
 export function applyLinearGrouping(): 'applied' | 'already' | 'too-late' {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const loaded = require(GROUPING_MODULE) as Grouping;
+  // A literal, so that a bundler bundles the module (and routes it to the fix).
+  const loaded = require('kafkajs/src/producer/groupMessagesPerPartition') as Grouping;
   if (loaded === linearGrouping) return 'already';
   if (require.cache[require.resolve(SEND_MESSAGES_MODULE)]) {
     // KafkaJS was loaded before this module (an import of 'kafkajs' outside the seam): its producer keeps
