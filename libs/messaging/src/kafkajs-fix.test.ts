@@ -62,7 +62,6 @@ describe('KafkaJS grouping fix', () => {
     expect(typeof Kafka).toBe('function');
     expect(linearGroupingFix).toBe('applied');
     // sendMessages.js binds this module's export when KafkaJS loads, which the seam did after the fix.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     expect(require(GROUPING_MODULE)).toBe(linearGrouping);
   });
 });
