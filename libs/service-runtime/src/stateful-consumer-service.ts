@@ -82,7 +82,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     fetchMinBytes: config.fetchMinBytes as number,
     fetchMaxWaitMs: config.fetchMaxWaitMs as number,
     handle: (batch) => {
-      // The batch's last record goes into the state with its offset when the handler commits it.
+      // The batch's last record goes into the state with its offset when the handler records its offset.
       frame.noteLastRecord(batch.topic, batch.partition, batch.nextOffset, batch.last);
       return spec.handle(batch, frame, publisher);
     },
