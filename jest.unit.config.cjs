@@ -6,7 +6,8 @@ const root = require('./jest.config.cjs');
 module.exports = {
   maxWorkers: root.maxWorkers,
   projects: root.projects.map((p) => {
-    const { globalSetup: _broker, ...project } = require(p.replace('<rootDir>', __dirname));
+    const project = { ...require(p.replace('<rootDir>', __dirname)) };
+    delete project.globalSetup;
     return { ...project, testPathIgnorePatterns: [...(project.testPathIgnorePatterns ?? ['/node_modules/']), '\\.int\\.test\\.ts$'] };
   }),
   rootDir: join(__dirname),
