@@ -24,6 +24,33 @@ export default [
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
       '@typescript-eslint/no-require-imports': 'off',
+      // One Kafka seam: only libs/messaging talks to KafkaJS, and it loads KafkaJS only through its
+      // kafkajs.ts, which puts the client's fix in place first. Others use @movie-stream/messaging
+      // (its factory, operations and types: KafkaClient, KafkaAdmin, OutgoingMessage, ConsumedMessage, ...).
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'kafkajs', message: "Only libs/messaging uses KafkaJS: import from '@movie-stream/messaging' (inside libs/messaging: './kafkajs')." }],
+          patterns: [{ group: ['kafkajs/*'], message: 'KafkaJS internals are libs/messaging\'s business (see its kafkajs-fix.ts).' }],
+        },
+      ],
     },
+  },
+  // The seam's one door to KafkaJS.
+  { files: ['libs/messaging/src/kafkajs.ts'], rules: { 'no-restricted-imports': 'off' } },
+  // Temporary: files of areas still moving behind the seam. Each entry goes when its area has moved.
+  {
+    files: [
+      // removed when tools/pipeline moves behind the seam
+      'tools/pipeline/src/run-pipeline.ts',
+      // removed when tools/bench moves behind the seam
+      'tools/bench/src/kafka-perf.ts',
+      'tools/bench/src/bench.ts',
+      // removed when tools/containers moves behind the seam
+      'tools/containers/src/images.container-test.ts',
+      // removed when tools/fault-tests moves behind the seam
+      'tools/fault-tests/src/shutdown-input.fault-test.ts',
+    ],
+    rules: { 'no-restricted-imports': 'off' },
   },
 ];

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, Kafka, KafkaMessage } from './kafkajs';
 import type { Logger } from '@movie-stream/logging';
 import { connectWithRetry, retryForever } from './kafka-client';
 import type { MetaReporter } from './meta-reporter';
 
 /**
- * Which record a partition's state offset was committed after: its offset (the state's offset - 1),
+ * Which record a partition's state offset was recorded after: its offset (the state's offset - 1),
  * timestamp and a hash of key and value. A topic deleted and recreated under the same name restarts its
  * offsets at 0; the record at that offset is then a different one (another timestamp at least).
  */
@@ -31,7 +31,7 @@ export function fingerprint(m: Pick<KafkaMessage, 'offset' | 'timestamp' | 'key'
 export interface Checkpoint {
   /** Next offset to process, or undefined when the state holds nothing of this partition. */
   nextOffset(topic: string, partition: number): string | undefined;
-  /** The record the state's offset was committed after (checked on start); undefined when not kept. */
+  /** The record the state's offset was recorded after (checked on start); undefined when not kept. */
   lastRecord?(topic: string, partition: number): RecordFingerprint | undefined;
   /** The topic's partition count when the state was built; undefined when not kept. */
   partitionCount?(topic: string): number | undefined;

@@ -1,10 +1,8 @@
 // The admin operations a cluster view polls with (topic sizes, consumer groups and their lag, brokers in
 // the metadata), so that nothing outside libs/messaging needs a KafkaJS admin client.
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin } from './kafkajs';
+import type { KafkaClient } from './kafka-types';
 import { consumerLag, PartitionLag } from './lag';
-
-/** A configured client (from kafkaClient/createKafka), for code that only passes it on to this library. */
-export type KafkaClient = Kafka;
 
 export interface TopicSize {
   topic: string;

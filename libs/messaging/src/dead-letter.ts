@@ -1,4 +1,4 @@
-import type { KafkaMessage, Message } from 'kafkajs';
+import type { KafkaMessage, Message } from './kafkajs';
 
 /** Messages that cannot be used go to `<topic>.dlq`, so nothing is silently dropped. */
 export const deadLetterTopic = (topic: string) => `${topic}.dlq`;

@@ -1,4 +1,4 @@
-import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded } from 'kafkajs';
+import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded } from './kafkajs';
 import { KAFKA_OPTIONS, loadConfig } from '@movie-stream/config';
 import { authenticationFailure, fatalKafkaErrors, kafkaClientConfig, kafkaConnection, kafkaEnv, KafkaAuthenticationError, KafkaConnectionRefusedError } from './index';
 

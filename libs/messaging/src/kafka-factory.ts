@@ -1,7 +1,7 @@
 // The one place that turns settings into a KafkaJS client: every service and tool builds its client here,
 // so TLS, SASL, retries and logging are the same everywhere (a tool that built its own client used to
 // ignore KAFKA_SSL and KAFKA_SASL_*).
-import { Kafka, KafkaConfig, logLevel, LogEntry, SASLOptions } from 'kafkajs';
+import { Kafka, KafkaConfig, logLevel, LogEntry, SASLOptions } from './kafkajs';
 
 /** TLS and SASL settings, as loadConfig names them (KAFKA_SSL, KAFKA_SASL_*). */
 export interface KafkaSecurity {

@@ -1,5 +1,5 @@
 // Integration tests against the real broker (started by the jest global setup).
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from './kafkajs';
 import { fromBinary, MetaReportSchema } from '@movie-stream/schema';
 import { createLogger } from '@movie-stream/logging';
 import { Checkpoint, CheckpointedConsumer, consumerLag, ensureTopics, MetaReporter, pipelineTopics, Publisher, rawSink, RecordFingerprint, StateMismatchError, topicNames, totalLag } from './index';

@@ -1,5 +1,5 @@
 // Reading partition tails and whole partitions on the real broker (started by the jest global setup).
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from './kafkajs';
 import { createLogger } from '@movie-stream/logging';
 import { ensureTopics, keyPartitioner, Publisher, readPartitions, readPartitionTails } from './index';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Partitioners } from 'kafkajs';
-import type { Admin, Kafka, PartitionMetadata } from 'kafkajs';
+import { Partitioners } from './kafkajs';
+import type { Admin, Kafka, PartitionMetadata } from './kafkajs';
 import type { Logger } from '@movie-stream/logging';
 import { connectWithRetry, retryForever } from './kafka-client';
 

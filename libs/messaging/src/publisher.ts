@@ -1,4 +1,4 @@
-import { Admin, CompressionTypes, Kafka, Message, PartitionMetadata, Partitioners, Producer } from 'kafkajs';
+import { Admin, CompressionTypes, Kafka, Message, PartitionMetadata, Partitioners, Producer } from './kafkajs';
 import type { Logger } from '@movie-stream/logging';
 import { connectWithRetry, retryForever } from './kafka-client';
 import type { MetaReporter, MetaSink } from './meta-reporter';

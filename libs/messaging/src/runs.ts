@@ -1,6 +1,6 @@
 // How `npm start` names a run's topics, in one place: the pipeline creates them, the report and the
 // monitor find them again (a run's meta topics are run-<id>.meta.published / .consumed).
-import type { Kafka } from 'kafkajs';
+import type { Kafka } from './kafkajs';
 
 export interface RunRef {
   runId: string;

@@ -1,6 +1,6 @@
 // Reading whole topics from a point in time on, without committing: as a bounded range (up to the end
 // offsets at call time) or live. The meta topics' readers (libs/monitoring) are built on these.
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Consumer, Kafka } from './kafkajs';
 import { retryForever, sleep } from './kafka-client';
 
 /** One message as read: where it was and its value. */

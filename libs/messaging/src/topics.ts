@@ -1,4 +1,4 @@
-import type { Admin, ITopicConfig } from 'kafkajs';
+import type { Admin, ITopicConfig } from './kafkajs';
 import type { Logger } from '@movie-stream/logging';
 import { deadLetterTopic } from './dead-letter';
 

@@ -1,10 +1,9 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
-import type { Admin, Message } from 'kafkajs';
 import type { ReadResult, ReadStats, RejectedRow } from '@movie-stream/movielens-csv';
 import { RejectedRowsFile } from '@movie-stream/movielens-csv';
-import { keyPartitioner, Publisher, rawSink, readPartitionTails } from '@movie-stream/messaging';
+import { KafkaAdmin, keyPartitioner, OutgoingMessage, Publisher, rawSink, readPartitionTails } from '@movie-stream/messaging';
 import { connectAndEnsureTopics } from './kafka-setup';
 import { defaultSourceName, planResume, ResumePlan, sameRecord, SourcePosition, sourceIdOf } from './resume';
 import type { ServiceContext } from './run-service';
@@ -18,7 +17,7 @@ export interface CsvProducerSpec<Row> {
   topic: string;
   read(file: string, opts: { batchSize: number; onReject(r: RejectedRow): void; signal: AbortSignal }): ReadResult<Row>;
   /** `position`: the row's source and 1-based place among the file's accepted rows. */
-  toMessage(row: Row, position: SourcePosition): Message;
+  toMessage(row: Row, position: SourcePosition): OutgoingMessage;
   /**
    * Set when toMessage writes `position` into the message and `positionOf` reads it back: a re-run after a
    * crash skips the rows the topic already holds (docs/RELIABILITY.md, "Re-running a producer").
@@ -111,7 +110,7 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
         complete = false;
         break;
       }
-      const messages: Message[] = [];
+      const messages: OutgoingMessage[] = [];
       for (const r of rows) {
         const m = spec.toMessage(r, { sourceId, sourceRow: ++row });
         if (row <= lastSkippable && row <= skipThrough[partitionOf!(m.key as string | Buffer)]) alreadyPublished++;
@@ -159,7 +158,7 @@ function sourceOf(file: string, name: string | undefined): { name: string; id: n
  * published; checks that the file still has those rows where the topic says (else throws, before publishing).
  */
 async function resumePlan<Row>(
-  spec: CsvProducerSpec<Row>, source: { name: string; id: number }, admin: Admin, idempotent: boolean,
+  spec: CsvProducerSpec<Row>, source: { name: string; id: number }, admin: KafkaAdmin, idempotent: boolean,
 ): Promise<ResumePlan> {
   const { ctx, topic } = spec;
   const { logger, signal, kafka } = ctx;

@@ -1,7 +1,6 @@
 import { Config, ConfigError, configWarnings, KAFKA_OPTIONS, loadConfig, OptionName, redact } from '@movie-stream/config';
 import { createLogger, Logger } from '@movie-stream/logging';
-import { kafkaClient, pendingRetries, topicNames, TopicNames } from '@movie-stream/messaging';
-import type { Kafka } from 'kafkajs';
+import { KafkaClient, kafkaClient, pendingRetries, topicNames, TopicNames } from '@movie-stream/messaging';
 import { MetaReporter, MetaSink } from '@movie-stream/messaging';
 import { ServiceMetrics, startHttpEndpoints } from '@movie-stream/observability';
 
@@ -20,7 +19,7 @@ export interface ServiceContext<N extends OptionName> {
   service: string;
   config: Config<N | CommonOption>;
   logger: Logger;
-  kafka: Kafka;
+  kafka: KafkaClient;
   topics: TopicNames;
   /** Aborted on SIGTERM/SIGINT: stop taking work, finish, save, exit. */
   signal: AbortSignal;
@@ -80,7 +79,7 @@ export function runService<N extends OptionName>(
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  let kafka: Kafka;
+  let kafka: KafkaClient;
   try {
     kafka = kafkaClient(config, `${service}-${config.instanceId}`, logger);
   } catch (e) {

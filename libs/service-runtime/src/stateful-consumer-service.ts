@@ -1,7 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KafkaMessage } from 'kafkajs';
-import { CheckpointedConsumer, deadLetter, deadLetterTopic, PartitionBatch, Publisher, rawSink, StateMismatchError } from '@movie-stream/messaging';
+import { CheckpointedConsumer, ConsumedMessage, deadLetter, deadLetterTopic, PartitionBatch, Publisher, rawSink, StateMismatchError } from '@movie-stream/messaging';
 import { ColumnSpec, StorableFrame } from '@movie-stream/storable-frame';
 import { connectAndEnsureTopics } from './kafka-setup';
 import type { ServiceContext } from './run-service';
@@ -83,7 +82,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     fetchMinBytes: config.fetchMinBytes as number,
     fetchMaxWaitMs: config.fetchMaxWaitMs as number,
     handle: (batch) => {
-      // The batch's last record goes into the state with its offset when the handler commits it.
+      // The batch's last record goes into the state with its offset when the handler records its offset.
       frame.noteLastRecord(batch.topic, batch.partition, batch.nextOffset, batch.last);
       return spec.handle(batch, frame, publisher);
     },
@@ -162,7 +161,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
 }
 
 export interface BadMessage {
-  message: Pick<KafkaMessage, 'key' | 'value' | 'offset'>;
+  message: Pick<ConsumedMessage, 'key' | 'value' | 'offset'>;
   reason: string;
 }
 

@@ -29,12 +29,12 @@ describe('StorableFrame', () => {
     const dir = tmp();
     const out = join(dir, 'out', 'table.csv');
     const frame = makeFrame(join(dir, 'state'), out);
-    await frame.update((rows, commit) => {
+    await frame.update((rows, recordOffset) => {
       rows.set(1, { id: 1, title: 'Crouching Tiger, "Hidden" Dragon; Wò hǔ', sum: 7.5, count: 2 });
       rows.set(2, { id: 2, title: 'Plain', sum: 0, count: 0 });
       rows.set(3, { id: 3, title: 'Line\nbreak', sum: 1 / 3, count: 1 });
-      commit('ratings', 0, '42');
-      commit('ratings', 3, '7');
+      recordOffset('ratings', 0, '42');
+      recordOffset('ratings', 3, '7');
     });
     const info = await frame.snapshot();
     expect(info).not.toBeNull();
@@ -70,15 +70,15 @@ describe('StorableFrame', () => {
   it('copies under the lock: updates after the copy are not in that snapshot', async () => {
     const dir = tmp();
     const frame = makeFrame(join(dir, 'state'), join(dir, 'out.csv'));
-    await frame.update((rows, commit) => {
+    await frame.update((rows, recordOffset) => {
       rows.set(1, { id: 1, title: 'a', sum: 1, count: 1 });
-      commit('t', 0, '1');
+      recordOffset('t', 0, '1');
     });
     const snap = frame.snapshot();
     // Queued behind the snapshot's copy: must not leak into it.
-    const upd = frame.update((rows, commit) => {
+    const upd = frame.update((rows, recordOffset) => {
       rows.set(1, { ...rows.get(1)!, sum: 99 });
-      commit('t', 0, '2');
+      recordOffset('t', 0, '2');
     });
     const info = await snap;
     await upd;
@@ -105,9 +105,9 @@ describe('StorableFrame', () => {
     const dir = tmp();
     const stateDir = join(dir, 'state');
     const frame = makeFrame(stateDir);
-    await frame.update((rows, commit) => {
+    await frame.update((rows, recordOffset) => {
       rows.set(1, { id: 1, title: 'a', sum: 1, count: 1 });
-      commit('t', 0, '1');
+      recordOffset('t', 0, '1');
     });
     const first = await frame.snapshot();
     // Make the state directory unwritable (root ignores modes, so replace a path component by a file).
@@ -118,9 +118,9 @@ describe('StorableFrame', () => {
     await expect(bad.snapshot()).rejects.toMatchObject({ code: 'ENOTDIR' });
     await bad.close();
     expect(readFileSync(join(stateDir, CURRENT_FILE), 'utf8').trim()).toBe(`gen-${String(first!.generation).padStart(9, '0')}`);
-    await frame.update((rows, commit) => {
+    await frame.update((rows, recordOffset) => {
       rows.set(1, { ...rows.get(1)!, count: 2 });
-      commit('t', 0, '2');
+      recordOffset('t', 0, '2');
     });
     const second = await frame.snapshot();
     expect(second!.generation).toBe(first!.generation + 1);
@@ -133,9 +133,9 @@ describe('StorableFrame', () => {
     const dir = tmp();
     const stateDir = join(dir, 'state');
     const frame = makeFrame(stateDir);
-    await frame.update((rows, commit) => {
+    await frame.update((rows, recordOffset) => {
       rows.set(5, { id: 5, title: 'x', sum: 3, count: 1 });
-      commit('t', 1, '10');
+      recordOffset('t', 1, '10');
     });
     await frame.snapshot();
     await frame.close();
@@ -165,9 +165,9 @@ describe('StorableFrame', () => {
       saved.push(info.offsets.t['0']);
     });
     for (let i = 1; i <= 5; i++) {
-      await frame.update((rows, commit) => {
+      await frame.update((rows, recordOffset) => {
         rows.set(i, { id: i, title: 't', sum: i, count: 1 });
-        commit('t', 0, String(i));
+        recordOffset('t', 0, String(i));
       });
       // Each change is picked up by a later tick (no fixed sleeps: the machine may be busy).
       const deadline = Date.now() + 10_000;
@@ -181,9 +181,9 @@ describe('StorableFrame', () => {
 
 describe('StorableFrame: holes found in use', () => {
   const setRow = (frame: StorableFrame<number, Row>, id: number, sum: number, next: string) =>
-    frame.update((rows, commit) => {
+    frame.update((rows, recordOffset) => {
       rows.set(id, { id, title: `t${id}`, sum, count: 1 });
-      commit('t', 0, next);
+      recordOffset('t', 0, next);
     });
 
   it('rejects a snapshot whose worker exits without an error event, reports it, and recovers with a new worker', async () => {
@@ -304,7 +304,7 @@ describe('StorableFrame: holes found in use', () => {
     frame.noteLastRecord('t', 0, '7', mark);
     await setRow(frame, 1, 1, '7');
     frame.noteLastRecord('t', 1, '4', { offset: '3', timestamp: '1', hash: 'x' });
-    await frame.update((rows, commit) => commit('t', 1, '5')); // committed a different offset than noted
+    await frame.update((rows, recordOffset) => recordOffset('t', 1, '5')); // recorded a different offset than noted
     await frame.snapshot();
     await frame.close();
     const restored = makeFrame(stateDir);

@@ -65,7 +65,7 @@ export class StorableFrame<K, Row> {
   private readonly offsetMap: OffsetMap = {};
   private readonly markMap: MarkMap = {};
   private readonly partitionCounts: Record<string, number> = {};
-  /** Marks noted for a batch, moved into markMap when an update commits the batch's offset. */
+  /** Marks noted for a batch, moved into markMap when an update records the batch's offset. */
   private readonly notedMarks = new Map<string, { next: string; mark: RecordMark }>();
   private readonly mutex = new Mutex();
   /** One write at a time, in copy order: two at once would take the same generation and share one reply slot. */
@@ -153,7 +153,7 @@ export class StorableFrame<K, Row> {
     return this.offsetMap[topic]?.[String(partition)];
   }
 
-  /** The record the partition's offset was committed after (see RecordMark), if it was noted. */
+  /** The record the partition's offset was recorded after (see RecordMark), if it was noted. */
   lastRecord(topic: string, partition: number): RecordMark | undefined {
     return this.markMap[topic]?.[String(partition)];
   }
@@ -169,7 +169,7 @@ export class StorableFrame<K, Row> {
   }
 
   /**
-   * Notes that the record before offset `next` of a partition is `mark`; an update that commits `next` for
+   * Notes that the record before offset `next` of a partition is `mark`; an update that records `next` for
    * that partition keeps the mark with the offset. Lets the consumer attach marks without every handler
    * passing them along.
    */
@@ -178,10 +178,10 @@ export class StorableFrame<K, Row> {
   }
 
   /**
-   * Runs `fn` under the lock. `fn` may change rows (by `set`ting new ones: rows are frozen) and must record, with `commitOffset`, the next offset
+   * Runs `fn` under the lock. `fn` may change rows (by `set`ting new ones: rows are frozen) and must record, with `recordOffset`, the next offset
    * of every partition whose messages it applied. It may await (e.g. a publish): the snapshot waits.
    */
-  async update<T>(fn: (rows: FrameTable<K, Row>, commitOffset: (topic: string, partition: number, next: string, mark?: RecordMark) => void) => T | Promise<T>): Promise<T> {
+  async update<T>(fn: (rows: FrameTable<K, Row>, recordOffset: (topic: string, partition: number, next: string, mark?: RecordMark) => void) => T | Promise<T>): Promise<T> {
     return this.mutex.runExclusive(() => {
       this.changedSinceSnapshot = true;
       return fn(this.rows, (topic, partition, next, mark) => {

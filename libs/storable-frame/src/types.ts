@@ -28,7 +28,7 @@ export interface RecordMark {
   hash: string;
 }
 
-/** Per topic and partition, the record the partition's offset was committed after. */
+/** Per topic and partition, the record the partition's offset was recorded after. */
 export type MarkMap = Record<string, Record<string, RecordMark>>;
 
 export interface WriteRequest {

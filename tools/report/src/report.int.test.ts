@@ -3,15 +3,15 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
-import { newRunId, runMetaPrefix } from '@movie-stream/messaging';
+import { kafkaClient, newRunId, runMetaPrefix } from '@movie-stream/messaging';
 import { create, MetaReport_Action, MetaReportSchema, toBinary } from '@movie-stream/schema';
 import { resolveReportTarget, writeReport } from './report';
 
 jest.setTimeout(60_000);
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const kafka = new Kafka({ clientId: 'report-int-test', brokers, logLevel: logLevel.NOTHING });
+// The project's client (the seam), its KafkaJS log lines dropped.
+const kafka = kafkaClient({ brokers }, 'report-int-test', { warn: () => undefined });
 const prefix = `it-report-${Date.now().toString(36)}-${process.pid}.meta`;
 const created = [`${prefix}.published`, `${prefix}.consumed`];
 

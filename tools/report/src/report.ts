@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Kafka } from 'kafkajs';
-import { latestRun, RunRef } from '@movie-stream/messaging';
+import { KafkaClient, latestRun, RunRef } from '@movie-stream/messaging';
 import { MetaPoint, MetaSeries, readMetaReports, SeriesSummary, UndecodableMeta } from '@movie-stream/monitoring';
 import { renderLineChartSvg } from './svg-chart';
 
@@ -45,7 +44,7 @@ export interface ReportResult {
 }
 
 /** Reads `<prefix>.published/.consumed` since `sinceMs`, writes throughput.svg and throughput.json into outDir. */
-export async function writeReport(opts: { kafka: Kafka; prefix: string; sinceMs: number; outDir: string; title?: string; onUndecodable?: (u: UndecodableMeta) => void }): Promise<ReportResult> {
+export async function writeReport(opts: { kafka: KafkaClient; prefix: string; sinceMs: number; outDir: string; title?: string; onUndecodable?: (u: UndecodableMeta) => void }): Promise<ReportResult> {
   let undecodable = 0;
   const points = await readMetaReports(opts.kafka, opts.prefix, opts.sinceMs, undefined, (u) => {
     undecodable++;
@@ -79,7 +78,7 @@ export interface ReportTarget {
  * by default. None: the newest `npm start` run's meta topics (run-<id>.meta.*), all of it; with no run
  * on the cluster, the services' default prefix `meta`.
  */
-export async function resolveReportTarget(kafka: Kafka, given: { prefix?: string; since?: string }): Promise<ReportTarget> {
+export async function resolveReportTarget(kafka: KafkaClient, given: { prefix?: string; since?: string }): Promise<ReportTarget> {
   if (given.prefix) return { prefix: given.prefix, since: given.since ?? '10m' };
   const run = await latestRun(kafka);
   if (run) return { prefix: run.metaPrefix, since: given.since ?? 'all', run };

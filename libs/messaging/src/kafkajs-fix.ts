@@ -1,0 +1,33 @@
+// Puts the KafkaJS fix in place when loaded. kafkajs.ts imports it before KafkaJS itself: import order is
+// load order, and ES imports run before a module's body, so the fix cannot sit in kafkajs.ts.
+import linearGrouping = require('./kafkajs-linear-grouping');
+
+/** KafkaJS's module, as its producer's sendMessages.js requires it. */
+export const GROUPING_MODULE = 'kafkajs/src/producer/groupMessagesPerPartition';
+const SEND_MESSAGES_MODULE = 'kafkajs/src/producer/sendMessages';
+
+type Grouping = typeof linearGrouping;
+
+/**
+ * Puts the linear grouping in the place of KafkaJS's quadratic one. sendMessages.js binds the function
+ * when it is loaded (`const groupMessagesPerPartition = require('./groupMessagesPerPartition')`), so the
+ * module's cached exports are replaced before that. In a bundle the bundler has already routed the module
+ * to the fix (and there is no module cache to replace into). Returns what happened.
+ */
+export function applyLinearGrouping(): 'applied' | 'already' | 'too-late' {
+  // A literal, so that a bundler bundles the module (and routes it to the fix).
+  const loaded = require('kafkajs/src/producer/groupMessagesPerPartition') as Grouping;
+  if (loaded === linearGrouping) return 'already';
+  if (require.cache[require.resolve(SEND_MESSAGES_MODULE)]) {
+    // KafkaJS was loaded before this module (an import of 'kafkajs' outside the seam): its producer keeps
+    // the original grouping. Correct, only slower; said once so that the import gets fixed.
+    process.emitWarning('kafkajs was loaded before @movie-stream/messaging: its producers group messages with the original (quadratic) grouping');
+    return 'too-late';
+  }
+  const cached = require.cache[require.resolve(GROUPING_MODULE)];
+  if (!cached) throw new Error(`${GROUPING_MODULE} is not in the module cache after loading it: cannot apply the KafkaJS grouping fix`);
+  cached.exports = linearGrouping;
+  return 'applied';
+}
+
+export const linearGroupingFix = applyLinearGrouping();
