@@ -12,13 +12,13 @@ runService('mean-rating-processor', STATEFUL_CONSUMER_OPTIONS, async (ctx) => {
     handle: async (batch, frame, publisher) => {
       const bad: BadMessage[] = [];
       const ratings = decodeRatings(batch.messages, (message, reason) => bad.push({ message, reason }));
-      await frame.update(async (rows, commitOffset) => {
+      await frame.update(async (rows, recordOffset) => {
         const updated = aggregate(rows, ratings);
         // Publish before applying: if a publish fails, neither state nor offset has moved.
         await sendToDeadLetterQueue(ctx, publisher, batch, bad);
         await publisher.send(ctx.topics.meanRatings, updated.map((m) => ({ key: String(m.movieId), value: encodeMeanRating(m) })));
         for (const m of updated) rows.set(m.movieId, m);
-        commitOffset(batch.topic, batch.partition, batch.nextOffset);
+        recordOffset(batch.topic, batch.partition, batch.nextOffset);
       });
     },
   });

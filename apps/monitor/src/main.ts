@@ -4,9 +4,6 @@
 import { runService } from '@movie-stream/service-runtime';
 import { startMonitor } from '@movie-stream/monitoring';
 
-// The service runtime's own /metrics+/healthz server would be a second port: none unless asked for.
-if (process.env.HTTP_PORT === undefined && !process.argv.some((a) => a.startsWith('--http-port'))) process.env.HTTP_PORT = '-1';
-
 runService('monitor', ['dashboardHost', 'dashboardPort', 'lagPollMs', 'monitorScope', 'monitorHistoryMinutes', 'groupId', 'dashboardMaxClients', 'dashboardClientBufferBytes'], async (ctx) => {
   const { config } = ctx;
   const monitor = await startMonitor({
@@ -28,4 +25,5 @@ runService('monitor', ['dashboardHost', 'dashboardPort', 'lagPollMs', 'monitorSc
   ctx.logger.info(`dashboard on ${monitor.url}`);
   await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
   await monitor.close();
-});
+  // The dashboard's port serves /metrics and /healthz: the runtime's own server would be a second port.
+}, { httpEndpoints: false });

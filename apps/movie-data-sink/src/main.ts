@@ -11,7 +11,7 @@ runService('movie-data-sink', STATEFUL_CONSUMER_OPTIONS, async (ctx) => {
     topics: [ctx.topics.movies, ctx.topics.meanRatings],
     handle: async (batch, frame, publisher) => {
       const apply = batch.topic === ctx.topics.movies ? applyMovie : applyMeanRating;
-      await frame.update(async (rows, commitOffset) => {
+      await frame.update(async (rows, recordOffset) => {
         const bad: BadMessage[] = [];
         for (const m of batch.messages) {
           const res = m.value ? apply(rows, m.value) : { ok: false as const, reason: 'empty message value' };
@@ -20,7 +20,7 @@ runService('movie-data-sink', STATEFUL_CONSUMER_OPTIONS, async (ctx) => {
         // Movie and mean-rating updates are idempotent (latest / highest count wins), so a replay after a
         // failed DLQ send changes nothing.
         await sendToDeadLetterQueue(ctx, publisher, batch, bad);
-        commitOffset(batch.topic, batch.partition, batch.nextOffset);
+        recordOffset(batch.topic, batch.partition, batch.nextOffset);
       });
     },
   });

@@ -47,6 +47,8 @@ export function runService<N extends OptionName>(
   service: string,
   options: readonly N[],
   main: (ctx: ServiceContext<N>) => Promise<void>,
+  /** httpEndpoints false: the service serves /metrics and /healthz itself (the monitor, on its dashboard port). */
+  opts: { httpEndpoints?: boolean } = {},
 ): void {
   let config: Config<N | CommonOption>;
   try {
@@ -100,7 +102,7 @@ export function runService<N extends OptionName>(
     meta.onRecord = (action, topic, count) => metrics.messages.inc({ action, topic }, count);
     return meta;
   };
-  const http = (config.httpPort as number) >= 0
+  const http = opts.httpEndpoints !== false && (config.httpPort as number) >= 0
     ? startHttpEndpoints({ host: config.httpHost as string, port: config.httpPort as number, metrics, health: () => ({ ok: health.state !== 'failed', ...health }) })
         .then((ep) => {
           logger.info(`metrics and health on http://${config.httpHost}:${ep.port}/metrics and /healthz`);
