@@ -11,3 +11,4 @@ export { consumerLag, totalLag, PartitionLag } from './lag';
 export { deadLetterTopic, deadLetter, DLQ_HEADERS } from './dead-letter';
 export { newRunId, runMetaPrefix, runsOf, latestRun, RunRef } from './runs';
 export { readPartitions, readPartitionTails, keyPartitioner, TopicRecord, PartitionContents, PartitionTail, ReadPartitionsOptions } from './partition-tails';
+export { KafkaClient, withAdmin, createPipelineTopics, groupLag, deleteTopicsAndGroups, waitForStableGroups, withTemporaryTopic } from './run-admin';

@@ -6,10 +6,7 @@ import { configWarnings, KAFKA_OPTIONS, loadConfig } from '@movie-stream/config'
 import { kafkaEnv } from '@movie-stream/messaging';
 import { startMonitor } from '@movie-stream/monitoring';
 import { writeReport } from '@movie-stream/report';
-import { PipelineRun } from './run-pipeline';
-import { buildApps, ensureLocalKafka } from './services';
-import { closeAndExit } from './shutdown';
-import { formatSummary } from './summary';
+import { buildApps, closeAndExit, ensureLocalKafka, formatSummary, PipelineRun } from '@movie-stream/pipeline-run';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
