@@ -3,6 +3,7 @@
 // independent computation.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { loadConfig } from '@movie-stream/config';
 import { kafkaClient } from '@movie-stream/messaging';
 import { APPS, type AppName, configEnv, PipelineRun, REPO_ROOT } from '@movie-stream/pipeline-run';
 import { compareMovieData, readSemicolonCsv } from '@movie-stream/test-support';
@@ -174,7 +175,7 @@ async function runPipelineOnce(o: {
 
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  const brokers = opts.brokers ?? (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+  const brokers = opts.brokers ?? loadConfig(['brokers'], []).brokers;
   const benchDir = resolve(opts.benchDir ?? join(REPO_ROOT, '.bench'));
   const seed = opts.seed ?? 42;
   const { data, dir, generated } = await dataSet(benchDir, opts.ratings, opts.movies, seed);

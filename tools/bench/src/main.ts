@@ -2,6 +2,7 @@
 //   [--variant NAME:KEY=V[,KEY=V…]]… [--profile DIR] [--skip-kafka-perf] [--help]
 // Prints progress on stderr, then a table and, as the last line, one JSON object on stdout.
 // Exit 1 when the pipeline's movie-data.csv differs from the independent computation.
+import { OPTIONS } from '@movie-stream/config';
 import { buildApps, ensureLocalKafka } from '@movie-stream/pipeline-run';
 import { parseBenchArgs, USAGE } from './args';
 import { runBench } from './bench';
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
     return;
   }
   const { opts } = args;
-  if (!process.env.KAFKA_BROKERS) ensureLocalKafka();
+  if (!process.env[OPTIONS.brokers.env]) ensureLocalKafka();
   buildApps();
   const r = await runBench(opts);
   for (const p of r.problems.slice(0, 20)) process.stderr.write(`MISMATCH ${p}\n`);

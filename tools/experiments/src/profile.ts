@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '@movie-stream/config';
 import { generateDataset } from '@movie-stream/data-generator';
 import { APPS, AppName, buildApps, configEnv, PipelineRun, REPO_ROOT } from '@movie-stream/pipeline-run';
 
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   buildApps();
   const data = await generateDataset({ ratings: Number(values.ratings), movies: 5000, outDir: mkdtempSync(join(tmpdir(), 'profile-data-')) });
   const port = await freePort();
-  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+  const { brokers } = loadConfig(['brokers'], []);
 
   const run = new PipelineRun({
     ratingsFile: data.ratingsFile, moviesFile: data.moviesFile, outDir: mkdtempSync(join(tmpdir(), 'profile-out-')), brokers,
