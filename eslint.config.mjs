@@ -41,11 +41,6 @@ export default [
   // Temporary: files of areas still moving behind the seam. Each entry goes when its area has moved.
   {
     files: [
-      // removed when tools/pipeline moves behind the seam
-      'tools/pipeline/src/run-pipeline.ts',
-      // removed when tools/bench moves behind the seam
-      'tools/bench/src/kafka-perf.ts',
-      'tools/bench/src/bench.ts',
       // removed when tools/containers moves behind the seam
       'tools/containers/src/images.container-test.ts',
       // removed when tools/fault-tests moves behind the seam

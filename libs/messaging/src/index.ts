@@ -14,3 +14,4 @@ export { readPartitions, readPartitionTails, keyPartitioner, TopicRecord, Partit
 export { ClusterAdmin, TopicSize, ConsumerGroupInfo, MetadataBroker } from './cluster-admin';
 export { readTopicRange, followTopics, TopicMessage, TopicFollower, ReadTopicRangeOptions, FollowTopicsOptions } from './topic-reader';
 export type { KafkaClient, KafkaAdmin, KafkaProducer, KafkaConsumer, OutgoingMessage, ConsumedMessage } from './kafka-types';
+export { withAdmin, createPipelineTopics, groupLag, deleteTopicsAndGroups, waitForStableGroups, withTemporaryTopic } from './run-admin';

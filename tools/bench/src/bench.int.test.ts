@@ -3,7 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApps } from '@movie-stream/pipeline';
+import { buildApps } from '@movie-stream/pipeline-run';
 import { runBench } from './bench';
 
 jest.setTimeout(90_000);

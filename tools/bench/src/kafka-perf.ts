@@ -2,7 +2,7 @@
 // ceiling a client on this machine and broker can reach, to put the pipeline's rates in proportion.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
+import { type KafkaClient, withTemporaryTopic } from '@movie-stream/messaging';
 
 export interface KafkaPerf {
   producerPerSec: number;
@@ -43,11 +43,8 @@ export function parseConsumerPerf(out: string): { perSec: number; perSecWithJoin
   return { perSec: col('fetch.nMsg.sec'), perSecWithJoin: col('nMsg.sec'), line: lines[h + 1] };
 }
 
-export async function runKafkaPerf(o: { repoRoot: string; kafka: Kafka; brokers: string[]; topic: string; partitions: number; records: number; recordSize?: number }): Promise<KafkaPerf> {
-  const admin = o.kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ topics: [{ topic: o.topic, numPartitions: o.partitions, replicationFactor: 1 }], waitForLeaders: true });
+export async function runKafkaPerf(o: { repoRoot: string; kafka: KafkaClient; brokers: string[]; topic: string; partitions: number; records: number; recordSize?: number }): Promise<KafkaPerf> {
+  return withTemporaryTopic(o.kafka, { name: o.topic, partitions: o.partitions, replicationFactor: 1 }, async () => {
     const bootstrap = o.brokers.join(',');
     const p = parseProducerPerf(await run(o.repoRoot, [
       'perf-producer', '--topic', o.topic, '--num-records', String(o.records), '--record-size', String(o.recordSize ?? 24),
@@ -55,8 +52,5 @@ export async function runKafkaPerf(o: { repoRoot: string; kafka: Kafka; brokers:
     ]));
     const c = parseConsumerPerf(await run(o.repoRoot, ['perf-consumer', '--bootstrap-server', bootstrap, '--topic', o.topic, '--messages', String(o.records)]));
     return { producerPerSec: p.perSec, consumerPerSec: c.perSec, consumerPerSecWithJoin: c.perSecWithJoin, producerLine: p.line, consumerLine: c.line };
-  } finally {
-    await admin.deleteTopics({ topics: [o.topic] }).catch(() => undefined);
-    await admin.disconnect();
-  }
+  });
 }

@@ -1,7 +1,7 @@
 // An experiment's own Kafka cluster (KAFKA_INSTANCE): brokers are stopped here, never the shared one.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO_ROOT } from '@movie-stream/pipeline/src/services';
+import { REPO_ROOT } from '@movie-stream/pipeline-run';
 
 export class ExperimentCluster {
   constructor(readonly instance = 'experiments', readonly portBase = 29090) {}

@@ -6,8 +6,7 @@ import { createLogger } from '@movie-stream/logging';
 import { kafkaClient } from '@movie-stream/messaging';
 import { generateDataset } from '@movie-stream/data-generator';
 import { MetaSeries, readMetaReports } from '@movie-stream/monitoring';
-import { PipelineRun } from '@movie-stream/pipeline/src/run-pipeline';
-import { buildApps, REPO_ROOT, ServiceProcess, startService } from '@movie-stream/pipeline/src/services';
+import { buildApps, configEnv, PipelineRun, REPO_ROOT, ServiceProcess, startService } from '@movie-stream/pipeline-run';
 import { ChartMark, formatTable, renderLineChartSvg, seriesOf } from '@movie-stream/report';
 import { movielensDir } from '@movie-stream/test-support';
 import { ExperimentCluster } from './cluster';
@@ -51,11 +50,10 @@ export async function manyProducers(opts: { producers?: number; ratingsFile?: st
   try {
     await run.createTopics();
     const started = Date.now();
-    run.start('mean-rating-processor');
-    run.start('movie-data-sink');
+    run.startConsumers();
     run.start('movie-producer', ['--movies', moviesFile]);
     for (let i = 1; i <= n; i++) {
-      const env = { ...run.serviceEnv('rating-producer'), INSTANCE_ID: `rating-producer-${i}` };
+      const env = { ...run.serviceEnv('rating-producer'), ...configEnv({ instanceId: `rating-producer-${i}` }) };
       // Each its own source: they all publish the whole file (one source id would make late starters skip).
       producers.push(startService('rating-producer', env, ['--ratings', ratingsFile, '--source-id', `many-producers-${i}`], join(run.logDir, `producer-${i}`)));
     }
@@ -111,7 +109,7 @@ export async function brokerStop(opts: { beforeMs?: number; stoppedMs?: number; 
   cluster.start();
   const run = new PipelineRun({
     ratingsFile: data.ratingsFile, moviesFile: data.moviesFile, outDir: mkdtempSync(join(tmpdir(), 'exp-stop-')), brokers: cluster.brokers, log,
-    env: opts.acks ? { KAFKA_ACKS: opts.acks } : undefined,
+    env: opts.acks ? configEnv({ acks: opts.acks }) : undefined,
   });
   const marks: ChartMark[] = [];
   let producer: ServiceProcess | undefined;
@@ -120,8 +118,7 @@ export async function brokerStop(opts: { beforeMs?: number; stoppedMs?: number; 
   try {
     await run.createTopics();
     const t0 = Date.now();
-    run.start('mean-rating-processor');
-    run.start('movie-data-sink');
+    run.startConsumers();
     run.start('movie-producer', ['--movies', data.moviesFile]);
     // "Continuously": when the producer reaches the end of the file it starts over.
     const loop = (async () => {

@@ -8,9 +8,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '@movie-stream/config';
 import { generateDataset } from '@movie-stream/data-generator';
-import { PipelineRun } from '@movie-stream/pipeline/src/run-pipeline';
-import { AppName, APPS, buildApps, REPO_ROOT } from '@movie-stream/pipeline/src/services';
+import { APPS, AppName, buildApps, configEnv, PipelineRun, REPO_ROOT } from '@movie-stream/pipeline-run';
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -31,17 +31,15 @@ async function main(): Promise<void> {
   buildApps();
   const data = await generateDataset({ ratings: Number(values.ratings), movies: 5000, outDir: mkdtempSync(join(tmpdir(), 'profile-data-')) });
   const port = await freePort();
-  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+  const { brokers } = loadConfig(['brokers'], []);
 
-  class ProfiledRun extends PipelineRun {
-    override serviceEnv(a: AppName): NodeJS.ProcessEnv {
-      const env = super.serviceEnv(a);
-      if (a !== app) return env;
-      // --cpu-prof is refused in NODE_OPTIONS; a preloaded inspector session does the same.
-      return { ...env, HTTP_PORT: String(port), NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile-preload.cjs')}`, CPU_PROFILE_FILE: cpuFile };
-    }
-  }
-  const run = new ProfiledRun({ ratingsFile: data.ratingsFile, moviesFile: data.moviesFile, outDir: mkdtempSync(join(tmpdir(), 'profile-out-')), brokers });
+  const run = new PipelineRun({
+    ratingsFile: data.ratingsFile, moviesFile: data.moviesFile, outDir: mkdtempSync(join(tmpdir(), 'profile-out-')), brokers,
+    // Only the profiled app: --cpu-prof is refused in NODE_OPTIONS; a preloaded inspector session does the same.
+    appEnv: (a) => (a !== app ? {} : {
+      ...configEnv({ httpPort: port }), NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile-preload.cjs')}`, CPU_PROFILE_FILE: cpuFile,
+    }),
+  });
 
   // RSS from /proc (VmRSS, VmHWM = peak), heap used from the service's own /metrics.
   const samples: { s: number; rssMb: number; heapUsedMb?: number }[] = [];

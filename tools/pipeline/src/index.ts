@@ -1,3 +1,3 @@
-export { PipelineRun, PipelineOptions } from './run-pipeline';
-export { buildApps, ensureLocalKafka, startService, ServiceProcess, AppName, APPS, REPO_ROOT } from './services';
-export { readMovieData, topMovies, formatSummary, PipelineSummary, ProducerSummary, MovieDataEntry } from './summary';
+// The runner moved to @movie-stream/pipeline-run; these re-exports keep older imports compiling.
+// New code imports @movie-stream/pipeline-run.
+export * from '@movie-stream/pipeline-run';

@@ -2,14 +2,11 @@
 //   npm start -- [--ratings FILE] [--movies FILE] [--out DIR] [--brokers HOST:PORT] [--keep-topics] [--keep-dashboard]
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { configWarnings, KAFKA_OPTIONS, loadConfig } from '@movie-stream/config';
+import { configWarnings, KAFKA_OPTIONS, loadConfig, OPTIONS } from '@movie-stream/config';
 import { kafkaEnv } from '@movie-stream/messaging';
 import { startMonitor } from '@movie-stream/monitoring';
 import { writeReport } from '@movie-stream/report';
-import { PipelineRun } from './run-pipeline';
-import { buildApps, ensureLocalKafka } from './services';
-import { closeAndExit } from './shutdown';
-import { formatSummary } from './summary';
+import { buildApps, closeAndExit, ensureLocalKafka, formatSummary, PipelineRun } from '@movie-stream/pipeline-run';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -21,7 +18,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2).filter((a) => !own.includes(a));
   const config = loadConfig(['ratingsFile', 'moviesFile', 'outDir', ...KAFKA_OPTIONS, 'snapshotIntervalMs', 'dashboardPort', 'stopTimeoutMs'], argv);
   for (const warning of configWarnings(config)) process.stderr.write(`warning: ${warning}\n`);
-  if (!process.env.KAFKA_BROKERS && !argv.some((a) => a.startsWith('--brokers'))) ensureLocalKafka();
+  if (!process.env[OPTIONS.brokers.env] && !argv.some((a) => a.startsWith(`--${OPTIONS.brokers.flag}`))) ensureLocalKafka();
   buildApps();
   const keepDashboard = values['keep-dashboard'] === true;
   const keepTopics = values['keep-topics'] === true || keepDashboard;

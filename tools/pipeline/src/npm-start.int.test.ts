@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDataset } from '@movie-stream/data-generator';
 import { compareMovieData, computeReferenceMeans, readSemicolonCsv } from '@movie-stream/test-support';
-import { REPO_ROOT } from './services';
+import { APPS, CONSUMER_APPS, REPO_ROOT } from '@movie-stream/pipeline-run';
 
 const RUNS = 10;
 // Generous bounds for a busy machine (a run takes 4–17 s); they only end a run that hangs.
@@ -105,7 +105,7 @@ it('Ctrl-C at a terminal stops every service gracefully (one signal each, final 
   try {
     // Mid-run: both consumers are consuming (the run cannot be over before they have caught up).
     const deadline = Date.now() + RUN_LIMIT_MS;
-    while (!['mean-rating-processor', 'movie-data-sink'].every((a) => /consuming /.test(logOf(a)))) {
+    while (!CONSUMER_APPS.every((a) => /consuming /.test(logOf(a)))) {
       if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) throw new Error(`the consumers never started:\n${stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -125,12 +125,12 @@ it('Ctrl-C at a terminal stops every service gracefully (one signal each, final 
     }
   }
   const problems: string[] = [];
-  for (const app of ['rating-producer', 'movie-producer', 'mean-rating-processor', 'movie-data-sink']) {
+  for (const app of APPS) {
     const log = logOf(app);
     // Exactly one signal reached each service, and each finished its stop.
     if (/second SIG/.test(log)) problems.push(`${app} got a second signal`);
     if (!new RegExp(`${app} (stopped after|interrupted before it finished)`).test(log)) problems.push(`${app} did not finish its stop`);
-    if (app.endsWith('processor') || app.endsWith('sink')) if (!/final snapshot/.test(log)) problems.push(`${app} wrote no final snapshot`);
+    if ((CONSUMER_APPS as readonly string[]).includes(app)) if (!/final snapshot/.test(log)) problems.push(`${app} wrote no final snapshot`);
   }
   expect(problems.map((p) => `${p} (${outDir}; npm start said:\n${stderr})`)).toEqual([]);
 });

@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { generateDataset } from '@movie-stream/data-generator';
 import { compareMovieData, computeReferenceMeans, describeWithMovielens, readSemicolonCsv } from '@movie-stream/test-support';
-import { PipelineRun } from './run-pipeline';
-import { buildApps } from './services';
+import { buildApps, PipelineRun } from '@movie-stream/pipeline-run';
 
 // Real broker, real processes: minutes, not the unit-test default of 5 s.
 jest.setTimeout(180_000);

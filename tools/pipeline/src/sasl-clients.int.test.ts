@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { createLogger } from '@movie-stream/logging';
 import { kafkaClient, MetaReporter, rawSink, topicNames } from '@movie-stream/messaging';
 import { startMonitor } from '@movie-stream/monitoring';
-import { PipelineRun } from './run-pipeline';
-import { REPO_ROOT } from './services';
+import { PipelineRun, REPO_ROOT } from '@movie-stream/pipeline-run';
 
 jest.setTimeout(240_000);
 

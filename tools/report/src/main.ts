@@ -3,7 +3,7 @@
 // Without --prefix (and TOPIC_META_PREFIX): the newest `npm start` run's meta topics, the whole run.
 // The Kafka connection is configured like the services' (KAFKA_BROKERS, KAFKA_SSL, KAFKA_SASL_* or flags).
 import { parseArgs } from 'node:util';
-import { configWarnings, KAFKA_OPTIONS, loadConfig, usage } from '@movie-stream/config';
+import { configWarnings, KAFKA_OPTIONS, loadConfig, OPTIONS, usage } from '@movie-stream/config';
 import { createLogger } from '@movie-stream/logging';
 import { kafkaClient } from '@movie-stream/messaging';
 import { parseDuration, resolveReportTarget, writeReport } from './report';
@@ -30,7 +30,8 @@ async function main(): Promise<void> {
     options: {
       since: { type: 'string' },
       out: { type: 'string', default: 'reports' },
-      prefix: { type: 'string', default: process.env.TOPIC_META_PREFIX },
+      // The variable alone, not the option's default ('meta'): unset means the newest run.
+      prefix: { type: 'string', default: process.env[OPTIONS.topicMetaPrefix.env] },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,

@@ -1,10 +1,7 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-
-export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
-export const APPS = ['rating-producer', 'movie-producer', 'mean-rating-processor', 'movie-data-sink'] as const;
-export type AppName = (typeof APPS)[number];
+import { join } from 'node:path';
+import { AppName, REPO_ROOT } from './apps';
 
 /** Bundles the apps (esbuild, ~1 s) so services run as they do in production: `node dist/apps/<app>/main.js`. */
 export function buildApps(): void {

@@ -1,9 +1,20 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Kafka } from 'kafkajs';
-import { consumerLag, ensureTopics, kafkaClient, KafkaSecurity, newRunId, pipelineTopics, runMetaPrefix, topicNames, totalLag } from '@movie-stream/messaging';
-import { AppName, ServiceProcess, startService } from './services';
+import { createPipelineTopics, deleteTopicsAndGroups, groupLag, kafkaClient, KafkaClient, KafkaSecurity, newRunId, waitForStableGroups } from '@movie-stream/messaging';
+import { AppName, CONSUMER_APPS, ConsumerApp, ProducerApp } from './apps';
+import { configEnv, runLayout, RunLayout } from './layout';
+import { ServiceProcess, startService } from './services';
 import { PipelineSummary, ProducerSummary, readMovieData } from './summary';
+
+/** Hooks into PipelineRun.run() between its steps. */
+export interface RunSteps {
+  /** Wait until the consumers have joined their groups before the producers start. */
+  waitForConsumerGroups?: boolean;
+  /** Just before the producers are started. */
+  beforeProducers?: () => void | Promise<void>;
+  /** Once both consumer groups have drained, before the consumers are stopped. */
+  afterDrained?: () => void | Promise<void>;
+}
 
 export interface PipelineOptions {
   ratingsFile: string;
@@ -13,12 +24,16 @@ export interface PipelineOptions {
   /** Prefix of this run's topics and consumer groups; a fresh one makes every run start clean. */
   runId?: string;
   snapshotIntervalMs?: number;
+  /** Partitions of the ratings topic (default 6). */
+  ratingsPartitions?: number;
   /** Keep the run's topics afterwards (default: delete them). */
   keepTopics?: boolean;
   /** Give up when the consumers make no progress for this long. */
   stallTimeoutMs?: number;
   /** Extra environment for every service (e.g. KAFKA_SASL_*). */
   env?: NodeJS.ProcessEnv;
+  /** Environment for one service, over `env` (e.g. a profiler for one app, fixed HTTP ports). */
+  appEnv?: (app: AppName) => NodeJS.ProcessEnv;
   /** TLS and SASL of the run's own client (topics, lag); the services take theirs from `env`. */
   security?: KafkaSecurity;
   log?: (line: string) => void;
@@ -33,9 +48,10 @@ export class PipelineRun {
   readonly runId: string;
   readonly outDir: string;
   readonly logDir: string;
+  readonly layout: RunLayout;
   readonly topics: { ratings: string; movies: string; meanRatings: string; metaPrefix: string };
   readonly groups: { processor: string; sink: string };
-  readonly kafka: Kafka;
+  readonly kafka: KafkaClient;
   private readonly services = new Map<AppName, ServiceProcess>();
   private readonly log: (line: string) => void;
   /** Set by stopAll(): run() must not SIGKILL services that are writing their final snapshots. */
@@ -46,11 +62,11 @@ export class PipelineRun {
     this.runId = opts.runId ?? newRunId();
     this.outDir = resolve(opts.outDir);
     this.logDir = join(this.outDir, 'logs');
-    const p = this.runId;
-    this.topics = { ratings: `${p}.ratings`, movies: `${p}.movies`, meanRatings: `${p}.mean-ratings`, metaPrefix: runMetaPrefix(p) };
-    this.groups = { processor: `${p}.mean-rating-processor`, sink: `${p}.movie-data-sink` };
+    this.layout = runLayout(this.runId);
+    this.topics = this.layout.topics;
+    this.groups = this.layout.groups;
     this.log = opts.log ?? ((l) => process.stderr.write(l + '\n'));
-    this.kafka = kafkaClient({ ...opts.security, brokers: opts.brokers }, `pipeline-${p}`, { warn: (m) => this.log(m) });
+    this.kafka = kafkaClient({ ...opts.security, brokers: opts.brokers }, `pipeline-${this.runId}`, { warn: (m) => this.log(m) });
   }
 
   /** Removes the previous run's outputs and snapshots from the output directory. */
@@ -68,17 +84,19 @@ export class PipelineRun {
 
   serviceEnv(app: AppName): NodeJS.ProcessEnv {
     return {
-      KAFKA_BROKERS: this.opts.brokers.join(','),
-      TOPIC_RATINGS: this.topics.ratings,
-      TOPIC_MOVIES: this.topics.movies,
-      TOPIC_MEAN_RATINGS: this.topics.meanRatings,
-      TOPIC_META_PREFIX: this.topics.metaPrefix,
-      OUT_DIR: this.outDir,
-      GROUP_ID: app === 'mean-rating-processor' ? this.groups.processor : app === 'movie-data-sink' ? this.groups.sink : undefined,
-      SNAPSHOT_INTERVAL_MS: String(this.opts.snapshotIntervalMs ?? 1000),
-      INSTANCE_ID: `${app}-${this.runId}`,
-      HTTP_PORT: '0', // several runs may share a host: any free port
+      ...configEnv({
+        brokers: this.opts.brokers,
+        ...this.layout.topicSettings,
+        outDir: this.outDir,
+        // Producers get none: a GROUP_ID of the runner's own environment must not reach them either.
+        groupId: (this.layout.consumers as Partial<Record<AppName, { group: string }>>)[app]?.group,
+        snapshotIntervalMs: this.opts.snapshotIntervalMs ?? 1000,
+        instanceId: `${app}-${this.runId}`,
+        httpPort: 0, // several runs may share a host: any free port
+        ...(this.opts.ratingsPartitions !== undefined ? { ratingsPartitions: this.opts.ratingsPartitions } : {}),
+      }),
       ...this.opts.env,
+      ...this.opts.appEnv?.(app),
     };
   }
 
@@ -93,7 +111,7 @@ export class PipelineRun {
   }
 
   /** Waits for a producer to finish and returns its summary line. */
-  async producerResult(app: 'rating-producer' | 'movie-producer'): Promise<ProducerSummary> {
+  async producerResult(app: ProducerApp): Promise<ProducerSummary> {
     const s = this.services.get(app);
     if (!s) throw new Error(`${app} was not started`);
     const { code, signal } = await s.exited;
@@ -104,15 +122,21 @@ export class PipelineRun {
   }
 
   /** Lag of a consumer group over its topics (0 = committed up to the end offsets). */
-  async lag(group: string, topics: string[]): Promise<number> {
-    const admin = this.kafka.admin();
-    try {
-      // Inside the try: a connect that fails half-way must still be disconnected (no socket left behind).
-      await admin.connect();
-      return totalLag(await consumerLag(admin, group, topics));
-    } finally {
-      await admin.disconnect();
+  lag(group: string, topics: string[]): Promise<number> {
+    return groupLag(this.kafka, group, topics);
+  }
+
+  /** Throws when a consumer has exited (a run cannot drain without it). */
+  private checkConsumers(when: string): void {
+    for (const app of CONSUMER_APPS) {
+      const s = this.services.get(app);
+      if (s && s.child.exitCode !== null) throw new Error(`${app} exited with ${s.child.exitCode} ${when}; see ${s.logFile}`);
     }
+  }
+
+  /** Waits until both consumer groups are Stable with members (so group joins stay out of what is timed next). */
+  waitForConsumerGroups(timeoutMs = 60_000): Promise<void> {
+    return waitForStableGroups(this.kafka, CONSUMER_APPS.map((a) => this.layout.consumers[a].group), { timeoutMs, check: () => this.checkConsumers('on start') });
   }
 
   /**
@@ -121,14 +145,12 @@ export class PipelineRun {
    */
   async waitUntilDrained(): Promise<void> {
     const stallMs = this.opts.stallTimeoutMs ?? 120_000;
-    const waitFor = async (what: string, group: string, topics: string[]) => {
+    const waitFor = async (what: ConsumerApp) => {
+      const { group, topics } = this.layout.consumers[what];
       let last = Number.NaN;
       let lastChange = Date.now();
       for (;;) {
-        for (const app of ['mean-rating-processor', 'movie-data-sink'] as const) {
-          const s = this.services.get(app);
-          if (s && s.child.exitCode !== null) throw new Error(`${app} exited with ${s.child.exitCode} while draining; see ${s.logFile}`);
-        }
+        this.checkConsumers('while draining');
         // A failed lag query (a leader moving, a broker restarting in the fault tests) is not progress and
         // not a reason to give up: it counts toward the stall time like an unchanged lag.
         let error: Error | undefined;
@@ -144,8 +166,8 @@ export class PipelineRun {
         await new Promise((r) => setTimeout(r, 250));
       }
     };
-    await waitFor('mean-rating-processor', this.groups.processor, [this.topics.ratings]);
-    await waitFor('movie-data-sink', this.groups.sink, [this.topics.movies, this.topics.meanRatings]);
+    // In this order: the sink's mean-ratings topic is complete only once the processor has drained.
+    for (const app of CONSUMER_APPS) await waitFor(app);
   }
 
   /**
@@ -176,53 +198,55 @@ export class PipelineRun {
   }
 
   async deleteTopics(): Promise<void> {
-    const admin = this.kafka.admin();
-    try {
-      await admin.connect();
-      const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${this.runId}.`));
-      if (mine.length) await admin.deleteTopics({ topics: mine });
-      await admin.deleteGroups([this.groups.processor, this.groups.sink]).catch(() => undefined);
-    } finally {
-      await admin.disconnect();
-    }
+    await deleteTopicsAndGroups(this.kafka, `${this.runId}.`, CONSUMER_APPS.map((a) => this.layout.consumers[a].group));
   }
 
   /** The setup step: creates the run's topics (idempotent) before any service starts. */
-  async createTopics(ratingsPartitions = 6): Promise<void> {
-    const admin = this.kafka.admin();
-    try {
-      await admin.connect();
-      const names = topicNames({
-        topicRatings: this.topics.ratings, topicMovies: this.topics.movies,
-        topicMeanRatings: this.topics.meanRatings, topicMetaPrefix: this.topics.metaPrefix,
-      });
-      const quiet = { info() {}, warn() {}, error() {} } as never;
-      await ensureTopics(admin, pipelineTopics(names, ratingsPartitions), 0, quiet);
-    } finally {
-      await admin.disconnect();
-    }
+  async createTopics(ratingsPartitions = this.opts.ratingsPartitions ?? 6): Promise<void> {
+    await createPipelineTopics(this.kafka, this.layout.names, ratingsPartitions);
   }
 
-  /** Starts the four services on the run's files (the consumers first; the topics must exist). */
-  startServices(): void {
-    this.start('mean-rating-processor');
-    this.start('movie-data-sink');
+  /** Starts the consumers (the topics must exist). */
+  startConsumers(): void {
+    for (const app of CONSUMER_APPS) this.start(app);
+  }
+
+  /** Starts the producers on the run's files. */
+  startProducers(): void {
     this.start('movie-producer', ['--movies', this.opts.moviesFile]);
     this.start('rating-producer', ['--ratings', this.opts.ratingsFile]);
   }
 
-  /** The whole run, start to summary. */
-  async run(): Promise<PipelineSummary> {
+  /** Starts the four services on the run's files (the consumers first; the topics must exist). */
+  startServices(): void {
+    this.startConsumers();
+    this.startProducers();
+  }
+
+  /** Graceful stop of the consumers (final snapshots); fails unless both exit 0. */
+  async stopConsumers(): Promise<void> {
+    const codes = await Promise.all(CONSUMER_APPS.map((a) => this.stop(a)));
+    if (codes.some((c) => c !== 0)) throw new Error(`a consumer did not stop cleanly (exit codes ${codes.join(', ')}); see ${this.logDir}`);
+  }
+
+  /**
+   * The whole run, start to summary. `steps` lets a measuring caller in between the steps (the bench
+   * waits for the groups, times from the producers' start to the drain, samples before the stop).
+   */
+  async run(steps: RunSteps = {}): Promise<PipelineSummary> {
     const started = performance.now();
     this.cleanOutput();
     try {
       await this.createTopics();
-      this.startServices();
+      this.startConsumers();
+      if (steps.waitForConsumerGroups) await this.waitForConsumerGroups();
+      await steps.beforeProducers?.();
+      this.startProducers();
       const [movies, ratings] = await Promise.all([this.producerResult('movie-producer'), this.producerResult('rating-producer')]);
       this.log(`published ${ratings.published} ratings and ${movies.published} movies; waiting for the consumers to catch up`);
       await this.waitUntilDrained();
-      const codes = await Promise.all([this.stop('mean-rating-processor'), this.stop('movie-data-sink')]);
-      if (codes.some((c) => c !== 0)) throw new Error(`a consumer did not stop cleanly (exit codes ${codes.join(', ')}); see ${this.logDir}`);
+      await steps.afterDrained?.();
+      await this.stopConsumers();
       const elapsedSeconds = (performance.now() - started) / 1000;
       return { ratings, movies, movieData: readMovieData(join(this.outDir, 'movie-data.csv')), elapsedSeconds, outDir: this.outDir };
     } finally {

@@ -1,0 +1,70 @@
+// Admin steps of a pipeline run (the runner, the bench, the experiments), so those tools need no KafkaJS
+// of their own: create a run's topics, measure a group's lag, wait for groups to settle, delete a run.
+import type { Admin } from './kafkajs';
+import type { KafkaClient } from './kafka-types';
+import { consumerLag, totalLag } from './lag';
+import { ensureTopics, pipelineTopics, TopicNames } from './topics';
+
+const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
+
+/** Runs `fn` with a connected admin client, disconnected afterwards whatever happens. */
+export async function withAdmin<T>(kafka: KafkaClient, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  try {
+    // Inside the try: a connect that fails half-way must still be disconnected (no socket left behind).
+    await admin.connect();
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Creates the pipeline's topics under `names` that do not exist yet (replication as the cluster allows). */
+export function createPipelineTopics(kafka: KafkaClient, names: TopicNames, ratingsPartitions: number): Promise<string[]> {
+  return withAdmin(kafka, (admin) => ensureTopics(admin, pipelineTopics(names, ratingsPartitions), 0, quiet));
+}
+
+/** Total lag of a consumer group over `topics` (0 = committed up to the end offsets). */
+export function groupLag(kafka: KafkaClient, group: string, topics: string[]): Promise<number> {
+  return withAdmin(kafka, async (admin) => totalLag(await consumerLag(admin, group, topics)));
+}
+
+/** Deletes every topic starting with `prefix` and the consumer groups `groups` (missing groups are fine). */
+export function deleteTopicsAndGroups(kafka: KafkaClient, prefix: string, groups: string[]): Promise<string[]> {
+  return withAdmin(kafka, async (admin) => {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (mine.length) await admin.deleteTopics({ topics: mine });
+    await admin.deleteGroups(groups).catch(() => undefined);
+    return mine;
+  });
+}
+
+/**
+ * Waits until every group is Stable with members (a consumer that has joined and been assigned its
+ * partitions). `check` runs before each poll and may throw to give up early (a consumer that died).
+ */
+export function waitForStableGroups(kafka: KafkaClient, groups: string[], opts: { timeoutMs?: number; check?: () => void } = {}): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  return withAdmin(kafka, async (admin) => {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      opts.check?.();
+      const d = await admin.describeGroups(groups);
+      if (d.groups.every((g) => g.state === 'Stable' && g.members.length > 0)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`consumer groups ${groups.join(', ')} not stable after ${timeoutMs / 1000} s`);
+  });
+}
+
+/** Creates `topic` (leaders elected), runs `fn`, deletes the topic again. */
+export function withTemporaryTopic<T>(kafka: KafkaClient, topic: { name: string; partitions: number; replicationFactor?: number }, fn: () => Promise<T>): Promise<T> {
+  return withAdmin(kafka, async (admin) => {
+    await admin.createTopics({ topics: [{ topic: topic.name, numPartitions: topic.partitions, replicationFactor: topic.replicationFactor ?? 1 }], waitForLeaders: true });
+    try {
+      return await fn();
+    } finally {
+      await admin.deleteTopics({ topics: [topic.name] }).catch(() => undefined);
+    }
+  });
+}
