@@ -2,3 +2,4 @@ export type { RatingRow, MovieRow, RejectedRow, ReadStats, ReadOptions, ReadResu
 export { readRatings, readMovies } from './reader';
 export { RejectedRowsFile } from './rejected-rows-file';
 export { parseRatingFields, parseMovieFields, RATINGS_HEADER, MOVIES_HEADER } from './validate';
+export { quoteCsvField } from './csv-quote';

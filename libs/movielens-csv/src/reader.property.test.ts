@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { readMovies, readRatings, type MovieRow, type RatingRow, type ReadOptions, type ReadResult, type RejectedRow } from './index';
+import { quoteCsvField, readMovies, readRatings, type MovieRow, type RatingRow, type ReadOptions, type ReadResult, type RejectedRow } from './index';
 
 let dir: string;
 beforeAll(() => {
@@ -97,14 +97,13 @@ const plainTitle = fc
 const anyTitle = fc.oneof(plainTitle, fc.tuple(plainTitle, fc.constantFrom('"', '""', '; ', ' ')).map(([t, x]) => `${x}${t}${x}`));
 const genres: fc.Arbitrary<string[]> = fc.oneof(fc.constant<string[]>(['(no genres listed)']), fc.uniqueArray(fc.constantFrom(...GENRES), { minLength: 1, maxLength: 4 }));
 
-const csvField = (s: string): string => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
 const movieLines: fc.Arbitrary<Line<MovieRow>[]> = fc
   .tuple(fc.integer({ min: 1, max: 2 ** 31 - 1 }), anyTitle, plainTitle, genres, fc.nat({ max: 99 }), fc.nat(), fc.nat(), badBytes)
   .map(([movieId, title, plain, g, dice, a, b, bytes]): Line<MovieRow>[] => {
     const gs = g.join('|');
     const row: MovieRow = { movieId, title, genres: g[0] === '(no genres listed)' ? [] : g };
-    const text = `${movieId},${csvField(title)},${gs}`;
+    const text = `${movieId},${quoteCsvField(title, ',')},${gs}`;
     const bad = (t: string | Buffer, printable = true): Line<MovieRow> => ({ ok: false, text: typeof t === 'string' ? utf8(t) : t, printable });
     if (dice < 75) return [{ ok: true, text: utf8(text), row }];
     if (dice < 78) return [bad('')];

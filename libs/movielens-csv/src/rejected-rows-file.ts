@@ -1,13 +1,9 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
+import { quoteCsvField } from './csv-quote';
 import type { RejectedRow } from './types';
 
 const FLUSH_AT = 64 * 1024;
-
-/** RFC 4180 quoting for a ';'-delimited file. */
-export function quoteSemicolonField(value: string): string {
-  return /[;"\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
 
 /**
  * Streams rejected rows to `<dir>/rejected-<name>.csv` (name = source basename without extension,
@@ -44,7 +40,7 @@ export class RejectedRowsFile {
       this.pending = 'line;reason;raw\n';
     }
     this.n++;
-    this.pending += `${row.line};${quoteSemicolonField(row.reason)};${quoteSemicolonField(row.raw)}\n`;
+    this.pending += `${row.line};${quoteCsvField(row.reason, ';')};${quoteCsvField(row.raw, ';')}\n`;
     // Batch small writes; write() is sync so the stream buffers (rejects are rare, so memory stays small).
     if (this.pending.length >= FLUSH_AT) this.flush();
   }

@@ -4,13 +4,12 @@
 // `npm run test:containers` (jest -c tools/containers/jest.config.cjs), not by `npm test`.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
-import { consumerLag, totalLag } from '@movie-stream/messaging';
-import { compareMovieData, computeReferenceMeans, readSemicolonCsv } from '@movie-stream/test-support';
+import { createLogger } from '@movie-stream/logging';
+import { consumerLag, kafkaClient, totalLag } from '@movie-stream/messaging';
+import { compareMovieData, computeReferenceMeans, freePorts, movieIdsOf, readSemicolonCsv, until } from '@movie-stream/test-support';
 
 // Image builds and a pipeline run in containers: minutes.
 jest.setTimeout(600_000);
@@ -39,16 +38,6 @@ async function ctrAsync(args: string[]): Promise<{ code: number; stdout: string;
     const err = e as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
-  });
 }
 
 const version = (app: string) => JSON.parse(readFileSync(join(ROOT, 'apps', app, 'package.json'), 'utf8')).version as string;
@@ -98,7 +87,7 @@ describe('container images', () => {
     const runId = `ctr-${Date.now().toString(36)}-${process.pid}`;
     const topics = { TOPIC_RATINGS: `${runId}.ratings`, TOPIC_MOVIES: `${runId}.movies`, TOPIC_MEAN_RATINGS: `${runId}.mean-ratings`, TOPIC_META_PREFIX: `${runId}.meta` };
     const groups = { processor: `${runId}.mean-rating-processor`, sink: `${runId}.movie-data-sink` };
-    const kafka = new Kafka({ clientId: runId, brokers, logLevel: logLevel.NOTHING });
+    const kafka = kafkaClient({ brokers }, runId, createLogger({ service: 'container-test', level: 'error', format: 'json' }));
     const admin = kafka.admin();
     await admin.connect();
     const out = mkdtempSync(join(tmpdir(), 'ctr-out-'));
@@ -119,7 +108,8 @@ describe('container images', () => {
       const env = (extra: Record<string, string>) =>
         Object.entries({ KAFKA_BROKERS: brokers.join(','), ...topics, SNAPSHOT_INTERVAL_MS: '1000', LOG_FORMAT: 'json', ...extra }).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
       const common = ['--network', 'host', '-v', `${out}:/data/out`];
-      const ports = { processor: await freePort(), sink: await freePort() };
+      const [processorPort, sinkPort] = await freePorts(2);
+      const ports = { processor: processorPort!, sink: sinkPort! };
       const name = (app: string) => `${runId}-${app}`;
       for (const [app, group, port] of [['mean-rating-processor', groups.processor, ports.processor], ['movie-data-sink', groups.sink, ports.sink]] as const) {
         containers.push(name(app));
@@ -139,15 +129,13 @@ describe('container images', () => {
 
       // Drained = both groups committed to the end offsets (which happens only after a snapshot).
       const waitForLag = async (group: string, ts: string[]) => {
-        const deadline = Date.now() + 180_000;
-        for (;;) {
+        const caughtUp = await until(async () => {
           for (const c of [name('mean-rating-processor'), name('movie-data-sink')]) {
             expect([c, ctr(['inspect', '-f', '{{.State.Running}}', c]).stdout.trim()]).toEqual([c, 'true']);
           }
-          if (totalLag(await consumerLag(admin, group, ts)) === 0) return;
-          if (Date.now() > deadline) throw new Error(`${group} did not catch up`);
-          await new Promise((r) => setTimeout(r, 500));
-        }
+          return totalLag(await consumerLag(admin, group, ts)) === 0;
+        }, 180_000, 500);
+        if (!caughtUp) throw new Error(`${group} did not catch up`);
       };
       await waitForLag(groups.processor, [topics.TOPIC_RATINGS]);
       await waitForLag(groups.sink, [topics.TOPIC_MOVIES, topics.TOPIC_MEAN_RATINGS]);
@@ -167,9 +155,7 @@ describe('container images', () => {
       }
 
       const reference = await computeReferenceMeans(join(sample, 'ratings.csv'));
-      const movieIds = new Set(
-        readFileSync(join(sample, 'movies.csv'), 'utf8').split('\n').slice(1).filter(Boolean).map((l) => Number(l.slice(0, l.indexOf(',')))),
-      );
+      const movieIds = await movieIdsOf(join(sample, 'movies.csv'));
       const rows = await readSemicolonCsv(join(out, 'movie-data.csv'));
       expect(compareMovieData(rows, reference.means, movieIds)).toEqual([]);
       expect(rows).toHaveLength(new Set([...movieIds, ...reference.means.keys()]).size);

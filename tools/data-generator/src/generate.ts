@@ -1,6 +1,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import * as path from 'node:path';
+import { quoteCsvField } from '@movie-stream/movielens-csv';
 
 export interface GenerateOptions {
   /** Good rating rows to write. */
@@ -76,10 +77,6 @@ const SPECIAL_TITLES = [
   'Das Boot, "The Boat"',
   'Zoë & Jürgen: Ça va, Señor?',
 ];
-
-function csvField(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 function pick<T>(rnd: () => number, items: readonly T[]): T {
   return items[Math.floor(rnd() * items.length)]!;
@@ -199,7 +196,7 @@ export async function generateDataset(opts: GenerateOptions): Promise<GenerateRe
     bias[i] = (movieRnd() + movieRnd() - 1) * 1.2;
     const title = movieTitle(movieRnd, i);
     const genres = movieGenres(movieRnd);
-    if (!isUnnamed[i] && movies.add(`${movieIdAt(i)},${csvField(title)},${genres}\n`)) await movies.flush();
+    if (!isUnnamed[i] && movies.add(`${movieIdAt(i)},${quoteCsvField(title, ',')},${genres}\n`)) await movies.flush();
   }
   await movies.end();
 

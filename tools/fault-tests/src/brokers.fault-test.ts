@@ -2,13 +2,14 @@
 // Uses a cluster of its own (ports 9291-9293) so killing brokers disturbs nothing else.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { sleep } from '@movie-stream/messaging';
 import { buildApps, PipelineRun, startService } from '@movie-stream/pipeline';
-import { dataset, LocalCluster, logOf, mismatches, sleep } from './harness';
+import { KafkaCluster, splitRatings, until } from '@movie-stream/test-support';
+import { dataset, logOf, mismatches } from './harness';
 
 jest.setTimeout(900_000);
 
-const cluster = new LocalCluster('faults', 9290, 3);
+const cluster = new KafkaCluster({ instance: 'faults', portBase: 9290, size: 3 });
 const runs: PipelineRun[] = [];
 
 beforeAll(() => {
@@ -49,15 +50,16 @@ async function onTopic(run: PipelineRun): Promise<number> {
  * returns how many. Fails when it finished first (the fault would then hit nothing) or after 120 s.
  */
 async function whenPublishing(run: PipelineRun, total: number): Promise<number> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const n = await onTopic(run);
+  let n = 0;
+  const publishing = await until(async () => {
+    n = await onTopic(run);
     const exited = run.service('rating-producer')?.child.exitCode !== null;
-    if (n > 0 && !exited) return n;
+    if (n > 0 && !exited) return true;
     if (exited || n >= total) throw new Error(`rating-producer finished (${n} of ${total} on the topic) before the fault could be injected`);
-    if (Date.now() > deadline) throw new Error(`rating-producer published nothing within 120 s; see ${run.logDir}`);
-    await sleep(50);
-  }
+    return false;
+  }, 120_000, 50);
+  if (!publishing) throw new Error(`rating-producer published nothing within 120 s; see ${run.logDir}`);
+  return n;
 }
 
 async function finish(run: PipelineRun, ratingsFile: string, moviesFile: string): Promise<void> {
@@ -117,13 +119,7 @@ describe('3 brokers, replication factor 3, min.insync.replicas 2, acks=all, idem
     try {
       const run = newRun('ten-producers', ratingsFile, moviesFile);
       await run.createTopics();
-      const lines = readFileSync(ratingsFile, 'utf8').split('\n');
-      const body = lines.slice(1).filter(Boolean);
-      const parts = Array.from({ length: 10 }, (_, i) => {
-        const f = join(run.outDir, `part-${i}.csv`);
-        writeFileSync(f, [lines[0], ...body.slice((i * body.length) / 10, ((i + 1) * body.length) / 10)].join('\n') + '\n');
-        return f;
-      });
+      const parts = splitRatings(ratingsFile, 10, run.outDir, 'part');
       run.start('mean-rating-processor');
       run.start('movie-data-sink');
       run.start('movie-producer', ['--movies', moviesFile]);
@@ -145,7 +141,7 @@ describe('3 brokers, replication factor 3, min.insync.replicas 2, acks=all, idem
 
 describe('no broker yet', () => {
   it('a producer started before any broker waits, says so, and completes once the broker comes up 60 s later', async () => {
-    const late = new LocalCluster('faults-late', 9390, 1);
+    const late = new KafkaCluster({ instance: 'faults-late', portBase: 9390 });
     late.reset();
     const { ratingsFile, moviesFile } = await dataset(20_000, 500);
     const run = new PipelineRun({ ratingsFile, moviesFile, brokers: late.brokers, outDir: join(tmpdir(), `faults-late-${Date.now()}`), log: () => undefined });

@@ -1,10 +1,10 @@
 // Guarantees 1, 5 and 7 of docs/RELIABILITY.md: SIGKILLed consumers (often in the middle of a snapshot
 // write) lose and double-count nothing, snapshots are never torn, and a deleted snapshot is rebuilt.
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildApps, PipelineRun } from '@movie-stream/pipeline';
-import { computeReferenceMeans, readSemicolonCsv } from '@movie-stream/test-support';
-import { dataset, logOf, mismatches, sleep, trackRuns } from './harness';
+import { computeReferenceMeans, readSemicolonCsv, splitRatings, until } from '@movie-stream/test-support';
+import { dataset, logOf, mismatches, trackRuns } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -15,31 +15,11 @@ const track = trackRuns();
 
 beforeAll(() => buildApps());
 
-function slices(ratingsFile: string, dir: string): string[] {
-  const lines = readFileSync(ratingsFile, 'utf8').split('\n');
-  const body = lines.slice(1).filter(Boolean);
-  return Array.from({ length: SLICES }, (_, i) => {
-    const f = join(dir, `slice-${i}.csv`);
-    writeFileSync(f, [lines[0], ...body.slice(Math.floor((i * body.length) / SLICES), Math.floor(((i + 1) * body.length) / SLICES))].join('\n') + '\n');
-    return f;
-  });
-}
-
 /** The user-facing snapshot must always parse completely: a kill never leaves a torn file. */
 async function expectWholeSnapshot(file: string): Promise<void> {
   if (!existsSync(file)) return;
   const rows = await readSemicolonCsv(file);
   for (const r of rows) expect(Number.isInteger(Number(r.movieId))).toBe(true);
-}
-
-/** Polls `cond` until it holds or `ms` pass; whether it held. */
-async function until(cond: () => boolean, ms: number, everyMs: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) return false;
-    await sleep(everyMs);
-  }
-  return true;
 }
 
 const currentOf = (stateDir: string) => (existsSync(join(stateDir, 'CURRENT')) ? readFileSync(join(stateDir, 'CURRENT'), 'utf8') : undefined);
@@ -59,7 +39,7 @@ async function killRepeatedly(victim: 'mean-rating-processor' | 'movie-data-sink
   track(run);
   run.cleanOutput();
   await run.createTopics();
-  const parts = slices(ratingsFile, run.outDir);
+  const parts = splitRatings(ratingsFile, SLICES, run.outDir, 'slice');
   const stateDir = join(run.outDir, '.state', victim);
   const stats = { kills: 0, killsWithLag: 0, killsDuringWrite: 0 };
   run.start('mean-rating-processor');
@@ -131,15 +111,11 @@ describe('consumers killed with SIGKILL mid-stream', () => {
     rmSync(meanFile);
     run.start('mean-rating-processor');
     // Kafka's committed offsets are at the end: the consumer must seek back to the beginning itself.
-    const deadline = Date.now() + 120_000;
     let counted = 0;
-    while (Date.now() < deadline) {
-      if (existsSync(meanFile)) {
-        counted = (await readSemicolonCsv(meanFile)).reduce((s, r) => s + Number(r.count), 0);
-        if (counted >= RATINGS) break;
-      }
-      await sleep(250);
-    }
+    await until(async () => {
+      if (existsSync(meanFile)) counted = (await readSemicolonCsv(meanFile)).reduce((s, r) => s + Number(r.count), 0);
+      return counted >= RATINGS;
+    }, 120_000, 250);
     expect(await run.stop('mean-rating-processor')).toBe(0);
     expect(counted).toBe(RATINGS);
     expect(logOf(run, 'mean-rating-processor')).toMatch(/no mean-ratings snapshot: starting from the beginning/);

@@ -3,7 +3,8 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApps, PipelineRun } from '@movie-stream/pipeline';
-import { dataset, logOf, mismatches, sleep, trackRuns } from './harness';
+import { until } from '@movie-stream/test-support';
+import { dataset, logOf, mismatches, trackRuns } from './harness';
 
 jest.setTimeout(900_000);
 
@@ -47,13 +48,13 @@ describe('rating producer SIGKILLed mid-file', () => {
       // Kill once this run has published a good part of what is left, never on a timer: at a third of
       // the rest the producer is mid-file whatever the machine's speed.
       const target = before + Math.floor((RATINGS - before) / 3);
-      const deadline = Date.now() + 300_000;
       let now = before;
-      while ((now = await ratingsOnTopic(run)) < target) {
+      const reached = await until(async () => {
+        if ((now = await ratingsOnTopic(run)) >= target) return true;
         if (producer.child.exitCode !== null) throw new Error(`rating-producer exited (${producer.child.exitCode}) before it was killed; see ${producer.logFile}`);
-        if (Date.now() > deadline) throw new Error(`rating-producer published ${now - before} ratings in 300 s; see ${producer.logFile}`);
-        await sleep(50);
-      }
+        return false;
+      }, 300_000, 50);
+      if (!reached) throw new Error(`rating-producer published ${now - before} ratings in 300 s; see ${producer.logFile}`);
       expect(producer.child.exitCode).toBeNull();
       producer.child.kill('SIGKILL');
       expect((await producer.exited).signal).toBe('SIGKILL');

@@ -3,11 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { createLogger } from '@movie-stream/logging';
 import { buildApps, PipelineRun } from '@movie-stream/pipeline';
-import { DLQ_HEADERS } from '@movie-stream/messaging';
+import { deadLetterTopic, DLQ_HEADERS, Publisher, sleep } from '@movie-stream/messaging';
 import { generateDataset } from '@movie-stream/data-generator';
-import { dataset, logOf, mismatches, sleep, trackRuns } from './harness';
+import { until } from '@movie-stream/test-support';
+import { dataset, logOf, mismatches, trackRuns } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -89,7 +90,8 @@ describe('graceful shutdown', () => {
     const onTopic = async () => (await admin.fetchTopicOffsets(run.topics.ratings)).reduce((n, o) => n + Number(o.high), 0);
     try {
       // (Right after creation a partition may have no leader yet: such a read counts as nothing published.)
-      while ((await onTopic().catch(() => 0)) === 0 && p.child.exitCode === null) await sleep(50);
+      const started = await until(async () => (await onTopic().catch(() => 0)) > 0 || p.child.exitCode !== null, 120_000, 50);
+      if (!started) throw new Error(`rating-producer published nothing within 120 s; see ${p.logFile}`);
       const t0 = Date.now();
       p.child.kill('SIGTERM');
       const { code } = await p.exited;
@@ -115,20 +117,31 @@ describe('snapshot write failures', () => {
     await run.createTopics();
     const stateDir = join(run.outDir, '.state', 'mean-rating-processor');
     run.start('mean-rating-processor');
-    while (!existsSync(join(stateDir, 'CURRENT'))) {
-      // The first snapshot only comes after the first ratings: publish a few.
-      if (!run.service('rating-producer')) run.start('rating-producer', ['--ratings', (await dataset(1_000, 50)).ratingsFile]);
-      await sleep(100);
-    }
+    // The first snapshot only comes after the first ratings: publish a few.
+    run.start('rating-producer', ['--ratings', (await dataset(1_000, 50)).ratingsFile]);
+    if (!(await until(() => existsSync(join(stateDir, 'CURRENT')), 120_000))) throw new Error(`no snapshot in ${stateDir} within 120 s; see ${run.logDir}`);
     await run.producerResult('rating-producer');
-    await sleep(1000);
+    // Until a snapshot holds all 1,000 and its offsets are committed. (A generation read while the next one
+    // replaces it may be gone: that read counts as not yet.)
+    const settled = await until(async () => {
+      const snap = (() => {
+        try {
+          return currentOffsets(stateDir)[run.topics.ratings] ?? {};
+        } catch {
+          return {};
+        }
+      })();
+      if (Object.values(snap).reduce((n, o) => n + Number(o), 0) !== 1_000) return false;
+      return JSON.stringify(await committed(run, run.groups.processor, run.topics.ratings)) === JSON.stringify(snap);
+    }, 120_000, 100);
+    if (!settled) throw new Error(`the snapshot of the first 1,000 ratings was not written and committed within 120 s; see ${run.logDir}`);
     const before = currentOffsets(stateDir);
     const gen = readFileSync(join(stateDir, 'CURRENT'), 'utf8');
     chattr('+i', stateDir);
     try {
       run.start('rating-producer', ['--ratings', ratingsFile]);
       await run.producerResult('rating-producer');
-      await sleep(3000);
+      await until(() => /snapshot of mean-ratings failed; offsets not committed, will retry/.test(logOf(run, 'mean-rating-processor')), 120_000);
       const log = logOf(run, 'mean-rating-processor');
       expect(log).toMatch(/snapshot of mean-ratings failed; offsets not committed, will retry/);
       expect(log).toMatch(/"code":"EPERM"/);
@@ -167,14 +180,14 @@ describe('bad input', () => {
     const { ratingsFile, moviesFile } = await dataset(20_000, 500);
     const run = newRun('dlq', ratingsFile, moviesFile);
     await run.createTopics();
-    const kafka = new Kafka({ clientId: 'garbage', brokers, logLevel: logLevel.NOTHING });
-    // Idempotent: a retried send on a loaded machine must not put a garbage message in twice (it did once,
-    // and the DLQ then rightly held three).
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
+    // The run's client (messaging's factory). Idempotent: a retried send on a loaded machine must not put a
+    // garbage message in twice (it did once, and the DLQ then rightly held three).
+    const kafka = run.kafka;
+    const publisher = new Publisher(kafka, { brokers, logger: createLogger({ service: 'garbage', level: 'error', format: 'json' }), idempotent: true });
+    await publisher.connect();
     const garbage = [Buffer.from([0xff, 0xfe, 0xfd, 0x00, 0x13]), Buffer.from('not protobuf at all')];
-    await producer.send({ topic: run.topics.ratings, messages: garbage.map((value, i) => ({ key: `garbage-${i}`, value })) });
-    await producer.disconnect();
+    await publisher.send(run.topics.ratings, garbage.map((value, i) => ({ key: `garbage-${i}`, value })));
+    await publisher.disconnect();
     run.startServices();
     await run.producerResult('rating-producer');
     await run.waitUntilDrained();
@@ -182,7 +195,8 @@ describe('bad input', () => {
     expect(await mismatches(run, ratingsFile, moviesFile)).toEqual([]);
 
     // Read the whole DLQ (up to its end offset), not just the first two records: a duplicate must fail.
-    const dlq = `${run.topics.ratings}.dlq`;
+    // A consumer of the run's client rather than messaging's readPartitions, whose records carry no headers.
+    const dlq = deadLetterTopic(run.topics.ratings);
     const admin = kafka.admin();
     await admin.connect();
     const dlqEnd = (await admin.fetchTopicOffsets(dlq)).reduce((n, p) => n + Number(p.high), 0);

@@ -1,12 +1,12 @@
 // docs/RELIABILITY.md, "A topic deleted and recreated under a saved state": the real mean-rating-processor
 // refuses a state that does not belong to its topic (recreated with fewer or more records, partitions
 // added), says what to do, and --reset-state=true rebuilds exactly; a normal restart still resumes exactly.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApps, PipelineRun } from '@movie-stream/pipeline';
-import { computeReferenceMeans, readSemicolonCsv } from '@movie-stream/test-support';
-import { dataset, logOf, sleep, trackRuns } from './harness';
+import { computeReferenceMeans, readSemicolonCsv, sliceRatings, until } from '@movie-stream/test-support';
+import { dataset, logOf, trackRuns } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -15,13 +15,6 @@ const PROCESSOR = 'mean-rating-processor';
 const track = trackRuns();
 
 beforeAll(() => buildApps());
-
-/** A ratings file of lines [from, to) of another one (header kept). */
-function slice(ratingsFile: string, from: number, to: number, out: string): string {
-  const lines = readFileSync(ratingsFile, 'utf8').split('\n');
-  writeFileSync(out, [lines[0], ...lines.slice(1).filter(Boolean).slice(from, to)].join('\n') + '\n');
-  return out;
-}
 
 describe('mean-rating-processor on a ratings topic deleted and recreated under its state', () => {
   let run: PipelineRun;
@@ -37,10 +30,10 @@ describe('mean-rating-processor on a ratings topic deleted and recreated under i
     run.cleanOutput();
     await run.createTopics(6);
     files = {
-      first: slice(a.ratingsFile, 0, 8_000, join(outDir, 'first.csv')),
-      second: slice(a.ratingsFile, 8_000, 12_000, join(outDir, 'second.csv')),
-      both: slice(a.ratingsFile, 0, 12_000, join(outDir, 'both.csv')),
-      fewer: slice(b.ratingsFile, 0, 1_500, join(outDir, 'fewer.csv')),
+      first: sliceRatings(a.ratingsFile, 0, 8_000, join(outDir, 'first.csv')),
+      second: sliceRatings(a.ratingsFile, 8_000, 12_000, join(outDir, 'second.csv')),
+      both: sliceRatings(a.ratingsFile, 0, 12_000, join(outDir, 'both.csv')),
+      fewer: sliceRatings(b.ratingsFile, 0, 1_500, join(outDir, 'fewer.csv')),
       more: b.ratingsFile,
     };
   });
@@ -53,15 +46,14 @@ describe('mean-rating-processor on a ratings topic deleted and recreated under i
   /** Waits until mean-ratings.csv counts every rating of `file`, then checks each movie against the reference. */
   async function expectExactFor(file: string): Promise<void> {
     const ref = await computeReferenceMeans(file);
-    const deadline = Date.now() + 180_000;
     let counted = -1;
-    while (counted !== ref.ratings) {
+    const exact = await until(async () => {
       const s = run.service(PROCESSOR);
       if (s?.child.exitCode !== null) throw new Error(`${PROCESSOR} exited (${s?.child.exitCode}):\n${logOf(run, PROCESSOR).slice(-3000)}`);
-      if (Date.now() > deadline) throw new Error(`mean-ratings.csv counts ${counted} ratings, expected ${ref.ratings}`);
       if (existsSync(meanFile())) counted = (await readSemicolonCsv(meanFile())).reduce((s, r) => s + Number(r.count), 0);
-      await sleep(200);
-    }
+      return counted === ref.ratings;
+    }, 180_000, 200);
+    if (!exact) throw new Error(`mean-ratings.csv counts ${counted} ratings, expected ${ref.ratings}`);
     const rows = await readSemicolonCsv(meanFile());
     expect(rows).toHaveLength(ref.means.size);
     for (const r of rows) {
@@ -97,17 +89,16 @@ describe('mean-rating-processor on a ratings topic deleted and recreated under i
     try {
       await admin.deleteTopics({ topics: [run.topics.ratings] });
       // Deletion finishes asynchronously: creating the name again succeeds once it has.
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const created = await admin
-          .createTopics({ topics: [{ topic: run.topics.ratings, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true })
-          .catch((e: Error) => {
-            if (Date.now() > deadline) throw e;
-            return false;
-          });
-        if (created) break;
-        await sleep(200);
-      }
+      let failure: Error | undefined;
+      const created = await until(
+        () =>
+          admin
+            .createTopics({ topics: [{ topic: run.topics.ratings, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true })
+            .catch((e: Error) => ((failure = e), false)),
+        60_000,
+        200,
+      );
+      if (!created) throw failure ?? new Error(`${run.topics.ratings} could not be created again within 60 s`);
     } finally {
       await admin.disconnect();
     }

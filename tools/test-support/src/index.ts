@@ -2,7 +2,12 @@ export { describeWithMovielens, findMovielensDir, movielensDir } from './moviele
 export {
   computeReferenceMeans,
   compareMovieData,
+  movieDataMismatches,
+  movieIdsOf,
   parseSemicolonCsv,
   readSemicolonCsv,
   type ReferenceMean,
 } from './reference';
+export { KafkaCluster, type KafkaClusterOptions } from './kafka-cluster';
+export { cachedDataset, datasetKey, sliceRatings, splitRatings, type CachedDataset, type DatasetParams } from './datasets';
+export { freePort, freePorts, until } from './wait';

@@ -216,3 +216,20 @@ export function compareMovieData(
   for (const id of reference.keys()) if (!seen.has(id) && !movieIds.has(id)) add(`movie ${id}: rated but has no row`);
   return problems;
 }
+
+/** movie-data.csv against the reference computed from the ratings and movies files the run read (empty = exact). */
+export async function movieDataMismatches(movieDataFile: string, ratingsFile: string, moviesFile: string): Promise<string[]> {
+  const [rows, ref, ids] = await Promise.all([readSemicolonCsv(movieDataFile), computeReferenceMeans(ratingsFile), movieIdsOf(moviesFile)]);
+  return compareMovieData(rows, ref.means, ids);
+}
+
+/** The movie ids movies.csv names, read independently of the code under test (ids are never quoted: the first comma ends them). */
+export async function movieIdsOf(moviesFile: string): Promise<Set<number>> {
+  const ids = new Set<number>();
+  let header = true;
+  for await (const line of createInterface({ input: createReadStream(moviesFile), crlfDelay: Infinity })) {
+    if (header) header = false;
+    else if (line) ids.add(Number(line.slice(0, line.indexOf(','))));
+  }
+  return ids;
+}
