@@ -1,18 +1,5 @@
 // Fallback for the processor/sink rates when the meta topics do not hold every report: poll each
 // consumer's /metrics (movie_stream_messages_total) every 100 ms and time its first to last change.
-import { createServer } from 'node:net';
-
-/** n distinct free ports (all held open until each is known, so the kernel cannot hand one out twice). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => res(s));
-  })));
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 /** `movie_stream_messages_total{…action="A"…topic="T"…} N` → N (0 when absent). */
 export function counterValue(text: string, action: string, topic: string): number {

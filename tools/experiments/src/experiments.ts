@@ -3,21 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KAFKA_OPTIONS, loadConfig } from '@movie-stream/config';
 import { createLogger } from '@movie-stream/logging';
-import { kafkaClient } from '@movie-stream/messaging';
+import { kafkaClient, sleep } from '@movie-stream/messaging';
 import { generateDataset } from '@movie-stream/data-generator';
 import { MetaSeries, readMetaReports } from '@movie-stream/monitoring';
 import { buildApps, configEnv, PipelineRun, REPO_ROOT, ServiceProcess, startService } from '@movie-stream/pipeline-run';
 import { ChartMark, formatTable, renderLineChartSvg, seriesOf } from '@movie-stream/report';
-import { movielensDir } from '@movie-stream/test-support';
-import { ExperimentCluster } from './cluster';
+import { KafkaCluster, movielensDir } from '@movie-stream/test-support';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => process.stderr.write(`[experiment] ${line}\n`);
 
 export interface ExperimentResult {
   dir: string;
   summary: Record<string, unknown>;
 }
+
+/** Every experiment's own fresh 3-broker cluster (ports 29091–29093): brokers are stopped here, never the shared one. */
+const experimentCluster = () => new KafkaCluster({ instance: 'experiments', portBase: 29090, size: 3, output: 'stderr' });
 
 async function metaSeries(brokers: string[], prefix: string): Promise<MetaSeries> {
   // The experiment's own cluster, with TLS and SASL as configured (the services it starts inherit them too).
@@ -40,9 +41,10 @@ export async function manyProducers(opts: { producers?: number; ratingsFile?: st
   const n = opts.producers ?? 10;
   const ratingsFile = opts.ratingsFile ?? join(movielensDir(), 'ratings.csv');
   const moviesFile = join(movielensDir(), 'movies.csv');
-  const cluster = new ExperimentCluster();
+  const cluster = experimentCluster();
   const dir = outDir('many-producers');
   buildApps();
+  cluster.reset();
   cluster.start();
   cluster.stopBroker(3);
   const run = new PipelineRun({ ratingsFile, moviesFile, outDir: mkdtempSync(join(tmpdir(), 'exp-many-')), brokers: cluster.brokers, log, stallTimeoutMs: 180_000 });
@@ -89,7 +91,7 @@ export async function manyProducers(opts: { producers?: number; ratingsFile?: st
   } finally {
     for (const p of producers) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await run.stopAll().catch(() => undefined);
-    cluster.stopAll();
+    cluster.stop();
   }
 }
 
@@ -102,10 +104,11 @@ export async function brokerStop(opts: { beforeMs?: number; stoppedMs?: number; 
   const beforeMs = opts.beforeMs ?? 30_000;
   const stoppedMs = opts.stoppedMs ?? 30_000;
   const afterMs = opts.afterMs ?? 20_000;
-  const cluster = new ExperimentCluster();
+  const cluster = experimentCluster();
   const dir = outDir('broker-stop');
   buildApps();
   const data = await generateDataset({ ratings: 200_000, movies: 2000, outDir: mkdtempSync(join(tmpdir(), 'exp-data-')) });
+  cluster.reset();
   cluster.start();
   const run = new PipelineRun({
     ratingsFile: data.ratingsFile, moviesFile: data.moviesFile, outDir: mkdtempSync(join(tmpdir(), 'exp-stop-')), brokers: cluster.brokers, log,
@@ -170,6 +173,6 @@ export async function brokerStop(opts: { beforeMs?: number; stoppedMs?: number; 
     stopLoop = true;
     if (producer && producer.child.exitCode === null) producer.child.kill('SIGKILL');
     await run.stopAll().catch(() => undefined);
-    cluster.stopAll();
+    cluster.stop();
   }
 }

@@ -1,2 +1,1 @@
 export { manyProducers, brokerStop, ExperimentResult } from './experiments';
-export { ExperimentCluster } from './cluster';

@@ -4,21 +4,14 @@
 // (tools/profile/top-functions.mjs), peak RSS and heap used over time (profiles/<app>.memory.json).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@movie-stream/config';
 import { generateDataset } from '@movie-stream/data-generator';
 import { APPS, AppName, buildApps, configEnv, PipelineRun, REPO_ROOT } from '@movie-stream/pipeline-run';
+import { freePort } from '@movie-stream/test-support';
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ options: { ratings: { type: 'string', default: '200000' } }, allowPositionals: true });

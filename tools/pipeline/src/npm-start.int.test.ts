@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDataset } from '@movie-stream/data-generator';
-import { compareMovieData, computeReferenceMeans, readSemicolonCsv } from '@movie-stream/test-support';
+import { compareMovieData, computeReferenceMeans, movieIdsOf, readSemicolonCsv } from '@movie-stream/test-support';
 import { APPS, CONSUMER_APPS, REPO_ROOT } from '@movie-stream/pipeline-run';
 
 const RUNS = 10;
@@ -63,7 +63,7 @@ function npmStart(outDir: string): Promise<Outcome> {
 
 it(`npm start on the sample data exits 0 soon after its summary, ${RUNS} runs in a row`, async () => {
   const reference = await computeReferenceMeans(ratingsFile);
-  const movieIds = new Set(readFileSync(moviesFile, 'utf8').split('\n').slice(1).filter(Boolean).map((l) => Number(l.slice(0, l.indexOf(',')))));
+  const movieIds = await movieIdsOf(moviesFile);
   const failures: string[] = [];
   const afterSummary: number[] = [];
   for (let i = 1; i <= RUNS; i++) {

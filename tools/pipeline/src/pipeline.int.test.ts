@@ -2,12 +2,11 @@
 // independent computation straight from the CSV. Always on data the project makes (the generator's quoted
 // and non-ASCII titles, rated movies missing from movies.csv, malformed rows); also on the real MovieLens
 // ml-latest-small where it is at hand (MOVIELENS_DIR or ../shared/movielens beside the checkout).
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { generateDataset } from '@movie-stream/data-generator';
-import { compareMovieData, computeReferenceMeans, describeWithMovielens, readSemicolonCsv } from '@movie-stream/test-support';
+import { compareMovieData, computeReferenceMeans, describeWithMovielens, movieIdsOf, readSemicolonCsv, splitRatings, until } from '@movie-stream/test-support';
 import { buildApps, PipelineRun } from '@movie-stream/pipeline-run';
 
 // Real broker, real processes: minutes, not the unit-test default of 5 s.
@@ -25,23 +24,10 @@ interface DataSet {
   movies: number;
 }
 
-/** movie ids named by movies.csv (ids are never quoted: the first comma ends them). */
-async function movieIds(file: string): Promise<Set<number>> {
-  const ids = new Set<number>();
-  let header = true;
-  for await (const line of createInterface({ input: createReadStream(file) })) {
-    if (header) {
-      header = false;
-      continue;
-    }
-    if (line) ids.add(Number(line.slice(0, line.indexOf(','))));
-  }
-  return ids;
-}
 
 async function expectExact(data: DataSet, outDir: string): Promise<number> {
   const reference = await computeReferenceMeans(data.ratingsFile);
-  const ids = await movieIds(data.moviesFile);
+  const ids = await movieIdsOf(data.moviesFile);
   const rows = await readSemicolonCsv(join(outDir, 'movie-data.csv'));
   expect(compareMovieData(rows, reference.means, ids)).toEqual([]);
   const all = new Set([...ids, ...reference.means.keys()]);
@@ -80,16 +66,8 @@ function endToEnd(data: () => DataSet): void {
     const { ratingsFile, moviesFile, ratings } = data();
     const outDir = mkdtempSync(join(tmpdir(), 'crash-'));
     // Five slices of the ratings, published one after another; a kill while each is consumed.
-    const lines = readFileSync(ratingsFile, 'utf8').split('\n');
-    const header = lines[0];
-    const body = lines.slice(1).filter((l) => l.length > 0);
     const slices = 5;
-    const files = Array.from({ length: slices }, (_, i) => {
-      const f = join(outDir, `slice-${i}.csv`);
-      const part = body.slice(Math.floor((i * body.length) / slices), Math.floor(((i + 1) * body.length) / slices));
-      writeFileSync(f, [header, ...part].join('\n') + '\n');
-      return f;
-    });
+    const files = splitRatings(ratingsFile, slices, outDir, 'slice');
     const run = new PipelineRun({
       ratingsFile, moviesFile, outDir: join(outDir, 'out'), brokers, log: () => undefined,
       snapshotIntervalMs: 200,
@@ -113,21 +91,15 @@ function endToEnd(data: () => DataSet): void {
         let currentAtStart = currentOf();
         for (let i = 0; i < slices; i++) {
           // A restarted processor first catches up and saves a snapshot, so that the next kill has one to restore.
-          if (i > 0) {
-            const saved = Date.now() + 120_000;
-            while (currentOf() === currentAtStart) {
-              if (Date.now() > saved) throw new Error(`the processor saved no snapshot within 120 s of its restart; see ${run.logDir}`);
-              await new Promise((r) => setTimeout(r, 20));
-            }
+          if (i > 0 && !(await until(() => currentOf() !== currentAtStart, 120_000, 20))) {
+            throw new Error(`the processor saved no snapshot within 120 s of its restart; see ${run.logDir}`);
           }
           const before = await published();
           run.start('rating-producer', ['--ratings', files[i]]);
           // Kill as soon as this slice starts arriving: what is still being published cannot have been
           // processed and committed, so the victim dies with work pending (a condition, not a timer).
-          const deadline = Date.now() + 120_000;
-          while ((await published()) === before) {
-            if (Date.now() > deadline) throw new Error(`slice ${i} never reached the topic; see ${run.logDir}`);
-            await new Promise((r) => setTimeout(r, 5));
+          if (!(await until(async () => (await published()) !== before, 120_000, 5))) {
+            throw new Error(`slice ${i} never reached the topic; see ${run.logDir}`);
           }
           const victim = i === 2 ? 'movie-data-sink' : 'mean-rating-processor';
           run.service(victim)?.child.kill('SIGKILL');

@@ -1,7 +1,7 @@
 // npm start's runner, the monitor and `npm run report` against a broker that requires SASL/PLAIN (a cluster
 // of their own: tools/kafka/kafka.sh with KAFKA_SASL_PLAIN, stopped at the end). Each used to build a plain
 // KafkaJS client of its own and could not talk to such a broker at all.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { createLogger } from '@movie-stream/logging';
 import { kafkaClient, MetaReporter, rawSink, topicNames } from '@movie-stream/messaging';
 import { startMonitor } from '@movie-stream/monitoring';
 import { PipelineRun, REPO_ROOT } from '@movie-stream/pipeline-run';
+import { KafkaCluster } from '@movie-stream/test-support';
 
 jest.setTimeout(240_000);
 
@@ -21,23 +22,17 @@ const security = { kafkaSaslMechanism: 'plain', kafkaSaslUsername: USER, kafkaSa
 const logger = createLogger({ service: 'sasl-test', level: 'error', format: 'json' });
 const tmp = mkdtempSync(join(tmpdir(), 'sasl-clients-'));
 
-function kafkaSh(...args: string[]): void {
-  const r = spawnSync('bash', [join(REPO_ROOT, 'tools', 'kafka', 'kafka.sh'), ...args], {
-    env: { ...process.env, KAFKA_BROKERS: '', KAFKA_INSTANCE: INSTANCE, KAFKA_PORT_BASE: String(PORT_BASE), KAFKA_SASL_PLAIN: `${USER}:${PASSWORD}` },
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`kafka.sh ${args.join(' ')} failed: ${r.stdout}${r.stderr}`);
-}
+const cluster = new KafkaCluster({ instance: INSTANCE, portBase: PORT_BASE, saslPlain: `${USER}:${PASSWORD}` });
 
 let run: PipelineRun;
 beforeAll(async () => {
-  kafkaSh('start');
+  cluster.start();
   // npm start's setup step, through the runner's own client
   run = new PipelineRun({ ratingsFile: '', moviesFile: '', outDir: join(tmp, 'out'), brokers, security, log: () => undefined });
   await run.createTopics(2);
 });
 afterAll(() => {
-  kafkaSh('reset'); // stop, and delete the cluster's data
+  cluster.reset(); // stop, and delete the cluster's data
   rmSync(tmp, { recursive: true, force: true });
 });
 
