@@ -22,7 +22,10 @@ export default [
           ],
         },
       ],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/no-require-imports': 'off',
       // One Kafka seam: only libs/messaging talks to KafkaJS, and it loads KafkaJS only through its
       // kafkajs.ts, which puts the client's fix in place first. Others use @movie-stream/messaging
@@ -30,8 +33,13 @@ export default [
       'no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'kafkajs', message: "Only libs/messaging uses KafkaJS: import from '@movie-stream/messaging' (inside libs/messaging: './kafkajs')." }],
-          patterns: [{ group: ['kafkajs/*'], message: 'KafkaJS internals are libs/messaging\'s business (see its kafkajs-fix.ts).' }],
+          paths: [
+            {
+              name: 'kafkajs',
+              message: "Only libs/messaging uses KafkaJS: import from '@movie-stream/messaging' (inside libs/messaging: './kafkajs').",
+            },
+          ],
+          patterns: [{ group: ['kafkajs/*'], message: "KafkaJS internals are libs/messaging's business (see its kafkajs-fix.ts)." }],
         },
       ],
     },

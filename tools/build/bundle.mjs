@@ -49,7 +49,9 @@ await Promise.all(
 // The routing above depends on KafkaJS's file layout: a bundle with the original grouping is an error.
 for (const app of apps) {
   if (readFileSync(join(root, 'dist', 'apps', app, 'main.js'), 'utf8').includes('[...current, message]')) {
-    throw new Error(`dist/apps/${app}/main.js holds KafkaJS's original (quadratic) grouping: the kafkajs-linear-grouping routing did not apply`);
+    throw new Error(
+      `dist/apps/${app}/main.js holds KafkaJS's original (quadratic) grouping: the kafkajs-linear-grouping routing did not apply`,
+    );
   }
 }
 console.error(`bundled ${apps.join(', ')} into dist/apps in ${Date.now() - started} ms`);

@@ -1,6 +1,12 @@
 // mean-rating-processor (the seed's "meanratingproducer"): ratings → sum/count per movie → mean-ratings.
 import { aggregate, decodeRatings, encodeMeanRating, meanFromRecord, MovieMean, MEAN_RATING_COLUMNS } from '@movie-stream/mean-rating';
-import { BadMessage, runService, runStatefulConsumer, sendToDeadLetterQueue, STATEFUL_CONSUMER_OPTIONS } from '@movie-stream/service-runtime';
+import {
+  BadMessage,
+  runService,
+  runStatefulConsumer,
+  sendToDeadLetterQueue,
+  STATEFUL_CONSUMER_OPTIONS,
+} from '@movie-stream/service-runtime';
 
 runService('mean-rating-processor', STATEFUL_CONSUMER_OPTIONS, async (ctx) => {
   const result = await runStatefulConsumer<number, MovieMean>({
@@ -16,7 +22,10 @@ runService('mean-rating-processor', STATEFUL_CONSUMER_OPTIONS, async (ctx) => {
         const updated = aggregate(rows, ratings);
         // Publish before applying: if a publish fails, neither state nor offset has moved.
         await sendToDeadLetterQueue(ctx, publisher, batch, bad);
-        await publisher.send(ctx.topics.meanRatings, updated.map((m) => ({ key: String(m.movieId), value: encodeMeanRating(m) })));
+        await publisher.send(
+          ctx.topics.meanRatings,
+          updated.map((m) => ({ key: String(m.movieId), value: encodeMeanRating(m) })),
+        );
         for (const m of updated) rows.set(m.movieId, m);
         recordOffset(batch.topic, batch.partition, batch.nextOffset);
       });

@@ -1,6 +1,12 @@
 // movie-data-sink (the seed's "moviedatasink"): movies + mean-ratings → movie-data.csv.
 import { applyMeanRating, applyMovie, movieDataFromRecord, MovieDataRow, MOVIE_DATA_COLUMNS } from '@movie-stream/movie-data';
-import { BadMessage, runService, runStatefulConsumer, sendToDeadLetterQueue, STATEFUL_CONSUMER_OPTIONS } from '@movie-stream/service-runtime';
+import {
+  BadMessage,
+  runService,
+  runStatefulConsumer,
+  sendToDeadLetterQueue,
+  STATEFUL_CONSUMER_OPTIONS,
+} from '@movie-stream/service-runtime';
 
 runService('movie-data-sink', STATEFUL_CONSUMER_OPTIONS, async (ctx) => {
   const result = await runStatefulConsumer<number, MovieDataRow>({

@@ -95,7 +95,9 @@ describe('loadConfig', () => {
     it('on the command line is accepted with a warning; from the environment or a file without one', () => {
       const flag = loadConfig(KAFKA_OPTIONS, ['--kafka-sasl-password', 'hunter2'], {});
       expect(flag.kafkaSaslPassword).toBe('hunter2');
-      expect(configWarnings(flag)).toEqual([expect.stringMatching(/--kafka-sasl-password was given on the command line.*KAFKA_SASL_PASSWORD or --kafka-sasl-password-file/)]);
+      expect(configWarnings(flag)).toEqual([
+        expect.stringMatching(/--kafka-sasl-password was given on the command line.*KAFKA_SASL_PASSWORD or --kafka-sasl-password-file/),
+      ]);
       expect(configWarnings(flag).join()).not.toContain('hunter2');
       expect(configWarnings(loadConfig(KAFKA_OPTIONS, [], { KAFKA_SASL_PASSWORD: 'hunter2' }))).toEqual([]);
       expect(configWarnings(loadConfig(KAFKA_OPTIONS, ['--kafka-sasl-password-file', file('pw4', 'x')], {}))).toEqual([]);

@@ -30,7 +30,10 @@ function convert(spec: OptionSpec, raw: string, from: string): unknown {
       throw new ConfigError(`${from}: "${raw}" is not a boolean (true/false)`);
     }
     case 'list':
-      return raw.split(',').map((s) => s.trim()).filter(Boolean);
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     default:
       return raw;
   }
@@ -49,7 +52,12 @@ export function loadConfig<N extends OptionName>(
   for (const n of names) flagOptions[OPTIONS[n].flag] = { type: 'string' };
   let parsed: Record<string, string | boolean | undefined>;
   try {
-    parsed = parseArgs({ args: argv.map((a) => (a === '--help' ? '--help=' : a)), options: flagOptions, strict: true, allowPositionals: false }).values;
+    parsed = parseArgs({
+      args: argv.map((a) => (a === '--help' ? '--help=' : a)),
+      options: flagOptions,
+      strict: true,
+      allowPositionals: false,
+    }).values;
   } catch (e) {
     throw new ConfigError(`${(e as Error).message}\n${usage(names)}`);
   }
@@ -63,7 +71,9 @@ export function loadConfig<N extends OptionName>(
     if (typeof flagValue === 'string') {
       out[n] = convert(spec, flagValue, (from[n] = `--${spec.flag}`));
       if (spec.secret) {
-        warnings.push(`--${spec.flag} was given on the command line, where every user of this machine can read it (ps); use ${spec.env}${n === 'kafkaSaslPassword' ? ' or --kafka-sasl-password-file' : ''} instead`);
+        warnings.push(
+          `--${spec.flag} was given on the command line, where every user of this machine can read it (ps); use ${spec.env}${n === 'kafkaSaslPassword' ? ' or --kafka-sasl-password-file' : ''} instead`,
+        );
       }
     } else if (env[spec.env] !== undefined && env[spec.env] !== '') out[n] = convert(spec, env[spec.env] as string, (from[n] = spec.env));
     else if (spec.default !== undefined) out[n] = convert(spec, spec.default, `default of ${spec.env}`);

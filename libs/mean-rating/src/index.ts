@@ -75,7 +75,9 @@ export function aggregate(table: { get(movieId: number): MovieMean | undefined }
 }
 
 export function encodeMeanRating(m: MovieMean): Buffer {
-  return Buffer.from(toBinary(MeanRatingSchema, create(MeanRatingSchema, { movieId: m.movieId, sum: m.sum, count: m.count, mean: m.sum / m.count })));
+  return Buffer.from(
+    toBinary(MeanRatingSchema, create(MeanRatingSchema, { movieId: m.movieId, sum: m.sum, count: m.count, mean: m.sum / m.count })),
+  );
 }
 
 /** Where a rating comes from: its source (a hash, never 0) and its 1-based row among the source's accepted rows. */
@@ -86,10 +88,17 @@ export interface RatingSource {
 
 export function encodeRating(r: { userId: number; movieId: number; rating: number; timestamp: number }, source?: RatingSource): Buffer {
   return Buffer.from(
-    toBinary(RatingSchema, create(RatingSchema, {
-      userId: r.userId, movieId: r.movieId, value: r.rating, timestamp: BigInt(r.timestamp),
-      sourceId: source?.sourceId ?? 0, sourceRow: source?.sourceRow ?? 0,
-    })),
+    toBinary(
+      RatingSchema,
+      create(RatingSchema, {
+        userId: r.userId,
+        movieId: r.movieId,
+        value: r.rating,
+        timestamp: BigInt(r.timestamp),
+        sourceId: source?.sourceId ?? 0,
+        sourceRow: source?.sourceRow ?? 0,
+      }),
+    ),
   );
 }
 
@@ -104,7 +113,14 @@ export interface DecodedRatingRecord extends RatingSource {
 export function decodeRatingRecord(value: Uint8Array): DecodedRatingRecord | undefined {
   try {
     const r = fromBinary(RatingSchema, value);
-    return { userId: r.userId, movieId: r.movieId, rating: r.value, timestamp: Number(r.timestamp), sourceId: r.sourceId, sourceRow: r.sourceRow };
+    return {
+      userId: r.userId,
+      movieId: r.movieId,
+      rating: r.value,
+      timestamp: Number(r.timestamp),
+      sourceId: r.sourceId,
+      sourceRow: r.sourceRow,
+    };
   } catch {
     return undefined;
   }

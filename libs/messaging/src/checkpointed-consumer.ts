@@ -133,23 +133,28 @@ export class CheckpointedConsumer {
           (positions[topic] ??= []).push(`${partition}@${offset}`);
         }
       }
-      opts.logger.info('joined consumer group; positioned at the state\'s offsets', { groupId: opts.groupId, positions });
+      opts.logger.info("joined consumer group; positioned at the state's offsets", { groupId: opts.groupId, positions });
     });
   }
 
   async start(): Promise<void> {
     const { admin, topics, logger } = this.opts;
     // Right after another process created the topics their leaders may not be elected yet: retry.
-    await retryForever(`reading start offsets of ${topics.join(', ')}`, async () => {
-      for (const topic of topics) {
-        const offsets = await admin.fetchTopicOffsets(topic);
-        this.partitionCounts.set(topic, offsets.length);
-        for (const p of offsets) {
-          this.lowWatermarks.set(`${topic}:${p.partition}`, p.low);
-          this.highWatermarks.set(`${topic}:${p.partition}`, p.high);
+    await retryForever(
+      `reading start offsets of ${topics.join(', ')}`,
+      async () => {
+        for (const topic of topics) {
+          const offsets = await admin.fetchTopicOffsets(topic);
+          this.partitionCounts.set(topic, offsets.length);
+          for (const p of offsets) {
+            this.lowWatermarks.set(`${topic}:${p.partition}`, p.low);
+            this.highWatermarks.set(`${topic}:${p.partition}`, p.high);
+          }
         }
-      }
-    }, logger, this.opts.signal);
+      },
+      logger,
+      this.opts.signal,
+    );
     this.checkStateAgainstTopics();
     await connectWithRetry(this.consumer, this.opts.brokers, logger, this.opts.signal);
     await this.consumer.subscribe({ topics, fromBeginning: true });
@@ -196,7 +201,9 @@ export class CheckpointedConsumer {
         if (n > high) {
           problems.push(`${topic} partition ${partition}: the state continues at offset ${n}, past the partition's end (${high})`);
         } else if (n < low) {
-          problems.push(`${topic} partition ${partition}: the state continues at offset ${n}, but the partition now starts at ${low} (records the state never saw were deleted)`);
+          problems.push(
+            `${topic} partition ${partition}: the state continues at offset ${n}, but the partition now starts at ${low} (records the state never saw were deleted)`,
+          );
         } else {
           const mark = cp.lastRecord?.(topic, partition);
           // A mark below the start was removed by retention: not comparable, the range check is all there is.
@@ -249,12 +256,15 @@ export class CheckpointedConsumer {
       if (at) {
         const found = fingerprint(at);
         if (found.timestamp !== mark.timestamp || found.hash !== mark.hash) {
-          const how = found.hash === mark.hash
-            ? `same key and value, but written at ${found.timestamp}, the state's at ${mark.timestamp}`
-            : 'a different key or value';
-          this.fail(new StateMismatchError([
-            `${topic} partition ${partition}: the record at offset ${mark.offset} is not the one the state last consumed there (${how})`,
-          ]));
+          const how =
+            found.hash === mark.hash
+              ? `same key and value, but written at ${found.timestamp}, the state's at ${mark.timestamp}`
+              : 'a different key or value';
+          this.fail(
+            new StateMismatchError([
+              `${topic} partition ${partition}: the record at offset ${mark.offset} is not the one the state last consumed there (${how})`,
+            ]),
+          );
           return;
         }
         marked = 1; // the state's own last record, read again to compare: not a replay
@@ -264,7 +274,9 @@ export class CheckpointedConsumer {
         // Sought there and still started after it: compaction removed that record. Nothing to compare;
         // the range checks at start passed.
         this.marksToCheck.delete(key);
-        this.opts.logger.info(`${key}: the state's last record (offset ${mark.offset}) was compacted away: resuming at ${expected} unchecked`);
+        this.opts.logger.info(
+          `${key}: the state's last record (offset ${mark.offset}) was compacted away: resuming at ${expected} unchecked`,
+        );
       }
     }
     let start = 0;

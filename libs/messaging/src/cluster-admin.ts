@@ -51,7 +51,8 @@ export class ClusterAdmin {
       const e = await this.admin.fetchTopicOffsets(topic).catch(() => undefined);
       if (!e) continue;
       out.push({
-        topic, partitions: e.length,
+        topic,
+        partitions: e.length,
         messages: e.reduce((s, p) => s + Number(p.high) - Number(p.low), 0),
         endOffsets: e.reduce((s, p) => s + Number(p.high), 0),
       });
@@ -61,7 +62,10 @@ export class ClusterAdmin {
 
   /** The consumer groups `include` accepts, by id, with their state. */
   async consumerGroups(include: (groupId: string) => boolean): Promise<ConsumerGroupInfo[]> {
-    const ids = (await this.admin.listGroups()).groups.map((g) => g.groupId).filter(include).sort();
+    const ids = (await this.admin.listGroups()).groups
+      .map((g) => g.groupId)
+      .filter(include)
+      .sort();
     const described = ids.length ? (await this.admin.describeGroups(ids)).groups : [];
     return ids.map((groupId) => ({ groupId, state: described.find((d) => d.groupId === groupId)?.state }));
   }

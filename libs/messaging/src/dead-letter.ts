@@ -12,7 +12,11 @@ export const DLQ_HEADERS = {
 } as const;
 
 /** The original key and bytes, with headers saying where the message came from and what was wrong. */
-export function deadLetter(source: { topic: string; partition: number; service: string }, m: Pick<KafkaMessage, 'key' | 'value' | 'offset'>, error: string): Message {
+export function deadLetter(
+  source: { topic: string; partition: number; service: string },
+  m: Pick<KafkaMessage, 'key' | 'value' | 'offset'>,
+  error: string,
+): Message {
   return {
     key: m.key,
     value: m.value,

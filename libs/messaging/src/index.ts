@@ -1,16 +1,43 @@
 export { connectWithRetry, retryForever, pendingRetries, RetryOptions, backoffMs, sleep } from './kafka-client';
 export {
-  createKafka, kafkaClient, kafkaClientConfig, kafkaConnection, kafkaEnv, authenticationFailure, fatalKafkaErrors, KafkaAuthenticationError, KafkaConnectionRefusedError,
-  KafkaConnection, KafkaSettings, KafkaSecurity, KafkaLogger,
+  createKafka,
+  kafkaClient,
+  kafkaClientConfig,
+  kafkaConnection,
+  kafkaEnv,
+  authenticationFailure,
+  fatalKafkaErrors,
+  KafkaAuthenticationError,
+  KafkaConnectionRefusedError,
+  KafkaConnection,
+  KafkaSettings,
+  KafkaSecurity,
+  KafkaLogger,
 } from './kafka-factory';
 export { topicNames, pipelineTopics, ensureTopics, waitForLeaders, TopicNames, TopicSpec } from './topics';
 export { MetaReporter, MetaSink, MetaAction } from './meta-reporter';
 export { Publisher, PublisherOptions, rawSink } from './publisher';
-export { CheckpointedConsumer, Checkpoint, PartitionBatch, CheckpointedConsumerOptions, RecordFingerprint, StateMismatchError, fingerprint } from './checkpointed-consumer';
+export {
+  CheckpointedConsumer,
+  Checkpoint,
+  PartitionBatch,
+  CheckpointedConsumerOptions,
+  RecordFingerprint,
+  StateMismatchError,
+  fingerprint,
+} from './checkpointed-consumer';
 export { consumerLag, totalLag, PartitionLag } from './lag';
 export { deadLetterTopic, deadLetter, DLQ_HEADERS } from './dead-letter';
 export { newRunId, runMetaPrefix, runsOf, latestRun, RunRef } from './runs';
-export { readPartitions, readPartitionTails, keyPartitioner, TopicRecord, PartitionContents, PartitionTail, ReadPartitionsOptions } from './partition-tails';
+export {
+  readPartitions,
+  readPartitionTails,
+  keyPartitioner,
+  TopicRecord,
+  PartitionContents,
+  PartitionTail,
+  ReadPartitionsOptions,
+} from './partition-tails';
 export { ClusterAdmin, TopicSize, ConsumerGroupInfo, MetadataBroker } from './cluster-admin';
 export { readTopicRange, followTopics, TopicMessage, TopicFollower, ReadTopicRangeOptions, FollowTopicsOptions } from './topic-reader';
 export type { KafkaClient, KafkaAdmin, KafkaProducer, KafkaConsumer, OutgoingMessage, ConsumedMessage } from './kafka-types';

@@ -37,10 +37,16 @@ describe('retryForever and abort', () => {
     const controller = new AbortController();
     let attempts = 0;
     let fail: (e: Error) => void = () => undefined;
-    const result = retryForever('publish', () => {
-      attempts++;
-      return new Promise<void>((_, reject) => (fail = reject));
-    }, quiet, controller.signal, () => 0);
+    const result = retryForever(
+      'publish',
+      () => {
+        attempts++;
+        return new Promise<void>((_, reject) => (fail = reject));
+      },
+      quiet,
+      controller.signal,
+      () => 0,
+    );
     controller.abort(new Error('SIGTERM received'));
     fail(new Error('request timed out'));
     await expect(result).rejects.toThrow('request timed out');
@@ -50,7 +56,14 @@ describe('retryForever and abort', () => {
   it('with abandonOnAbort, gives up on an attempt that never settles as soon as the signal aborts', async () => {
     const controller = new AbortController();
     let attempts = 0;
-    const result = retryForever('connect', () => (attempts++, never<void>()), quiet, controller.signal, () => 0, { abandonOnAbort: true });
+    const result = retryForever(
+      'connect',
+      () => (attempts++, never<void>()),
+      quiet,
+      controller.signal,
+      () => 0,
+      { abandonOnAbort: true },
+    );
     controller.abort(new Error('SIGTERM received'));
     await expect(result).rejects.toThrow('SIGTERM received');
     expect(attempts).toBe(1);
@@ -61,7 +74,16 @@ describe('retryForever and abort', () => {
     const controller = new AbortController();
     controller.abort(new Error('SIGTERM received'));
     let attempts = 0;
-    await expect(retryForever('connect', async () => void attempts++, quiet, controller.signal, () => 0, { abandonOnAbort: true })).rejects.toThrow('SIGTERM received');
+    await expect(
+      retryForever(
+        'connect',
+        async () => void attempts++,
+        quiet,
+        controller.signal,
+        () => 0,
+        { abandonOnAbort: true },
+      ),
+    ).rejects.toThrow('SIGTERM received');
     expect(attempts).toBe(0);
   });
 });
@@ -72,14 +94,22 @@ describe('pendingRetries', () => {
     let release: () => void = () => undefined;
     let third: () => void = () => undefined;
     const reachedThird = new Promise<void>((r) => (third = r));
-    const result = retryForever('publish of 3 messages to ratings[1]', () => {
-      attempts++;
-      if (attempts < 3) return Promise.reject(new Error(`timeout ${attempts}`));
-      third();
-      return new Promise<void>((r) => (release = r));
-    }, quiet, undefined, () => 0);
+    const result = retryForever(
+      'publish of 3 messages to ratings[1]',
+      () => {
+        attempts++;
+        if (attempts < 3) return Promise.reject(new Error(`timeout ${attempts}`));
+        third();
+        return new Promise<void>((r) => (release = r));
+      },
+      quiet,
+      undefined,
+      () => 0,
+    );
     await reachedThird;
-    expect(pendingRetries()).toEqual([expect.stringMatching(/^publish of 3 messages to ratings\[1\] \(attempt 3 since \d+\.\d s; last error: timeout 2\)$/)]);
+    expect(pendingRetries()).toEqual([
+      expect.stringMatching(/^publish of 3 messages to ratings\[1\] \(attempt 3 since \d+\.\d s; last error: timeout 2\)$/),
+    ]);
     release();
     await result;
     expect(pendingRetries()).toEqual([]);

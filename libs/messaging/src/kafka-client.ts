@@ -111,5 +111,7 @@ export async function connectWithRetry(
   signal?: AbortSignal,
 ): Promise<void> {
   // A connect has nothing to lose: a stop need not wait for one in progress.
-  await retryForever(`waiting for Kafka at ${brokers.join(',')}: connect`, () => client.connect(), logger, signal, backoffMs, { abandonOnAbort: true });
+  await retryForever(`waiting for Kafka at ${brokers.join(',')}: connect`, () => client.connect(), logger, signal, backoffMs, {
+    abandonOnAbort: true,
+  });
 }

@@ -1,6 +1,14 @@
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded } from './kafkajs';
 import { KAFKA_OPTIONS, loadConfig } from '@movie-stream/config';
-import { authenticationFailure, fatalKafkaErrors, kafkaClientConfig, kafkaConnection, kafkaEnv, KafkaAuthenticationError, KafkaConnectionRefusedError } from './index';
+import {
+  authenticationFailure,
+  fatalKafkaErrors,
+  kafkaClientConfig,
+  kafkaConnection,
+  kafkaEnv,
+  KafkaAuthenticationError,
+  KafkaConnectionRefusedError,
+} from './index';
 
 const quiet = { warn: () => undefined };
 // KafkaJS throws these but its typings do not export them (or their constructors' arguments).
@@ -9,10 +17,17 @@ const kafkaError = (name: string, message: string) => Object.assign(new Error(me
 describe('kafkaClientConfig', () => {
   it('maps a loaded config (flags and environment) to KafkaJS options with TLS and SASL', () => {
     const config = loadConfig(KAFKA_OPTIONS, ['--kafka-ssl', 'true', '--brokers', 'a:1,b:2'], {
-      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p',
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD: 'p',
     });
     const options = kafkaClientConfig(kafkaConnection(config, 'svc-1'), quiet);
-    expect(options).toMatchObject({ clientId: 'svc-1', brokers: ['a:1', 'b:2'], ssl: true, sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' } });
+    expect(options).toMatchObject({
+      clientId: 'svc-1',
+      brokers: ['a:1', 'b:2'],
+      ssl: true,
+      sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' },
+    });
     expect(options.retry).toEqual({ initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 });
   });
 
@@ -23,23 +38,48 @@ describe('kafkaClientConfig', () => {
   });
 
   it('rejects an unknown mechanism and a mechanism without credentials', () => {
-    expect(() => kafkaClientConfig(kafkaConnection({ brokers: ['a:1'], kafkaSaslMechanism: 'gssapi' }, 'x'), quiet)).toThrow(/"gssapi" is not one of/);
-    expect(() => kafkaClientConfig(kafkaConnection({ brokers: ['a:1'], kafkaSaslMechanism: 'plain', kafkaSaslUsername: 'u' }, 'x'), quiet)).toThrow(
-      /KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD \(or KAFKA_SASL_PASSWORD_FILE\) are needed/,
+    expect(() => kafkaClientConfig(kafkaConnection({ brokers: ['a:1'], kafkaSaslMechanism: 'gssapi' }, 'x'), quiet)).toThrow(
+      /"gssapi" is not one of/,
     );
+    expect(() =>
+      kafkaClientConfig(kafkaConnection({ brokers: ['a:1'], kafkaSaslMechanism: 'plain', kafkaSaslUsername: 'u' }, 'x'), quiet),
+    ).toThrow(/KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD \(or KAFKA_SASL_PASSWORD_FILE\) are needed/);
   });
 });
 
 describe('kafkaEnv', () => {
   it('passes a password file as the file, and blanks the other variable so an inherited one cannot clash', () => {
-    expect(kafkaEnv({ brokers: ['a:1'], kafkaSaslMechanism: 'plain', kafkaSaslUsername: 'u', kafkaSaslPassword: 'p', kafkaSaslPasswordFile: '/f' })).toEqual({
-      KAFKA_BROKERS: 'a:1', KAFKA_SSL: 'false', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: '', KAFKA_SASL_PASSWORD_FILE: '/f',
+    expect(
+      kafkaEnv({
+        brokers: ['a:1'],
+        kafkaSaslMechanism: 'plain',
+        kafkaSaslUsername: 'u',
+        kafkaSaslPassword: 'p',
+        kafkaSaslPasswordFile: '/f',
+      }),
+    ).toEqual({
+      KAFKA_BROKERS: 'a:1',
+      KAFKA_SSL: 'false',
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD: '',
+      KAFKA_SASL_PASSWORD_FILE: '/f',
     });
-    expect(kafkaEnv({ brokers: ['a:1'], kafkaSsl: true, kafkaSaslPassword: 'p' })).toMatchObject({ KAFKA_SSL: 'true', KAFKA_SASL_PASSWORD: 'p', KAFKA_SASL_PASSWORD_FILE: '' });
+    expect(kafkaEnv({ brokers: ['a:1'], kafkaSsl: true, kafkaSaslPassword: 'p' })).toMatchObject({
+      KAFKA_SSL: 'true',
+      KAFKA_SASL_PASSWORD: 'p',
+      KAFKA_SASL_PASSWORD_FILE: '',
+    });
   });
 
   it('round-trips through loadConfig', () => {
-    const settings = { brokers: ['a:1', 'b:2'], kafkaSsl: true, kafkaSaslMechanism: 'plain', kafkaSaslUsername: 'u', kafkaSaslPassword: 'p w' };
+    const settings = {
+      brokers: ['a:1', 'b:2'],
+      kafkaSsl: true,
+      kafkaSaslMechanism: 'plain',
+      kafkaSaslUsername: 'u',
+      kafkaSaslPassword: 'p w',
+    };
     expect(loadConfig(KAFKA_OPTIONS, [], kafkaEnv(settings))).toMatchObject(settings);
   });
 });
@@ -48,8 +88,12 @@ describe('fatalKafkaErrors', () => {
   it('ends a retry loop at the first authentication failure, wrapped or not', () => {
     const auth = kafkaError('KafkaJSSASLAuthenticationError', 'SASL PLAIN authentication failed: Invalid username or password');
     expect(fatalKafkaErrors()(auth)).toBeInstanceOf(KafkaAuthenticationError);
-    expect(authenticationFailure(new KafkaJSNumberOfRetriesExceeded(auth, { retryCount: 8, retryTime: 10_000 }))?.message).toMatch(/^Kafka rejected the SASL authentication: SASL PLAIN/);
-    expect(authenticationFailure(kafkaError('KafkaJSProtocolError', 'The broker does not support the requested SASL mechanism'))).toBeInstanceOf(KafkaAuthenticationError);
+    expect(authenticationFailure(new KafkaJSNumberOfRetriesExceeded(auth, { retryCount: 8, retryTime: 10_000 }))?.message).toMatch(
+      /^Kafka rejected the SASL authentication: SASL PLAIN/,
+    );
+    expect(
+      authenticationFailure(kafkaError('KafkaJSProtocolError', 'The broker does not support the requested SASL mechanism')),
+    ).toBeInstanceOf(KafkaAuthenticationError);
     expect(authenticationFailure(kafkaError('KafkaJSProtocolError', 'This is not the correct coordinator for this group'))).toBeUndefined();
   });
 
@@ -59,6 +103,8 @@ describe('fatalKafkaErrors', () => {
     for (let i = 0; i < 4; i++) expect(fatal(closed())).toBeUndefined();
     expect(fatal(new KafkaJSConnectionError('connect ECONNREFUSED'))).toBeUndefined();
     for (let i = 0; i < 4; i++) expect(fatal(closed())).toBeUndefined();
-    expect(fatal(new KafkaJSNumberOfRetriesExceeded(closed(), { retryCount: 8, retryTime: 10_000 }))).toBeInstanceOf(KafkaConnectionRefusedError);
+    expect(fatal(new KafkaJSNumberOfRetriesExceeded(closed(), { retryCount: 8, retryTime: 10_000 }))).toBeInstanceOf(
+      KafkaConnectionRefusedError,
+    );
   });
 });

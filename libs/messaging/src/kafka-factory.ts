@@ -70,13 +70,18 @@ function sasl(c: KafkaConnection): SASLOptions | undefined {
     throw new Error(`KAFKA_SASL_MECHANISM "${c.saslMechanism}" is not one of plain, scram-sha-256, scram-sha-512`);
   }
   if (!c.saslUsername || c.saslPassword === undefined) {
-    throw new Error('KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (or KAFKA_SASL_PASSWORD_FILE) are needed too');
+    throw new Error(
+      'KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (or KAFKA_SASL_PASSWORD_FILE) are needed too',
+    );
   }
   return { mechanism, username: c.saslUsername, password: c.saslPassword } as SASLOptions;
 }
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
-  [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
 };
 
 /** The KafkaJS options of a connection (exported so a test can check what every caller gets). */
@@ -90,17 +95,24 @@ export function kafkaClientConfig(c: KafkaConnection, logger: KafkaLogger): Kafk
     // KafkaJS retries each request with exponential backoff; callers loop around that (see waitForKafka).
     retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 },
     logLevel: logLevel.WARN,
-    logCreator: () => ({ namespace, level, log }: LogEntry) => {
-      const { message, timestamp: _t, logger: _l, ...extra } = log as LogEntry['log'] & { timestamp?: string; logger?: string };
-      // KafkaJS logs every failed connection attempt at ERROR; our own retry loop reports those once per try.
-      // and error responses it retries itself (not leader, not enough replicas) are warnings, not errors.
-      const text = String(message);
-      const lvl = LEVELS[level] !== 'error' ? LEVELS[level]
-        : /Connection error|ECONNREFUSED|Failed to connect/.test(text) ? 'debug'
-        : /^Response |Failed to send messages/.test(text) ? 'warn' : 'error';
-      const emit = logger[lvl ?? 'info'] ?? (lvl === 'error' ? logger.warn : undefined);
-      emit?.call(logger, `kafkajs ${namespace}: ${message}`, extra);
-    },
+    logCreator:
+      () =>
+      ({ namespace, level, log }: LogEntry) => {
+        const { message, timestamp: _t, logger: _l, ...extra } = log as LogEntry['log'] & { timestamp?: string; logger?: string };
+        // KafkaJS logs every failed connection attempt at ERROR; our own retry loop reports those once per try.
+        // and error responses it retries itself (not leader, not enough replicas) are warnings, not errors.
+        const text = String(message);
+        const lvl =
+          LEVELS[level] !== 'error'
+            ? LEVELS[level]
+            : /Connection error|ECONNREFUSED|Failed to connect/.test(text)
+              ? 'debug'
+              : /^Response |Failed to send messages/.test(text)
+                ? 'warn'
+                : 'error';
+        const emit = logger[lvl ?? 'info'] ?? (lvl === 'error' ? logger.warn : undefined);
+        emit?.call(logger, `kafkajs ${namespace}: ${message}`, extra);
+      },
   };
 }
 
@@ -130,7 +142,11 @@ export class KafkaAuthenticationError extends Error {
  * broker does not offer, SASL against a listener without it), else undefined.
  */
 export function authenticationFailure(e: unknown): KafkaAuthenticationError | undefined {
-  for (let err = e as { name?: string; message?: string; originalError?: unknown; cause?: unknown } | undefined, depth = 0; err && depth < 5; depth++) {
+  for (
+    let err = e as { name?: string; message?: string; originalError?: unknown; cause?: unknown } | undefined, depth = 0;
+    err && depth < 5;
+    depth++
+  ) {
     if (err instanceof KafkaAuthenticationError) return err;
     if (err.name === 'KafkaJSSASLAuthenticationError' || (err.name === 'KafkaJSProtocolError' && /SASL/.test(err.message ?? ''))) {
       return new KafkaAuthenticationError(err as Error);

@@ -34,26 +34,22 @@ describe('KafkaJS grouping fix', () => {
     const original = loadOriginal();
     expect(original).not.toBe(linearGrouping);
     fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 12 }),
-        fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 300 }),
-        (partitions, keys) => {
-          const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({ partitionId: i }));
-          const messages: Msg[] = keys.map((key, id) => ({ key, id }));
-          const partitioner = ({ partitionMetadata: pm, message }: { partitionMetadata: unknown[]; message: Msg }) => message.key % pm.length;
-          const args = { topic: 'ratings', partitionMetadata, messages, partitioner };
-          const expected = original(args);
-          const actual = linearGrouping(args);
-          expect(Object.keys(actual)).toEqual(Object.keys(expected));
-          for (const p of Object.keys(expected)) {
-            const want = expected[Number(p)];
-            const got = actual[Number(p)];
-            expect(got.length).toBe(want.length);
-            // The same message objects, in the same order.
-            got.forEach((m, i) => expect(m).toBe(want[i]));
-          }
-        },
-      ),
+      fc.property(fc.integer({ min: 0, max: 12 }), fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 300 }), (partitions, keys) => {
+        const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({ partitionId: i }));
+        const messages: Msg[] = keys.map((key, id) => ({ key, id }));
+        const partitioner = ({ partitionMetadata: pm, message }: { partitionMetadata: unknown[]; message: Msg }) => message.key % pm.length;
+        const args = { topic: 'ratings', partitionMetadata, messages, partitioner };
+        const expected = original(args);
+        const actual = linearGrouping(args);
+        expect(Object.keys(actual)).toEqual(Object.keys(expected));
+        for (const p of Object.keys(expected)) {
+          const want = expected[Number(p)];
+          const got = actual[Number(p)];
+          expect(got.length).toBe(want.length);
+          // The same message objects, in the same order.
+          got.forEach((m, i) => expect(m).toBe(want[i]));
+        }
+      }),
       { numRuns: 300 },
     );
   });

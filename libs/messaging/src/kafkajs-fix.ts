@@ -21,7 +21,9 @@ export function applyLinearGrouping(): 'applied' | 'already' | 'too-late' {
   if (require.cache[require.resolve(SEND_MESSAGES_MODULE)]) {
     // KafkaJS was loaded before this module (an import of 'kafkajs' outside the seam): its producer keeps
     // the original grouping. Correct, only slower; said once so that the import gets fixed.
-    process.emitWarning('kafkajs was loaded before @movie-stream/messaging: its producers group messages with the original (quadratic) grouping');
+    process.emitWarning(
+      'kafkajs was loaded before @movie-stream/messaging: its producers group messages with the original (quadratic) grouping',
+    );
     return 'too-late';
   }
   const cached = require.cache[require.resolve(GROUPING_MODULE)];

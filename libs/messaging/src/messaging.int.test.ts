@@ -2,7 +2,20 @@
 import { Kafka, logLevel } from './kafkajs';
 import { fromBinary, MetaReportSchema } from '@movie-stream/schema';
 import { createLogger } from '@movie-stream/logging';
-import { Checkpoint, CheckpointedConsumer, consumerLag, ensureTopics, MetaReporter, pipelineTopics, Publisher, rawSink, RecordFingerprint, StateMismatchError, topicNames, totalLag } from './index';
+import {
+  Checkpoint,
+  CheckpointedConsumer,
+  consumerLag,
+  ensureTopics,
+  MetaReporter,
+  pipelineTopics,
+  Publisher,
+  rawSink,
+  RecordFingerprint,
+  StateMismatchError,
+  topicNames,
+  totalLag,
+} from './index';
 
 // Real broker, real processes: minutes, not the unit-test default of 5 s.
 jest.setTimeout(180_000);
@@ -15,7 +28,12 @@ const created: string[] = [];
 function freshTopics() {
   const p = `it-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
   created.push(p);
-  return topicNames({ topicRatings: `${p}.ratings`, topicMovies: `${p}.movies`, topicMeanRatings: `${p}.mean-ratings`, topicMetaPrefix: `${p}.meta` });
+  return topicNames({
+    topicRatings: `${p}.ratings`,
+    topicMovies: `${p}.movies`,
+    topicMeanRatings: `${p}.mean-ratings`,
+    topicMetaPrefix: `${p}.meta`,
+  });
 }
 
 async function readAll(topic: string, expected: number, timeoutMs = 30_000) {
@@ -56,7 +74,10 @@ describe('messaging on a real broker', () => {
     expect(await ensureTopics(admin, specs, 0, logger)).toEqual([]);
     const meta = await admin.fetchTopicMetadata({ topics: [names.ratings] });
     expect(meta.topics[0].partitions).toHaveLength(6);
-    const cfg = await admin.describeConfigs({ resources: [{ type: 2, name: names.meanRatings, configNames: ['cleanup.policy'] }], includeSynonyms: false });
+    const cfg = await admin.describeConfigs({
+      resources: [{ type: 2, name: names.meanRatings, configNames: ['cleanup.policy'] }],
+      includeSynonyms: false,
+    });
     expect(cfg.resources[0].configEntries[0].configValue).toBe('compact');
   });
 
@@ -65,7 +86,14 @@ describe('messaging on a real broker', () => {
     await ensureTopics(admin, pipelineTopics(names, 6), 0, logger);
     const publisher = new Publisher(kafka, { brokers, logger, maxInFlight: 3 });
     await publisher.connect();
-    const meta = new MetaReporter({ service: 'it', instanceId: 'i1', topics: names, windowMs: 200, sink: rawSink(publisher.producer), logger });
+    const meta = new MetaReporter({
+      service: 'it',
+      instanceId: 'i1',
+      topics: names,
+      windowMs: 200,
+      sink: rawSink(publisher.producer),
+      logger,
+    });
     publisher.meta = meta;
     meta.start();
     const total = 12_345;
@@ -100,7 +128,10 @@ describe('messaging on a real broker', () => {
     await ensureTopics(admin, [{ name: names.ratings, partitions: 1 }], 0, logger);
     const publisher = new Publisher(kafka, { brokers, logger });
     await publisher.connect();
-    await publisher.send(names.ratings, Array.from({ length: 100 }, (_, i) => ({ key: 'k', value: Buffer.from(String(i)) })));
+    await publisher.send(
+      names.ratings,
+      Array.from({ length: 100 }, (_, i) => ({ key: 'k', value: Buffer.from(String(i)) })),
+    );
     await publisher.disconnect();
 
     const groupId = `${names.ratings}-group`;
@@ -108,7 +139,12 @@ describe('messaging on a real broker', () => {
     const state = { next: '40' };
     const seen: number[] = [];
     const consumer = new CheckpointedConsumer({
-      kafka, admin, brokers, logger, groupId, topics: [names.ratings],
+      kafka,
+      admin,
+      brokers,
+      logger,
+      groupId,
+      topics: [names.ratings],
       checkpoint: { nextOffset: () => state.next },
       handle: async (b) => {
         for (const m of b.messages) seen.push(Number(String(m.value)));
@@ -131,7 +167,10 @@ describe('messaging on a real broker', () => {
     await ensureTopics(admin, [{ name: names.ratings, partitions: 1 }], 0, logger);
     const publisher = new Publisher(kafka, { brokers, logger });
     await publisher.connect();
-    await publisher.send(names.ratings, Array.from({ length: 50 }, (_, i) => ({ key: 'k', value: Buffer.from(String(i)) })));
+    await publisher.send(
+      names.ratings,
+      Array.from({ length: 50 }, (_, i) => ({ key: 'k', value: Buffer.from(String(i)) })),
+    );
     await publisher.disconnect();
     const groupId = `${names.ratings}-group`;
     await admin.setOffsets({ groupId, topic: names.ratings, partitions: [{ partition: 0, offset: '45' }] });
@@ -139,7 +178,12 @@ describe('messaging on a real broker', () => {
     const state: { next?: string } = {}; // empty state: rebuild from the start of the topic
     const seen: number[] = [];
     const consumer = new CheckpointedConsumer({
-      kafka, admin, brokers, logger, groupId, topics: [names.ratings],
+      kafka,
+      admin,
+      brokers,
+      logger,
+      groupId,
+      topics: [names.ratings],
       checkpoint: { nextOffset: () => state.next },
       handle: async (b) => {
         for (const m of b.messages) seen.push(Number(String(m.value)));
@@ -175,7 +219,10 @@ describe('a state on a topic deleted and recreated under it', () => {
   async function publish(topic: string, from: number, to: number) {
     const publisher = new Publisher(kafka, { brokers, logger });
     await publisher.connect();
-    await publisher.send(topic, Array.from({ length: to - from }, (_, i) => ({ key: 'k', value: Buffer.from(`v${from + i}`) })));
+    await publisher.send(
+      topic,
+      Array.from({ length: to - from }, (_, i) => ({ key: 'k', value: Buffer.from(`v${from + i}`) })),
+    );
     await publisher.disconnect();
   }
 
@@ -207,7 +254,13 @@ describe('a state on a topic deleted and recreated under it', () => {
 
   async function consume(topic: string, state: State, untilSeen?: number) {
     const consumer = new CheckpointedConsumer({
-      kafka, admin, brokers, logger, groupId: `${topic}-${Math.random()}`, topics: [topic], checkpoint: state,
+      kafka,
+      admin,
+      brokers,
+      logger,
+      groupId: `${topic}-${Math.random()}`,
+      topics: [topic],
+      checkpoint: state,
       handle: async (b) => {
         for (const m of b.messages) state.seen.push(String(m.value));
         state.next.set(b.partition, b.nextOffset);
@@ -260,7 +313,9 @@ describe('a state on a topic deleted and recreated under it', () => {
     await more.stop();
     expect(failure).toBeInstanceOf(StateMismatchError);
     // The same values published again: only the timestamp tells the records apart.
-    expect(failure.message).toContain(`${topic} partition 0: the record at offset 59 is not the one the state last consumed there (same key and value, but written at`);
+    expect(failure.message).toContain(
+      `${topic} partition 0: the record at offset 59 is not the one the state last consumed there (same key and value, but written at`,
+    );
     expect(state.seen).toEqual([]); // nothing of the new topic was applied
     expect(state.next.get(0)).toBe('60');
 

@@ -10,7 +10,12 @@ describe('MetaReporter', () => {
     let now = 10_000;
     const sent: { topic: string; value: Buffer }[] = [];
     const r = new MetaReporter({
-      service: 'svc', instanceId: 'i', topics, windowMs: 1000, logger, now: () => now,
+      service: 'svc',
+      instanceId: 'i',
+      topics,
+      windowMs: 1000,
+      logger,
+      now: () => now,
       sink: { send: async (topic, msgs) => void sent.push(...msgs.map((m) => ({ topic, value: m.value }))) },
     });
     r.record('published', 'ratings', 10, 100);
@@ -38,7 +43,12 @@ describe('MetaReporter', () => {
     let fail = true;
     const counts: number[] = [];
     const r = new MetaReporter({
-      service: 'svc', instanceId: 'i', topics, windowMs: 1000, logger, now: () => 5_000,
+      service: 'svc',
+      instanceId: 'i',
+      topics,
+      windowMs: 1000,
+      logger,
+      now: () => 5_000,
       sink: {
         send: async (_t, msgs) => {
           if (fail) throw new Error('broker down');

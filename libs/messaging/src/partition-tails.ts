@@ -56,12 +56,20 @@ export async function readPartitions(
     parts.set(o.partition, { partition: o.partition, low: o.low, high: o.high, records: [], next: start, end: high });
   }
   const pending = new Set([...parts.values()].filter((p) => p.next < p.end).map((p) => p.partition));
-  const result = () => [...parts.values()].sort((a, b) => a.partition - b.partition)
-    .map(({ partition, low, high, records }) => ({ partition, low, high, records }));
+  const result = () =>
+    [...parts.values()]
+      .sort((a, b) => a.partition - b.partition)
+      .map(({ partition, low, high, records }) => ({ partition, low, high, records }));
   if (pending.size === 0) return result();
 
   const groupId = `${opts.groupIdPrefix ?? 'movie-stream.read'}-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 2_000, maxWaitTimeInMs: 200 });
+  const consumer = kafka.consumer({
+    groupId,
+    allowAutoTopicCreation: false,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 2_000,
+    maxWaitTimeInMs: 200,
+  });
   let done!: () => void;
   let fail!: (e: Error) => void;
   const finished = new Promise<void>((resolve, reject) => {
@@ -139,7 +147,11 @@ export function keyPartitioner(topic: string, partitions: number): (key: string 
   const partitioner = Partitioners.DefaultPartitioner();
   // With a key the default partitioner only counts the partitions; leaders do not matter.
   const partitionMetadata: PartitionMetadata[] = Array.from({ length: partitions }, (_, i) => ({
-    partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0],
+    partitionId: i,
+    leader: 0,
+    partitionErrorCode: 0,
+    replicas: [0],
+    isr: [0],
   }));
   return (key) => partitioner({ topic, partitionMetadata, message: { key, value: null } });
 }

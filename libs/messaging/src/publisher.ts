@@ -31,7 +31,10 @@ export class Publisher {
   private readonly partitionMetadata = new Map<string, PartitionMetadata[]>();
   meta?: MetaReporter;
 
-  constructor(kafka: Kafka, private readonly opts: PublisherOptions) {
+  constructor(
+    kafka: Kafka,
+    private readonly opts: PublisherOptions,
+  ) {
     this.admin = kafka.admin();
     this.maxInFlight = opts.idempotent ? 1 : Math.max(1, opts.maxInFlight ?? 1);
     this.producer = kafka.producer({
@@ -86,11 +89,16 @@ export class Publisher {
   private async groupByPartition(topic: string, messages: Message[]): Promise<Map<number, Message[]>> {
     let partitionMetadata = this.partitionMetadata.get(topic);
     if (!partitionMetadata) {
-      partitionMetadata = await retryForever(`reading the partitions of ${topic}`, async () => {
-        await this.admin.connect();
-        const meta = await this.admin.fetchTopicMetadata({ topics: [topic] });
-        return meta.topics[0].partitions;
-      }, this.opts.logger, this.opts.signal);
+      partitionMetadata = await retryForever(
+        `reading the partitions of ${topic}`,
+        async () => {
+          await this.admin.connect();
+          const meta = await this.admin.fetchTopicMetadata({ topics: [topic] });
+          return meta.topics[0].partitions;
+        },
+        this.opts.logger,
+        this.opts.signal,
+      );
       this.partitionMetadata.set(topic, partitionMetadata);
     }
     const out = new Map<number, Message[]>();

@@ -1,13 +1,26 @@
 // The run's admin steps against the real broker (started by the jest global setup).
 import { Kafka, logLevel } from './kafkajs';
-import { createPipelineTopics, deleteTopicsAndGroups, groupLag, topicNames, waitForStableGroups, withAdmin, withTemporaryTopic } from './index';
+import {
+  createPipelineTopics,
+  deleteTopicsAndGroups,
+  groupLag,
+  topicNames,
+  waitForStableGroups,
+  withAdmin,
+  withTemporaryTopic,
+} from './index';
 
 jest.setTimeout(120_000);
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const kafka = new Kafka({ clientId: 'run-admin-int-test', brokers, logLevel: logLevel.NOTHING });
 const prefix = `ra-${Date.now().toString(36)}-${process.pid}.`;
-const names = topicNames({ topicRatings: `${prefix}ratings`, topicMovies: `${prefix}movies`, topicMeanRatings: `${prefix}mean-ratings`, topicMetaPrefix: `${prefix}meta` });
+const names = topicNames({
+  topicRatings: `${prefix}ratings`,
+  topicMovies: `${prefix}movies`,
+  topicMeanRatings: `${prefix}mean-ratings`,
+  topicMetaPrefix: `${prefix}meta`,
+});
 const group = `${prefix}group`;
 const listTopics = () => withAdmin(kafka, (a) => a.listTopics());
 
@@ -16,8 +29,12 @@ afterAll(() => deleteTopicsAndGroups(kafka, prefix, [group]).catch(() => undefin
 it('creates a run’s topics, measures a group’s lag as it commits, waits for it to settle, deletes the run', async () => {
   const created = await createPipelineTopics(kafka, names, 4);
   expect(created.sort()).toEqual((await listTopics()).filter((t) => t.startsWith(prefix)).sort());
-  expect(created).toEqual(expect.arrayContaining([names.ratings, names.movies, names.meanRatings, names.metaPublished, names.metaConsumed]));
-  expect(await withAdmin(kafka, async (a) => (await a.fetchTopicMetadata({ topics: [names.ratings] })).topics[0].partitions.length)).toBe(4);
+  expect(created).toEqual(
+    expect.arrayContaining([names.ratings, names.movies, names.meanRatings, names.metaPublished, names.metaConsumed]),
+  );
+  expect(await withAdmin(kafka, async (a) => (await a.fetchTopicMetadata({ topics: [names.ratings] })).topics[0].partitions.length)).toBe(
+    4,
+  );
   expect(await createPipelineTopics(kafka, names, 4)).toEqual([]); // idempotent
 
   const producer = kafka.producer();
@@ -43,7 +60,13 @@ it('creates a run’s topics, measures a group’s lag as it commits, waits for 
   await consumer.disconnect();
 
   // A check that throws ends the wait at once.
-  await expect(waitForStableGroups(kafka, [group], { check: () => { throw new Error('consumer died'); } })).rejects.toThrow('consumer died');
+  await expect(
+    waitForStableGroups(kafka, [group], {
+      check: () => {
+        throw new Error('consumer died');
+      },
+    }),
+  ).rejects.toThrow('consumer died');
 
   const deleted = await deleteTopicsAndGroups(kafka, prefix, [group]);
   expect(deleted.sort()).toEqual(created.sort());
@@ -60,7 +83,11 @@ it('a temporary topic exists while its function runs and is gone afterwards, als
   const name = `${prefix}tmp`;
   const inside = await withTemporaryTopic(kafka, { name, partitions: 2 }, async () => (await listTopics()).includes(name));
   expect(inside).toBe(true);
-  await expect(withTemporaryTopic(kafka, { name: `${name}2`, partitions: 1 }, async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+  await expect(
+    withTemporaryTopic(kafka, { name: `${name}2`, partitions: 1 }, async () => {
+      throw new Error('boom');
+    }),
+  ).rejects.toThrow('boom');
   const until = Date.now() + 60_000;
   let left = (await listTopics()).filter((t) => t === name || t === `${name}2`);
   while (left.length && Date.now() < until) {

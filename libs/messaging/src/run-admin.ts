@@ -43,7 +43,11 @@ export function deleteTopicsAndGroups(kafka: KafkaClient, prefix: string, groups
  * Waits until every group is Stable with members (a consumer that has joined and been assigned its
  * partitions). `check` runs before each poll and may throw to give up early (a consumer that died).
  */
-export function waitForStableGroups(kafka: KafkaClient, groups: string[], opts: { timeoutMs?: number; check?: () => void } = {}): Promise<void> {
+export function waitForStableGroups(
+  kafka: KafkaClient,
+  groups: string[],
+  opts: { timeoutMs?: number; check?: () => void } = {},
+): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   return withAdmin(kafka, async (admin) => {
     const until = Date.now() + timeoutMs;
@@ -58,9 +62,16 @@ export function waitForStableGroups(kafka: KafkaClient, groups: string[], opts: 
 }
 
 /** Creates `topic` (leaders elected), runs `fn`, deletes the topic again. */
-export function withTemporaryTopic<T>(kafka: KafkaClient, topic: { name: string; partitions: number; replicationFactor?: number }, fn: () => Promise<T>): Promise<T> {
+export function withTemporaryTopic<T>(
+  kafka: KafkaClient,
+  topic: { name: string; partitions: number; replicationFactor?: number },
+  fn: () => Promise<T>,
+): Promise<T> {
   return withAdmin(kafka, async (admin) => {
-    await admin.createTopics({ topics: [{ topic: topic.name, numPartitions: topic.partitions, replicationFactor: topic.replicationFactor ?? 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic: topic.name, numPartitions: topic.partitions, replicationFactor: topic.replicationFactor ?? 1 }],
+      waitForLeaders: true,
+    });
     try {
       return await fn();
     } finally {

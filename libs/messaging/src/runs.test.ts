@@ -6,10 +6,20 @@ describe('run naming', () => {
     const newest = newRunId(Date.UTC(2026, 5, 1), 7);
     const middle = newRunId(Date.UTC(2026, 2, 1), 99_999);
     const topics = [
-      'ratings', 'meta.published', 'meta.consumed', `${older}.ratings`, `${older}.meta.published`, `${older}.meta.consumed`,
-      `${newest}.meta.published`, `${newest}.meta.consumed`, `${newest}.ratings.dlq`, `${middle}.meta.consumed`,
+      'ratings',
+      'meta.published',
+      'meta.consumed',
+      `${older}.ratings`,
+      `${older}.meta.published`,
+      `${older}.meta.consumed`,
+      `${newest}.meta.published`,
+      `${newest}.meta.consumed`,
+      `${newest}.ratings.dlq`,
+      `${middle}.meta.consumed`,
       // Not a run's meta topic: other tools' prefixes, a dead-letter topic, a look-alike.
-      'bench-zzzzzzzz-1.meta.published', `${newest}.meta.published.dlq`, 'run-notbase36!-1.meta.published',
+      'bench-zzzzzzzz-1.meta.published',
+      `${newest}.meta.published.dlq`,
+      'run-notbase36!-1.meta.published',
     ];
     expect(runsOf(topics)).toEqual([
       { runId: newest, startedMs: Date.UTC(2026, 5, 1), metaPrefix: `${newest}.meta` },

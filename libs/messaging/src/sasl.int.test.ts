@@ -17,7 +17,13 @@ const logger = createLogger({ service: 'sasl-test', level: 'error', format: 'jso
 
 function kafkaSh(...args: string[]): string {
   const r = spawnSync('bash', [join(REPO_ROOT, 'tools', 'kafka', 'kafka.sh'), ...args], {
-    env: { ...process.env, KAFKA_BROKERS: '', KAFKA_INSTANCE: INSTANCE, KAFKA_PORT_BASE: String(PORT_BASE), KAFKA_SASL_PLAIN: `${USER}:${PASSWORD}` },
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: '',
+      KAFKA_INSTANCE: INSTANCE,
+      KAFKA_PORT_BASE: String(PORT_BASE),
+      KAFKA_SASL_PLAIN: `${USER}:${PASSWORD}`,
+    },
     encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`kafka.sh ${args.join(' ')} failed: ${r.stdout}${r.stderr}`);
@@ -86,10 +92,16 @@ it('without SASL: the broker closes every connection, and the retry loop ends wi
   const warnings: string[] = [];
   const admin = kafkaClient({ brokers }, 'sasl-test', logger).admin();
   // What a service does first: connect, then create its topics, each retried until it works.
-  const failure = await retryForever('connect and list topics', async () => {
-    await admin.connect();
-    return admin.listTopics();
-  }, { warn: (m: string) => warnings.push(m) }, undefined, () => 10).then(
+  const failure = await retryForever(
+    'connect and list topics',
+    async () => {
+      await admin.connect();
+      return admin.listTopics();
+    },
+    { warn: (m: string) => warnings.push(m) },
+    undefined,
+    () => 10,
+  ).then(
     (topics) => new Error(`listed ${topics.length} topics without SASL`),
     (e: Error) => e,
   );

@@ -25,7 +25,8 @@ async function existingTopics(admin: Admin, topics: string[]): Promise<string[]>
 /** Per partition: the first offset at or after `sinceMs` (0 = the start offset) and the end offset now. */
 async function offsetRange(admin: Admin, topic: string, sinceMs: number): Promise<{ partition: number; from: string; end: string }[]> {
   const ends = await admin.fetchTopicOffsets(topic);
-  const starts = sinceMs > 0 ? await admin.fetchTopicOffsetsByTimestamp(topic, sinceMs) : ends.map((e) => ({ partition: e.partition, offset: e.low }));
+  const starts =
+    sinceMs > 0 ? await admin.fetchTopicOffsetsByTimestamp(topic, sinceMs) : ends.map((e) => ({ partition: e.partition, offset: e.low }));
   return ends.map((e) => {
     const s = starts.find((x) => x.partition === e.partition);
     // -1 from a timestamp lookup means "nothing that new": start at the end.
@@ -60,7 +61,8 @@ export async function readTopicRange(kafka: Kafka, opts: ReadTopicRangeOptions):
     await admin.disconnect();
   }
   const pending = new Map<string, number>();
-  for (const [topic, parts] of ranges) for (const p of parts) if (Number(p.end) > Number(p.from)) pending.set(`${topic}:${p.partition}`, Number(p.end));
+  for (const [topic, parts] of ranges)
+    for (const p of parts) if (Number(p.end) > Number(p.from)) pending.set(`${topic}:${p.partition}`, Number(p.end));
   if (pending.size === 0) return;
   const consumer = kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false });
   await consumer.connect();
@@ -118,7 +120,13 @@ export interface FollowTopicsOptions {
 export async function followTopics(kafka: Kafka, opts: FollowTopicsOptions): Promise<TopicFollower | undefined> {
   const warn = opts.warn ?? opts.log ?? (() => undefined);
   try {
-    const consumer = await retryForever(`following ${opts.topics.join(' and ')}`, () => followOnce(kafka, opts), { warn }, opts.signal, opts.retryDelayMs);
+    const consumer = await retryForever(
+      `following ${opts.topics.join(' and ')}`,
+      () => followOnce(kafka, opts),
+      { warn },
+      opts.signal,
+      opts.retryDelayMs,
+    );
     return { disconnect: () => consumer.disconnect().catch(() => undefined) };
   } catch (e) {
     if (opts.signal.aborted) return undefined;
@@ -146,7 +154,8 @@ async function followOnce(kafka: Kafka, opts: FollowTopicsOptions): Promise<Cons
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) opts.onMessage({ topic: batch.topic, partition: batch.partition, offset: m.offset, value: m.value });
+        for (const m of batch.messages)
+          opts.onMessage({ topic: batch.topic, partition: batch.partition, offset: m.offset, value: m.value });
       },
     });
     for (const [topic, parts] of ranges) for (const p of parts) consumer.seek({ topic, partition: p.partition, offset: p.from });

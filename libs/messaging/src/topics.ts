@@ -10,7 +10,12 @@ export interface TopicNames {
   metaConsumed: string;
 }
 
-export function topicNames(c: { topicRatings: string; topicMovies: string; topicMeanRatings: string; topicMetaPrefix: string }): TopicNames {
+export function topicNames(c: {
+  topicRatings: string;
+  topicMovies: string;
+  topicMeanRatings: string;
+  topicMetaPrefix: string;
+}): TopicNames {
   return {
     ratings: c.topicRatings,
     movies: c.topicMovies,
@@ -62,7 +67,10 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
     const now = new Set(await admin.listTopics());
     if (!missing.every((s) => now.has(s.name))) throw e;
   }
-  await waitForLeaders(admin, missing.map((s) => s.name));
+  await waitForLeaders(
+    admin,
+    missing.map((s) => s.name),
+  );
   logger.info(`created topics ${missing.map((s) => s.name).join(', ')}`, { replicationFactor: rf });
   return missing.map((s) => s.name);
 }

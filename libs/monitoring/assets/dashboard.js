@@ -49,22 +49,43 @@ function draw(name, lines, el) {
     return;
   }
   if (chart) chart.destroy();
-  chart = new uPlot({
-    width: width(), height: 260,
-    // A short run has only a few seconds: draw each one as a point too, so it can be read off.
-    series: [{}, ...lines.map((l, i) => ({
-      label: l.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: name === 'lag',
-      points: { show: (/** @type {Chart} */ _u, /** @type {number} */ _si, /** @type {number} */ i0, /** @type {number} */ i1) => i1 - i0 < FEW_POINTS, size: 6, fill: COLORS[i % COLORS.length] },
-    }))],
-    // At least the last minute on the x axis: with a single point uPlot would otherwise span years.
-    // (computed from the data itself: uPlot widens a single point's min/max before calling range)
-    scales: { x: { time: true, range: (u) => {
-      const xs = u.data[0];
-      const max = xs.length ? xs[xs.length - 1] : Date.now() / 1000;
-      return [Math.min(xs.length ? xs[0] : max, max - 60), max + 1];
-    } } },
-    axes: [{}, { size: 70 }],
-  }, data, el);
+  chart = new uPlot(
+    {
+      width: width(),
+      height: 260,
+      // A short run has only a few seconds: draw each one as a point too, so it can be read off.
+      series: [
+        {},
+        ...lines.map((l, i) => ({
+          label: l.label,
+          stroke: COLORS[i % COLORS.length],
+          width: 1.5,
+          spanGaps: name === 'lag',
+          points: {
+            show: (/** @type {Chart} */ _u, /** @type {number} */ _si, /** @type {number} */ i0, /** @type {number} */ i1) =>
+              i1 - i0 < FEW_POINTS,
+            size: 6,
+            fill: COLORS[i % COLORS.length],
+          },
+        })),
+      ],
+      // At least the last minute on the x axis: with a single point uPlot would otherwise span years.
+      // (computed from the data itself: uPlot widens a single point's min/max before calling range)
+      scales: {
+        x: {
+          time: true,
+          range: (u) => {
+            const xs = u.data[0];
+            const max = xs.length ? xs[xs.length - 1] : Date.now() / 1000;
+            return [Math.min(xs.length ? xs[0] : max, max - 60), max + 1];
+          },
+        },
+      },
+      axes: [{}, { size: 70 }],
+    },
+    data,
+    el,
+  );
   builtWith.set(name, labels);
   dashboard[name] = chart;
 }
@@ -83,14 +104,64 @@ function render(s) {
   dashboard.last = s;
   dashboard.updates++;
   draw('throughput', s.throughput, element('throughput'));
-  draw('lag', s.groups.map((g) => ({ label: g.groupId, points: g.lagHistory })), element('lag'));
-  rows('groups', s.groups.map((g) => '<tr><td>' + esc(g.groupId) + '</td><td class="' + g.status + '">' + g.status + '</td><td class="n">' + g.totalLag + '</td><td>' + esc(g.state ?? '') + '</td><td>' + esc(g.reason) + '</td></tr>'));
-  rows('brokers', s.brokers.map((b) => '<tr><td>' + esc(b.address) + '</td><td>' + (b.nodeId ?? '') + '</td><td class="' + (b.up ? 'up' : 'down') + '">' + (b.up ? 'up' : 'down') + '</td><td>' + (b.inMetadata ? 'yes' : 'no') + '</td></tr>'));
-  rows('topics', s.topics.map((t) => '<tr><td>' + esc(t.topic) + '</td><td class="n">' + t.partitions + '</td><td class="n">' + t.messages + '</td></tr>'));
-  element('conn').textContent = 'updated ' + new Date(s.t).toLocaleTimeString() + (s.error ? ' — cluster poll failed: ' + s.error : '') + ' · meta prefix ' + s.metaPrefix;
+  draw(
+    'lag',
+    s.groups.map((g) => ({ label: g.groupId, points: g.lagHistory })),
+    element('lag'),
+  );
+  rows(
+    'groups',
+    s.groups.map(
+      (g) =>
+        '<tr><td>' +
+        esc(g.groupId) +
+        '</td><td class="' +
+        g.status +
+        '">' +
+        g.status +
+        '</td><td class="n">' +
+        g.totalLag +
+        '</td><td>' +
+        esc(g.state ?? '') +
+        '</td><td>' +
+        esc(g.reason) +
+        '</td></tr>',
+    ),
+  );
+  rows(
+    'brokers',
+    s.brokers.map(
+      (b) =>
+        '<tr><td>' +
+        esc(b.address) +
+        '</td><td>' +
+        (b.nodeId ?? '') +
+        '</td><td class="' +
+        (b.up ? 'up' : 'down') +
+        '">' +
+        (b.up ? 'up' : 'down') +
+        '</td><td>' +
+        (b.inMetadata ? 'yes' : 'no') +
+        '</td></tr>',
+    ),
+  );
+  rows(
+    'topics',
+    s.topics.map(
+      (t) => '<tr><td>' + esc(t.topic) + '</td><td class="n">' + t.partitions + '</td><td class="n">' + t.messages + '</td></tr>',
+    ),
+  );
+  element('conn').textContent =
+    'updated ' +
+    new Date(s.t).toLocaleTimeString() +
+    (s.error ? ' — cluster poll failed: ' + s.error : '') +
+    ' · meta prefix ' +
+    s.metaPrefix;
 }
 
-fetch('/api/state').then((r) => r.json()).then(render);
+fetch('/api/state')
+  .then((r) => r.json())
+  .then(render);
 const events = new EventSource('/events');
 events.onmessage = (/** @type {MessageEvent<string>} */ e) => render(JSON.parse(e.data));
 events.onerror = () => {

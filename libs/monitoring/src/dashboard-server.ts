@@ -4,7 +4,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Counter, Gauge } from 'prom-client';
-import { enumParam, Handler, HttpServer, intParam, sendJson, sendText, serviceRoutes, ServiceMetrics, startHttpServer } from '@movie-stream/observability';
+import {
+  enumParam,
+  Handler,
+  HttpServer,
+  intParam,
+  sendJson,
+  sendText,
+  serviceRoutes,
+  ServiceMetrics,
+  startHttpServer,
+} from '@movie-stream/observability';
 import type { MonitorCore, MonitorLogger } from './monitor-core';
 
 export interface DashboardServerOptions {
@@ -57,19 +67,30 @@ class EventStreams {
   private unsubscribe?: () => void;
   private readonly refused: Counter<'reason'>;
 
-  constructor(private readonly core: MonitorCore, private readonly opts: { maxClients: number; clientBufferBytes: number; metrics: ServiceMetrics; logger: MonitorLogger }) {
-    const gauge: Gauge = new Gauge({ name: 'movie_stream_dashboard_clients', help: 'Server-sent-event clients connected to the dashboard.', registers: [opts.metrics.registry], collect: () => gauge.set(this.clients.size) });
+  constructor(
+    private readonly core: MonitorCore,
+    private readonly opts: { maxClients: number; clientBufferBytes: number; metrics: ServiceMetrics; logger: MonitorLogger },
+  ) {
+    const gauge: Gauge = new Gauge({
+      name: 'movie_stream_dashboard_clients',
+      help: 'Server-sent-event clients connected to the dashboard.',
+      registers: [opts.metrics.registry],
+      collect: () => gauge.set(this.clients.size),
+    });
     this.refused = new Counter({
       name: 'movie_stream_dashboard_clients_refused_total',
       help: 'Dashboard event streams refused or closed by the monitor: full = over DASHBOARD_MAX_CLIENTS (503), slow = more than DASHBOARD_CLIENT_BUFFER_BYTES unsent.',
-      labelNames: ['reason'], registers: [opts.metrics.registry],
+      labelNames: ['reason'],
+      registers: [opts.metrics.registry],
     });
   }
 
   readonly route: Handler = (req, res) => {
     if (this.clients.size >= this.opts.maxClients) {
       this.refused.inc({ reason: 'full' });
-      return void res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '10' }).end(`too many dashboard clients (${this.opts.maxClients})\n`);
+      return void res
+        .writeHead(503, { 'content-type': 'text/plain', 'retry-after': '10' })
+        .end(`too many dashboard clients (${this.opts.maxClients})\n`);
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.write(`data: ${JSON.stringify(this.core.state())}\n\n`);
@@ -113,8 +134,14 @@ class EventStreams {
 export async function startDashboardServer(opts: DashboardServerOptions): Promise<HttpServer> {
   const { core, logger } = opts;
   const page = readAsset('dashboard.html');
-  if (!page) throw new Error(`the dashboard page dashboard.html is neither next to the bundle (${__dirname}) nor in libs/monitoring/assets`);
-  const streams = new EventStreams(core, { maxClients: opts.maxClients ?? 100, clientBufferBytes: opts.clientBufferBytes ?? 4 * 1024 * 1024, metrics: opts.metrics, logger });
+  if (!page)
+    throw new Error(`the dashboard page dashboard.html is neither next to the bundle (${__dirname}) nor in libs/monitoring/assets`);
+  const streams = new EventStreams(core, {
+    maxClients: opts.maxClients ?? 100,
+    clientBufferBytes: opts.clientBufferBytes ?? 4 * 1024 * 1024,
+    metrics: opts.metrics,
+    logger,
+  });
   const minutes = (url: URL) => intParam(url, 'minutes', 10, { min: 1, max: 7 * 24 * 60 });
   const sinceMinutes = (url: URL) => Date.now() - minutes(url) * 60_000;
   const state: Handler = (_req, res, url) => sendJson(res, core.state(minutes(url)));
@@ -123,10 +150,28 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
     '/api/state': state,
     // The name before DashboardState: kept for scripts that poll it.
     '/api/snapshot': state,
-    '/api/throughput': (_req, res, url) => sendJson(res, core.series.rates({ sinceMs: sinceMinutes(url), by: enumParam(url, 'by', ['service', 'instance', 'topic'] as const, 'service'), padLoneSecond: true })),
+    '/api/throughput': (_req, res, url) =>
+      sendJson(
+        res,
+        core.series.rates({
+          sinceMs: sinceMinutes(url),
+          by: enumParam(url, 'by', ['service', 'instance', 'topic'] as const, 'service'),
+          padLoneSecond: true,
+        }),
+      ),
     '/api/summary': (_req, res, url) => sendJson(res, core.series.summary({ sinceMs: sinceMinutes(url) })),
     '/api/lag': (_req, res) => sendJson(res, core.poller.latest.groups),
-    '/api/status': (_req, res) => sendJson(res, core.poller.latest.groups.map(({ groupId: g, status, totalLag, reason, state: s }) => ({ groupId: g, status, totalLag, state: s, reason }))),
+    '/api/status': (_req, res) =>
+      sendJson(
+        res,
+        core.poller.latest.groups.map(({ groupId: g, status, totalLag, reason, state: s }) => ({
+          groupId: g,
+          status,
+          totalLag,
+          state: s,
+          reason,
+        })),
+      ),
     '/api/brokers': (_req, res) => sendJson(res, core.poller.latest.brokers),
     '/api/topics': (_req, res) => sendJson(res, core.poller.latest.topics),
     '/events': streams.route,
@@ -139,7 +184,12 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
     sendText(res, 404, 'not found');
   };
   const http = await startHttpServer({
-    host: opts.host, port: opts.port, portFallback: opts.portFallback, routes, fallback, ref: true,
+    host: opts.host,
+    port: opts.port,
+    portFallback: opts.portFallback,
+    routes,
+    fallback,
+    ref: true,
     onError: (e, req) => logger.warn(`${req.method} ${req.url}: ${e.message}`),
   });
   return {

@@ -1,5 +1,15 @@
 export { MetaSeries, MetaPoint, RateSeries, SeriesKey, SeriesSummary, Action } from './series';
-export { groupStatus, partitionStatus, worst, DEFAULT_RULES, GroupStatus, GroupEvaluation, LagSample, PartitionOffsets, StatusRules } from './lag-status';
+export {
+  groupStatus,
+  partitionStatus,
+  worst,
+  DEFAULT_RULES,
+  GroupStatus,
+  GroupEvaluation,
+  LagSample,
+  PartitionOffsets,
+  StatusRules,
+} from './lag-status';
 export { ClusterPoller, ClusterStatus, BrokerState, GroupView, tcpAnswers } from './cluster-poller';
 export { decodeMetaReport, readMetaReports, followMetaReports, metaTopics, UndecodableMeta } from './meta-reader';
 export { DashboardState } from './dashboard-state';

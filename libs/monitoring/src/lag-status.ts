@@ -44,7 +44,10 @@ export interface PartitionStatus {
  * lag 0 now → OK; committed unchanged ≥ stopAfterMs → STOPPED; unchanged ≥ stallAfterMs → STALLED;
  * lag grew at every step of ≥ minSamples samples → WARNING; else OK (lag is being worked off).
  */
-export function partitionStatus(history: { t: number; committed: number; lag: number }[], rules: StatusRules = DEFAULT_RULES): { status: GroupStatus; reason: string } {
+export function partitionStatus(
+  history: { t: number; committed: number; lag: number }[],
+  rules: StatusRules = DEFAULT_RULES,
+): { status: GroupStatus; reason: string } {
   const last = history[history.length - 1];
   if (!last) return { status: 'OK', reason: 'no samples' };
   if (last.lag === 0) return { status: 'OK', reason: 'caught up' };
@@ -53,10 +56,12 @@ export function partitionStatus(history: { t: number; committed: number; lag: nu
   for (let i = history.length - 2; i >= 0 && history[i].committed === last.committed; i--) since = history[i].t;
   const still = last.t - since;
   if (still >= rules.stopAfterMs) return { status: 'STOPPED', reason: `no commit for ${Math.round(still / 1000)} s, lag ${last.lag}` };
-  if (still >= rules.stallAfterMs) return { status: 'STALLED', reason: `committed offset stuck for ${Math.round(still / 1000)} s, lag ${last.lag}` };
+  if (still >= rules.stallAfterMs)
+    return { status: 'STALLED', reason: `committed offset stuck for ${Math.round(still / 1000)} s, lag ${last.lag}` };
   if (history.length >= rules.minSamples) {
     const w = history.slice(-rules.minSamples);
-    if (w.every((s, i) => i === 0 || s.lag > w[i - 1].lag)) return { status: 'WARNING', reason: `lag grew at each of the last ${rules.minSamples} samples to ${last.lag}` };
+    if (w.every((s, i) => i === 0 || s.lag > w[i - 1].lag))
+      return { status: 'WARNING', reason: `lag grew at each of the last ${rules.minSamples} samples to ${last.lag}` };
   }
   return { status: 'OK', reason: 'consuming' };
 }

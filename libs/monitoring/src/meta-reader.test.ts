@@ -35,10 +35,21 @@ function fakeKafka(failures: number) {
 }
 
 const report = (count: number) =>
-  Buffer.from(toBinary(MetaReportSchema, create(MetaReportSchema, {
-    service: 'rating-producer', instanceId: 'i1', action: MetaReport_Action.PUBLISHED, topic: 'ratings',
-    windowStartMs: 1000n, windowEndMs: 2000n, count: BigInt(count), bytes: 10n,
-  })));
+  Buffer.from(
+    toBinary(
+      MetaReportSchema,
+      create(MetaReportSchema, {
+        service: 'rating-producer',
+        instanceId: 'i1',
+        action: MetaReport_Action.PUBLISHED,
+        topic: 'ratings',
+        windowStartMs: 1000n,
+        windowEndMs: 2000n,
+        count: BigInt(count),
+        bytes: 10n,
+      }),
+    ),
+  );
 
 describe('followMetaReports', () => {
   it('retries after a not-leader error until it follows, then delivers every report', async () => {
@@ -46,8 +57,14 @@ describe('followMetaReports', () => {
     const got: MetaPoint[] = [];
     const warnings: string[] = [];
     const follower = await followMetaReports({
-      kafka, prefix: 'meta', sinceMs: 1, groupId: 'g', signal: new AbortController().signal,
-      onReport: (p) => got.push(p), warn: (m) => warnings.push(m), retryDelayMs: () => 1,
+      kafka,
+      prefix: 'meta',
+      sinceMs: 1,
+      groupId: 'g',
+      signal: new AbortController().signal,
+      onReport: (p) => got.push(p),
+      warn: (m) => warnings.push(m),
+      retryDelayMs: () => 1,
     });
     expect(follower).toBeDefined();
     expect(warnings).toHaveLength(3);
@@ -66,8 +83,14 @@ describe('followMetaReports', () => {
     const ac = new AbortController();
     let warnings = 0;
     const following = followMetaReports({
-      kafka, prefix: 'meta', sinceMs: 1, groupId: 'g', signal: ac.signal,
-      onReport: () => undefined, warn: () => void (++warnings === 5 && ac.abort()), retryDelayMs: () => 0,
+      kafka,
+      prefix: 'meta',
+      sinceMs: 1,
+      groupId: 'g',
+      signal: ac.signal,
+      onReport: () => undefined,
+      warn: () => void (++warnings === 5 && ac.abort()),
+      retryDelayMs: () => 0,
     });
     await expect(following).resolves.toBeUndefined();
     expect(warnings).toBe(5);

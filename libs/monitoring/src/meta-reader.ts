@@ -47,10 +47,19 @@ export function decodeMetaReport(value: Buffer): MetaPoint {
  * Reads every meta report written since `sinceMs` up to the end offsets at call time, then stops.
  * Uses a throw-away consumer group that never commits.
  */
-export async function readMetaReports(kafka: KafkaClient, prefix: string, sinceMs = 0, timeoutMs = 120_000, onUndecodable?: (u: UndecodableMeta) => void): Promise<MetaPoint[]> {
+export async function readMetaReports(
+  kafka: KafkaClient,
+  prefix: string,
+  sinceMs = 0,
+  timeoutMs = 120_000,
+  onUndecodable?: (u: UndecodableMeta) => void,
+): Promise<MetaPoint[]> {
   const out: MetaPoint[] = [];
   await readTopicRange(kafka, {
-    topics: metaTopics(prefix), sinceMs, timeoutMs, what: `${prefix}.*`,
+    topics: metaTopics(prefix),
+    sinceMs,
+    timeoutMs,
+    what: `${prefix}.*`,
     groupId: `movie-stream.report-${process.pid}-${Date.now()}`,
     onMessage: (m) => {
       const p = tryDecode(m, onUndecodable);
@@ -88,8 +97,13 @@ export function followMetaReports(opts: FollowMetaOptions): Promise<TopicFollowe
     opts.onUndecodable?.(u);
   };
   return followTopics(opts.kafka, {
-    topics: metaTopics(opts.prefix), sinceMs: opts.sinceMs, groupId: opts.groupId, signal: opts.signal,
-    log: opts.log, warn: opts.warn, retryDelayMs: opts.retryDelayMs,
+    topics: metaTopics(opts.prefix),
+    sinceMs: opts.sinceMs,
+    groupId: opts.groupId,
+    signal: opts.signal,
+    log: opts.log,
+    warn: opts.warn,
+    retryDelayMs: opts.retryDelayMs,
     onMessage: (m) => {
       const p = tryDecode(m, undecodable);
       if (p) opts.onReport(p);

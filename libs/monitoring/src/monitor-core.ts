@@ -46,7 +46,10 @@ export class MonitorCore {
     this.admin = new ClusterAdmin(opts.kafka);
     const own = this.groupId;
     this.poller = new ClusterPoller({
-      admin: this.admin, brokers: opts.brokers, scope: opts.scope, retentionMs: this.historyMs,
+      admin: this.admin,
+      brokers: opts.brokers,
+      scope: opts.scope,
+      retentionMs: this.historyMs,
       ignoreGroup: (g) => g === own || g.startsWith('movie-stream.monitor-') || g.startsWith('movie-stream.report-'),
     });
   }
@@ -87,7 +90,11 @@ export class MonitorCore {
     // Throughput moves every second; lag only at polls: publish between polls too.
     this.timers.push(setInterval(() => this.publish(), 1000));
     this.following = followMetaReports({
-      kafka: this.opts.kafka, prefix: metaPrefix, sinceMs: Date.now() - this.historyMs, groupId: this.groupId, signal: this.controller.signal,
+      kafka: this.opts.kafka,
+      prefix: metaPrefix,
+      sinceMs: Date.now() - this.historyMs,
+      groupId: this.groupId,
+      signal: this.controller.signal,
       log: (m) => logger.info(m),
       warn: (m) => logger.warn(m),
       onReport: (p) => {

@@ -53,20 +53,61 @@ describe('monitor HTTP', () => {
   it('gives the dashboard a line to draw for a one-second run: the zero seconds around it', async () => {
     monitor = await startMonitor({ brokers, metaPrefix: `${fresh('short')}.meta`, port: 0, pollMs: 60_000 });
     const second = Math.floor(Date.now() / 1000) * 1000 - 3000;
-    monitor.series.add({ service: 'rating-producer', instanceId: 'p', action: 'published', topic: 'ratings', windowStartMs: second, windowEndMs: second + 1000, count: 5000, bytes: 1 });
-    monitor.series.add({ service: 'mean-rating-processor', instanceId: 'c', action: 'consumed', topic: 'ratings', windowStartMs: second, windowEndMs: second + 1000, count: 5000, bytes: 1 });
+    monitor.series.add({
+      service: 'rating-producer',
+      instanceId: 'p',
+      action: 'published',
+      topic: 'ratings',
+      windowStartMs: second,
+      windowEndMs: second + 1000,
+      count: 5000,
+      bytes: 1,
+    });
+    monitor.series.add({
+      service: 'mean-rating-processor',
+      instanceId: 'c',
+      action: 'consumed',
+      topic: 'ratings',
+      windowStartMs: second,
+      windowEndMs: second + 1000,
+      count: 5000,
+      bytes: 1,
+    });
     const snap = (await (await fetch(`${monitor.url}api/state`)).json()) as { throughput: { points: unknown }[] };
     // The former name of the route answers the same (its throughput: the cluster part moves with polls).
     expect(((await (await fetch(`${monitor.url}api/snapshot`)).json()) as typeof snap).throughput).toEqual(snap.throughput);
     expect(snap.throughput.map((l) => l.points)).toEqual([
-      [[second - 1000, 0], [second, 5000], [second + 1000, 0]],
-      [[second - 1000, 0], [second, 5000], [second + 1000, 0]],
+      [
+        [second - 1000, 0],
+        [second, 5000],
+        [second + 1000, 0],
+      ],
+      [
+        [second - 1000, 0],
+        [second, 5000],
+        [second + 1000, 0],
+      ],
     ]);
   });
 
   it('survives thousands of generated malformed requests', async () => {
     monitor = await startMonitor({ brokers, metaPrefix: `${fresh('fuzz')}.meta`, port: 0, pollMs: 60_000 });
-    const paths = ['/', '/dashboard.js', '/api/state', '/api/snapshot', '/api/throughput', '/api/summary', '/api/lag', '/api/status', '/api/brokers', '/api/topics', '/events', '/metrics', '/healthz', '/uPlot.min.css'];
+    const paths = [
+      '/',
+      '/dashboard.js',
+      '/api/state',
+      '/api/snapshot',
+      '/api/throughput',
+      '/api/summary',
+      '/api/lag',
+      '/api/status',
+      '/api/brokers',
+      '/api/topics',
+      '/events',
+      '/metrics',
+      '/healthz',
+      '/uPlot.min.css',
+    ];
     const r = await fuzzHttpServer(fc, { port: monitor.port, paths, batches: 40, batchSize: 50 });
     expect(r.requests).toBe(2000);
     expect(r.statuses.get(200)).toBeGreaterThan(0);
@@ -75,7 +116,7 @@ describe('monitor HTTP', () => {
 });
 
 describe('monitor meta reading', () => {
-  it('skips an undecodable meta report and counts it once; totals are exactly the valid reports\'', async () => {
+  it("skips an undecodable meta report and counts it once; totals are exactly the valid reports'", async () => {
     const prefix = `${fresh('garbage')}.meta`;
     const admin = kafka.admin();
     await admin.connect();
@@ -84,17 +125,37 @@ describe('monitor meta reading', () => {
     created.push(`${prefix}.published`, `${prefix}.consumed`);
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 10_000;
     const report = (i: number, count: number) => ({
-      value: Buffer.from(toBinary(MetaReportSchema, create(MetaReportSchema, {
-        service: 'rating-producer', instanceId: 'p1', action: MetaReport_Action.PUBLISHED, topic: 'ratings',
-        windowStartMs: BigInt(t0 + i * 1000), windowEndMs: BigInt(t0 + (i + 1) * 1000), count: BigInt(count), bytes: BigInt(count * 10),
-      }))),
+      value: Buffer.from(
+        toBinary(
+          MetaReportSchema,
+          create(MetaReportSchema, {
+            service: 'rating-producer',
+            instanceId: 'p1',
+            action: MetaReport_Action.PUBLISHED,
+            topic: 'ratings',
+            windowStartMs: BigInt(t0 + i * 1000),
+            windowEndMs: BigInt(t0 + (i + 1) * 1000),
+            count: BigInt(count),
+            bytes: BigInt(count * 10),
+          }),
+        ),
+      ),
     });
     const producer = kafka.producer();
     await producer.connect();
     try {
-      await producer.send({ topic: `${prefix}.published`, messages: [report(0, 100), report(1, 200), { value: Buffer.from('not a protobuf') }, report(2, 300)] });
+      await producer.send({
+        topic: `${prefix}.published`,
+        messages: [report(0, 100), report(1, 200), { value: Buffer.from('not a protobuf') }, report(2, 300)],
+      });
       const warnings: string[] = [];
-      monitor = await startMonitor({ brokers, metaPrefix: prefix, port: 0, pollMs: 60_000, logger: { info: () => undefined, warn: (m) => warnings.push(m) } });
+      monitor = await startMonitor({
+        brokers,
+        metaPrefix: prefix,
+        port: 0,
+        pollMs: 60_000,
+        logger: { info: () => undefined, warn: (m) => warnings.push(m) },
+      });
       const m = monitor;
       const total = () => m.series.summary().reduce((s, r) => s + r.messages, 0);
       await waitFor('the three valid reports', () => (total() >= 600 ? true : undefined));
@@ -105,7 +166,9 @@ describe('monitor meta reading', () => {
       const health = await (await fetch(`${m.url}healthz`)).json();
       expect(health).toMatchObject({ metaReports: 4, undecodable: 1 });
       const metrics = await (await fetch(`${m.url}metrics`)).text();
-      expect(metrics).toMatch(new RegExp(`movie_stream_undecodable_messages_total\\{topic="${prefix.replace(/\./g, '\\.')}\\.published"[^}]*\\} 1\\n`));
+      expect(metrics).toMatch(
+        new RegExp(`movie_stream_undecodable_messages_total\\{topic="${prefix.replace(/\./g, '\\.')}\\.published"[^}]*\\} 1\\n`),
+      );
       expect(warnings.filter((w) => w.includes('undecodable'))).toHaveLength(1);
       expect(warnings.find((w) => w.includes('undecodable'))).toMatch(/published\[0\]@2: /);
     } finally {
@@ -162,12 +225,29 @@ describe('monitor event streams', () => {
 
   it('closes a client that stops reading once its unsent bytes pass the bound, and keeps serving the others', async () => {
     const warnings: string[] = [];
-    monitor = await startMonitor({ brokers, metaPrefix: `${fresh('slow')}.meta`, port: 0, pollMs: 60_000, clientBufferBytes: 256 * 1024, logger: { info: () => undefined, warn: (w) => warnings.push(w) } });
+    monitor = await startMonitor({
+      brokers,
+      metaPrefix: `${fresh('slow')}.meta`,
+      port: 0,
+      pollMs: 60_000,
+      clientBufferBytes: 256 * 1024,
+      logger: { info: () => undefined, warn: (w) => warnings.push(w) },
+    });
     const m = monitor;
     // Large snapshots (many series over ten minutes) fill the socket buffers within a few pushes.
     const now = Math.floor(Date.now() / 1000) * 1000;
     for (let s = 0; s < 200; s++) {
-      for (let t = 0; t < 300; t++) m.series.add({ service: `svc-${s}`, instanceId: 'i', action: 'published', topic: 't', windowStartMs: now - t * 1000, windowEndMs: now - t * 1000 + 1000, count: 1 + s, bytes: 1 });
+      for (let t = 0; t < 300; t++)
+        m.series.add({
+          service: `svc-${s}`,
+          instanceId: 'i',
+          action: 'published',
+          topic: 't',
+          windowStartMs: now - t * 1000,
+          windowEndMs: now - t * 1000 + 1000,
+          count: 1 + s,
+          bytes: 1,
+        });
     }
     const slow = await openEvents(m.port, false);
     const fast = await openEvents(m.port, true);

@@ -54,14 +54,27 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const kafka = opts.kafka ?? kafkaClient({ ...opts.security, brokers: opts.brokers }, 'movie-stream-monitor', logger);
   const metrics = opts.metrics ?? new ServiceMetrics('monitor', `${process.pid}`);
   const core = new MonitorCore({
-    kafka, brokers: opts.brokers, metaPrefix: opts.metaPrefix, scope: opts.scope, pollMs: opts.pollMs,
-    historyMinutes: opts.historyMinutes, groupId: opts.groupId, logger, metrics,
+    kafka,
+    brokers: opts.brokers,
+    metaPrefix: opts.metaPrefix,
+    scope: opts.scope,
+    pollMs: opts.pollMs,
+    historyMinutes: opts.historyMinutes,
+    groupId: opts.groupId,
+    logger,
+    metrics,
   });
   const host = opts.host ?? '127.0.0.1';
   const wantedPort = opts.port ?? 8080;
   const http = await startDashboardServer({
-    core, host, port: wantedPort, portFallback: opts.portFallback, metrics, logger,
-    maxClients: opts.maxClients, clientBufferBytes: opts.clientBufferBytes,
+    core,
+    host,
+    port: wantedPort,
+    portFallback: opts.portFallback,
+    metrics,
+    logger,
+    maxClients: opts.maxClients,
+    clientBufferBytes: opts.clientBufferBytes,
   });
   if (wantedPort !== 0 && http.port !== wantedPort) logger.warn(`port ${wantedPort} is taken; using ${http.port}`);
   await core.start();

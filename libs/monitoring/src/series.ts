@@ -111,22 +111,43 @@ export class MetaSeries {
    * `padLoneSecond`: when everything falls into one second (a short run), the seconds before and after
    * are added as zeros (nothing was reported in them), so a chart draws a line instead of a lone point.
    */
-  rates(opts: { sinceMs?: number; untilMs?: number; by?: 'service' | 'instance' | 'topic'; filter?: (k: SeriesKey) => boolean; padLoneSecond?: boolean } = {}): RateSeries[] {
+  rates(
+    opts: {
+      sinceMs?: number;
+      untilMs?: number;
+      by?: 'service' | 'instance' | 'topic';
+      filter?: (k: SeriesKey) => boolean;
+      padLoneSecond?: boolean;
+    } = {},
+  ): RateSeries[] {
     const by = opts.by ?? 'service';
     const groups = new Map<string, { meta: Omit<RateSeries, 'points'>; seconds: Map<number, number> }>();
     let lo = Infinity;
     let hi = -Infinity;
     for (const { key, seconds } of this.series.values()) {
       if (opts.filter && !opts.filter(key)) continue;
-      const parts = by === 'instance' ? [key.service, key.instanceId, key.action] : by === 'topic' ? [key.service, key.topic, key.action] : [key.service, key.action];
+      const parts =
+        by === 'instance'
+          ? [key.service, key.instanceId, key.action]
+          : by === 'topic'
+            ? [key.service, key.topic, key.action]
+            : [key.service, key.action];
       const g = parts.join(SEP);
       let group = groups.get(g);
       if (!group) {
-        const label = by === 'instance' ? `${key.instanceId} ${key.action}` : by === 'topic' ? `${key.service} ${key.action} ${key.topic}` : `${key.service} ${key.action}`;
+        const label =
+          by === 'instance'
+            ? `${key.instanceId} ${key.action}`
+            : by === 'topic'
+              ? `${key.service} ${key.action} ${key.topic}`
+              : `${key.service} ${key.action}`;
         group = {
           meta: {
-            label, service: key.service, action: key.action,
-            ...(by === 'instance' ? { instanceId: key.instanceId } : {}), ...(by === 'topic' ? { topic: key.topic } : {}),
+            label,
+            service: key.service,
+            action: key.action,
+            ...(by === 'instance' ? { instanceId: key.instanceId } : {}),
+            ...(by === 'topic' ? { topic: key.topic } : {}),
           },
           seconds: new Map(),
         };
@@ -162,7 +183,18 @@ export class MetaSeries {
       let a = acc.get(g);
       if (!a) {
         a = {
-          s: { service: key.service, topic: key.topic, action: key.action, instances: 0, messages: 0, bytes: 0, firstSecond: Infinity, lastSecond: -Infinity, meanPerSecond: 0, peakPerSecond: 0 },
+          s: {
+            service: key.service,
+            topic: key.topic,
+            action: key.action,
+            instances: 0,
+            messages: 0,
+            bytes: 0,
+            firstSecond: Infinity,
+            lastSecond: -Infinity,
+            meanPerSecond: 0,
+            peakPerSecond: 0,
+          },
           perSecond: new Map(),
           instances: new Set(),
         };
@@ -184,8 +216,12 @@ export class MetaSeries {
       if (s.messages === 0) continue;
       const seconds = (s.lastSecond - s.firstSecond) / 1000 + 1;
       out.push({
-        ...s, instances: instances.size, messages: round(s.messages), bytes: round(s.bytes),
-        meanPerSecond: round(s.messages / seconds), peakPerSecond: round(Math.max(...perSecond.values())),
+        ...s,
+        instances: instances.size,
+        messages: round(s.messages),
+        bytes: round(s.bytes),
+        meanPerSecond: round(s.messages / seconds),
+        peakPerSecond: round(Math.max(...perSecond.values())),
       });
     }
     return out.sort((a, b) => a.service.localeCompare(b.service) || a.topic.localeCompare(b.topic) || a.action.localeCompare(b.action));

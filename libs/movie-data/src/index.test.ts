@@ -7,7 +7,8 @@ import { create, toBinary, MeanRatingSchema, MovieSchema } from '@movie-stream/s
 import { FrameTable, serializeTable } from '@movie-stream/storable-frame';
 import { applyMeanRating, applyMovie, movieDataFromRecord, MovieDataRow, MOVIE_DATA_COLUMNS } from './index';
 
-const movie = (id: number, title: string, genres: string[]) => Buffer.from(toBinary(MovieSchema, create(MovieSchema, { id, title, genres })));
+const movie = (id: number, title: string, genres: string[]) =>
+  Buffer.from(toBinary(MovieSchema, create(MovieSchema, { id, title, genres })));
 const mean = (movieId: number, sum: number, count: number) =>
   Buffer.from(toBinary(MeanRatingSchema, create(MeanRatingSchema, { movieId, sum, count, mean: sum / count })));
 
@@ -40,7 +41,11 @@ describe('movie-data join', () => {
       }
       applyMeanRating(table, mean(2, 7, 2));
       // movie-data.csv's text as the sink's snapshot writes it, read back.
-      const out = Papa.parse<Record<string, string>>(serializeTable(table.copyColumns()), { header: true, delimiter: ';', skipEmptyLines: true });
+      const out = Papa.parse<Record<string, string>>(serializeTable(table.copyColumns()), {
+        header: true,
+        delimiter: ';',
+        skipEmptyLines: true,
+      });
       expect(out.errors).toEqual([]);
       expect(out.data).toEqual([
         { movieId: '1', title: 'Toy Story (1995)', genres: 'Adventure|Animation', mean_rating: '', rating_count: '0' },

@@ -25,7 +25,16 @@ export function movieDataFromRecord(rec: Record<string, string>): [number, Movie
   const movieId = Number(rec.movieId);
   const count = Number(rec.rating_count);
   if (!Number.isInteger(movieId) || !Number.isInteger(count)) throw new Error(`bad movie-data snapshot row ${JSON.stringify(rec)}`);
-  return [movieId, { movieId, title: rec.title ?? '', genres: rec.genres ?? '', count, mean: rec.mean_rating === '' ? undefined : Number(rec.mean_rating) }];
+  return [
+    movieId,
+    {
+      movieId,
+      title: rec.title ?? '',
+      genres: rec.genres ?? '',
+      count,
+      mean: rec.mean_rating === '' ? undefined : Number(rec.mean_rating),
+    },
+  ];
 }
 
 /** The rows the sink changes: a Map, or the storable frame's table (rows are values there: set, never mutate). */

@@ -19,11 +19,15 @@ describe('quoteCsvField', () => {
 
   it('a row of quoted fields parses back to the same fields (papaparse as the independent reader)', () => {
     fc.assert(
-      fc.property(fc.constantFrom(',' as const, ';' as const), fc.array(fc.string({ unit: fc.constantFrom('a', ' ', ',', ';', '"', '\r', '\n', 'é') }), { minLength: 2, maxLength: 5 }), (d, fields) => {
-        const text = `${fields.map((f) => quoteCsvField(f, d)).join(d)}\n`;
-        const parsed = Papa.parse<string[]>(text, { delimiter: d, newline: '\n', quoteChar: '"' });
-        expect(parsed.data[0]).toEqual(fields);
-      }),
+      fc.property(
+        fc.constantFrom(',' as const, ';' as const),
+        fc.array(fc.string({ unit: fc.constantFrom('a', ' ', ',', ';', '"', '\r', '\n', 'é') }), { minLength: 2, maxLength: 5 }),
+        (d, fields) => {
+          const text = `${fields.map((f) => quoteCsvField(f, d)).join(d)}\n`;
+          const parsed = Papa.parse<string[]>(text, { delimiter: d, newline: '\n', quoteChar: '"' });
+          expect(parsed.data[0]).toEqual(fields);
+        },
+      ),
     );
   });
 });

@@ -5,7 +5,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { quoteCsvField, readMovies, readRatings, type MovieRow, type RatingRow, type ReadOptions, type ReadResult, type RejectedRow } from './index';
+import {
+  quoteCsvField,
+  readMovies,
+  readRatings,
+  type MovieRow,
+  type RatingRow,
+  type ReadOptions,
+  type ReadResult,
+  type RejectedRow,
+} from './index';
 
 let dir: string;
 beforeAll(() => {
@@ -41,7 +50,11 @@ const ratingText = (r: RatingRow, wholeAsInt: boolean): string =>
 
 /** Corruptions of a ratings line, each of which must be rejected. */
 function corruptRating(text: string): fc.Arbitrary<Line<RatingRow>> {
-  const bad = (t: Buffer | string, printable = true): Line<RatingRow> => ({ ok: false, text: typeof t === 'string' ? utf8(t) : t, printable });
+  const bad = (t: Buffer | string, printable = true): Line<RatingRow> => ({
+    ok: false,
+    text: typeof t === 'string' ? utf8(t) : t,
+    printable,
+  });
   const lastComma = text.lastIndexOf(',');
   return fc.oneof(
     { arbitrary: strayQuote(text), weight: 4 },
@@ -64,13 +77,11 @@ function corruptRating(text: string): fc.Arbitrary<Line<RatingRow>> {
   }
   function huge(text: string): fc.Arbitrary<Line<RatingRow>> {
     // One field replaced by a huge value (digits, text, or a closed quoted field).
-    return fc
-      .tuple(fc.nat({ max: 3 }), fc.integer({ min: 16, max: 100000 }), fc.constantFrom('9', 'x', 'q'))
-      .map(([i, n, c]) => {
-        const fields = text.split(',');
-        fields[i] = c === 'q' ? `"${'a'.repeat(n)}"` : c.repeat(n);
-        return bad(fields.join(','));
-      });
+    return fc.tuple(fc.nat({ max: 3 }), fc.integer({ min: 16, max: 100000 }), fc.constantFrom('9', 'x', 'q')).map(([i, n, c]) => {
+      const fields = text.split(',');
+      fields[i] = c === 'q' ? `"${'a'.repeat(n)}"` : c.repeat(n);
+      return bad(fields.join(','));
+    });
   }
 }
 
@@ -91,12 +102,20 @@ const GENRES = ['Action', 'Comedy', 'Drama', 'Romance', 'Sci-Fi', 'Film-Noir', '
 // Titles without digits before the year and without quotes, so that a title cut by a line break can never
 // leave a continuation line that looks like a valid row (that would be a different, valid row).
 const plainTitle = fc
-  .tuple(fc.array(fc.tuple(fc.constantFrom(...WORDS), fc.constantFrom(' ', ', ')), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1900, max: 2020 }))
+  .tuple(
+    fc.array(fc.tuple(fc.constantFrom(...WORDS), fc.constantFrom(' ', ', ')), { minLength: 1, maxLength: 6 }),
+    fc.integer({ min: 1900, max: 2020 }),
+  )
   .map(([ws, year]) => `${ws.map(([w, sep]) => w + sep).join('')}(${year})`);
 // Any title a valid file may hold: with quotes, semicolons, leading and trailing spaces.
-const anyTitle = fc.oneof(plainTitle, fc.tuple(plainTitle, fc.constantFrom('"', '""', '; ', ' ')).map(([t, x]) => `${x}${t}${x}`));
-const genres: fc.Arbitrary<string[]> = fc.oneof(fc.constant<string[]>(['(no genres listed)']), fc.uniqueArray(fc.constantFrom(...GENRES), { minLength: 1, maxLength: 4 }));
-
+const anyTitle = fc.oneof(
+  plainTitle,
+  fc.tuple(plainTitle, fc.constantFrom('"', '""', '; ', ' ')).map(([t, x]) => `${x}${t}${x}`),
+);
+const genres: fc.Arbitrary<string[]> = fc.oneof(
+  fc.constant<string[]>(['(no genres listed)']),
+  fc.uniqueArray(fc.constantFrom(...GENRES), { minLength: 1, maxLength: 4 }),
+);
 
 const movieLines: fc.Arbitrary<Line<MovieRow>[]> = fc
   .tuple(fc.integer({ min: 1, max: 2 ** 31 - 1 }), anyTitle, plainTitle, genres, fc.nat({ max: 99 }), fc.nat(), fc.nat(), badBytes)
@@ -104,7 +123,11 @@ const movieLines: fc.Arbitrary<Line<MovieRow>[]> = fc
     const gs = g.join('|');
     const row: MovieRow = { movieId, title, genres: g[0] === '(no genres listed)' ? [] : g };
     const text = `${movieId},${quoteCsvField(title, ',')},${gs}`;
-    const bad = (t: string | Buffer, printable = true): Line<MovieRow> => ({ ok: false, text: typeof t === 'string' ? utf8(t) : t, printable });
+    const bad = (t: string | Buffer, printable = true): Line<MovieRow> => ({
+      ok: false,
+      text: typeof t === 'string' ? utf8(t) : t,
+      printable,
+    });
     if (dice < 75) return [{ ok: true, text: utf8(text), row }];
     if (dice < 78) return [bad('')];
     if (dice < 84) {

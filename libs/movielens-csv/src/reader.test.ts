@@ -40,9 +40,13 @@ const MH = 'movieId,title,genres\n';
 
 describe('readRatings', () => {
   it('yields rows in batches and counts them', async () => {
-    const { rows, stats, batchSizes } = await readAll(readRatings, RH + '1,31,2.5,1260759144\n1,1029,3.0,1260759179\n2,10,4.0,835355493\n', {
-      batchSize: 2,
-    });
+    const { rows, stats, batchSizes } = await readAll(
+      readRatings,
+      RH + '1,31,2.5,1260759144\n1,1029,3.0,1260759179\n2,10,4.0,835355493\n',
+      {
+        batchSize: 2,
+      },
+    );
     expect(rows).toEqual([
       { userId: 1, movieId: 31, rating: 2.5, timestamp: 1260759144 },
       { userId: 1, movieId: 1029, rating: 3, timestamp: 1260759179 },
@@ -124,7 +128,8 @@ describe('readRatings', () => {
     let content = RH;
     let sum = 0;
     for (let i = 1; i <= 5000; i++) {
-      if (i === 99) content += '1,"31,2.5,1260759144\n'; // line 100
+      if (i === 99)
+        content += '1,"31,2.5,1260759144\n'; // line 100
       else {
         content += `${i},${1 + (i % 300)},${(i % 10) / 2 + 0.5},${1260759144 + i}\n`;
         sum += (i % 10) / 2 + 0.5;
@@ -261,7 +266,7 @@ describe('readMovies', () => {
       '2,"Crouching Tiger, Hidden Dragon (Wò hǔ cáng lóng) (2000)",Action|Drama|Romance\n' + // 3
       '3,"The ""Great"" One, Part 2 (1999)",Comedy\n' + // 4
       '4,"Line one\nline two\r\nline three (2001)",(no genres listed)\n' + // 5-7: a title does not span lines
-      '5,Amélie (Fabuleux destin d\'Amélie Poulain; Le) (2001),Comedy|Romance\n' + // 8
+      "5,Amélie (Fabuleux destin d'Amélie Poulain; Le) (2001),Comedy|Romance\n" + // 8
       '0,Bad id,Drama\n' + // 9
       '6,Léon: The Professional (1994),Action|Crime|Drama|Thriller\n' + // 10
       '7,"Quoted ""(no genres)"" (2002)",(no genres listed)\n'; // 11
@@ -348,7 +353,9 @@ describe('readMovies', () => {
 
   it('throws on a wrong header', async () => {
     const f = file('movieId,title\n1,T\n');
-    await expect(collect(readMovies(f).batches)).rejects.toThrow(`${f}: wrong header: expected "movieId,title,genres", got "movieId,title"`);
+    await expect(collect(readMovies(f).batches)).rejects.toThrow(
+      `${f}: wrong header: expected "movieId,title,genres", got "movieId,title"`,
+    );
   });
 });
 

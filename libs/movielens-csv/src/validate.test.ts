@@ -27,7 +27,10 @@ describe('parseRatingFields', () => {
     [['1', '1.5', '3.0', '4'], 'movieId "1.5" is not a positive integer'],
     [['1', ' 2', '3.0', '4'], 'movieId " 2" is not a positive integer'],
     [['1', '+2', '3.0', '4'], 'movieId "+2" is not a positive integer'],
-    [['1', '12345678901234567890', '3.0', '4'], 'movieId "12345678901234567890" is above 2147483647, the largest id the messages carry (int32)'],
+    [
+      ['1', '12345678901234567890', '3.0', '4'],
+      'movieId "12345678901234567890" is above 2147483647, the largest id the messages carry (int32)',
+    ],
     [['2147483648', '2', '3.0', '4'], 'userId "2147483648" is above 2147483647, the largest id the messages carry (int32)'],
     [['1', '2147483648', '3.0', '4'], 'movieId "2147483648" is above 2147483647, the largest id the messages carry (int32)'],
     [['1', '999999999999999', '3.0', '4'], 'movieId "999999999999999" is above 2147483647, the largest id the messages carry (int32)'],
@@ -55,7 +58,10 @@ describe('parseRatingFields', () => {
   it('accepts ids up to 2^31-1, the int32 the Rating message carries', () => {
     expect(parseRatingFields(['2147483647', '2147483647', '3.0', '4'])).toMatchObject({ userId: 2147483647, movieId: 2147483647 });
     expect(parseRatingFields(['0002147483647', '1', '3.0', '4'])).toMatchObject({ userId: 2147483647 });
-    expect(parseRatingFields(['1', '2147483646', '3.0', '999999999999999'])).toMatchObject({ movieId: 2147483646, timestamp: 999999999999999 });
+    expect(parseRatingFields(['1', '2147483646', '3.0', '999999999999999'])).toMatchObject({
+      movieId: 2147483646,
+      timestamp: 999999999999999,
+    });
   });
 
   it('MAX_ID is what the messages carry: the largest accepted ids encode, one more throws', () => {

@@ -6,7 +6,10 @@ import type { AddressInfo, Socket } from 'node:net';
 
 /** Thrown by a handler (or the query helpers) to answer `status` with `message` as plain text. */
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -70,7 +73,8 @@ export function intParam(url: URL, name: string, def: number, range: { min: numb
 export function enumParam<T extends string>(url: URL, name: string, allowed: readonly T[], def: T): T {
   const raw = url.searchParams.get(name);
   if (raw === null) return def;
-  if (!(allowed as readonly string[]).includes(raw)) throw new HttpError(400, `${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(raw.slice(0, 40))})`);
+  if (!(allowed as readonly string[]).includes(raw))
+    throw new HttpError(400, `${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(raw.slice(0, 40))})`);
   return raw as T;
 }
 
@@ -110,7 +114,12 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   // whatever state the socket is in; never an exception.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (socket.writable && !socket.destroyed) {
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      const status =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : '400 Bad Request';
       // Written in one piece to an idle socket it reaches the kernel at once, before destroy (as Node does).
       socket.write(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     }

@@ -46,9 +46,12 @@ describe('http server helper', () => {
   it('answers 400 to a target new URL cannot parse and to bad query values, 500 to a failing handler', async () => {
     const failures: string[] = [];
     const srv = await startHttpServer({
-      host: '127.0.0.1', port: 0, onError: (e) => failures.push(e.message),
+      host: '127.0.0.1',
+      port: 0,
+      onError: (e) => failures.push(e.message),
       routes: {
-        '/n': (_req, res, url) => sendJson(res, { n: intParam(url, 'n', 1, { min: 1, max: 10 }), by: enumParam(url, 'by', ['a', 'b'], 'a') }),
+        '/n': (_req, res, url) =>
+          sendJson(res, { n: intParam(url, 'n', 1, { min: 1, max: 10 }), by: enumParam(url, 'by', ['a', 'b'], 'a') }),
         '/boom': async () => {
           throw new Error('boom');
         },
@@ -56,8 +59,9 @@ describe('http server helper', () => {
     });
     try {
       expect(await sendRaw(srv.port, 'GET http://h:99999/ HTTP/1.1\r\nhost: x\r\n\r\n')).toEqual({ status: 400 });
-      expect((await fetch(`http://127.0.0.1:${srv.port}/n?n=3&by=b`).then((r) => r.json()))).toEqual({ n: 3, by: 'b' });
-      for (const q of ['n=0', 'n=11', 'n=abc', 'n=1e3', 'by=c']) expect((await fetch(`http://127.0.0.1:${srv.port}/n?${q}`)).status).toBe(400);
+      expect(await fetch(`http://127.0.0.1:${srv.port}/n?n=3&by=b`).then((r) => r.json())).toEqual({ n: 3, by: 'b' });
+      for (const q of ['n=0', 'n=11', 'n=abc', 'n=1e3', 'by=c'])
+        expect((await fetch(`http://127.0.0.1:${srv.port}/n?${q}`)).status).toBe(400);
       expect((await fetch(`http://127.0.0.1:${srv.port}/boom`)).status).toBe(500);
       expect(failures).toEqual(['boom']);
       expect((await fetch(`http://127.0.0.1:${srv.port}/n`, { method: 'POST' })).status).toBe(405);

@@ -1,7 +1,18 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { Handler, HttpServer, sendJson, sendText, startHttpServer } from './http-server';
 
-export { startHttpServer, requestUrl, sendJson, sendText, intParam, enumParam, HttpError, Handler, HttpServer, HttpServerOptions } from './http-server';
+export {
+  startHttpServer,
+  requestUrl,
+  sendJson,
+  sendText,
+  intParam,
+  enumParam,
+  HttpError,
+  Handler,
+  HttpServer,
+  HttpServerOptions,
+} from './http-server';
 export { fuzzHttpServer, rawRequests, sendRaw, RawResponse, FuzzResult } from './http-fuzz';
 
 export interface Health {
@@ -42,10 +53,12 @@ export class ServiceMetrics {
 export type HttpEndpoints = HttpServer;
 
 /** GET /metrics: the registry in the Prometheus text format. */
-export const metricsRoute = (metrics: ServiceMetrics): Handler => async (_req, res) => {
-  const text = await metrics.registry.metrics();
-  res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
-};
+export const metricsRoute =
+  (metrics: ServiceMetrics): Handler =>
+  async (_req, res) => {
+    const text = await metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
+  };
 
 /**
  * GET /metrics (Prometheus text format) and GET /healthz (200 when healthy, 503 otherwise, JSON body):
@@ -62,7 +75,12 @@ export function serviceRoutes(metrics: ServiceMetrics, health: () => Health): Re
 }
 
 /** Serves serviceRoutes only. Binds 127.0.0.1 unless told otherwise; port 0 picks a free port. */
-export function startHttpEndpoints(opts: { host: string; port: number; metrics: ServiceMetrics; health: () => Health }): Promise<HttpEndpoints> {
+export function startHttpEndpoints(opts: {
+  host: string;
+  port: number;
+  metrics: ServiceMetrics;
+  health: () => Health;
+}): Promise<HttpEndpoints> {
   return startHttpServer({
     host: opts.host,
     port: opts.port,

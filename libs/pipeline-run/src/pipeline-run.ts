@@ -1,6 +1,15 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createPipelineTopics, deleteTopicsAndGroups, groupLag, kafkaClient, KafkaClient, KafkaSecurity, newRunId, waitForStableGroups } from '@movie-stream/messaging';
+import {
+  createPipelineTopics,
+  deleteTopicsAndGroups,
+  groupLag,
+  kafkaClient,
+  KafkaClient,
+  KafkaSecurity,
+  newRunId,
+  waitForStableGroups,
+} from '@movie-stream/messaging';
 import { AppName, CONSUMER_APPS, ConsumerApp, ProducerApp } from './apps';
 import { configEnv, runLayout, RunLayout } from './layout';
 import { ServiceProcess, startService } from './services';
@@ -136,7 +145,11 @@ export class PipelineRun {
 
   /** Waits until both consumer groups are Stable with members (so group joins stay out of what is timed next). */
   waitForConsumerGroups(timeoutMs = 60_000): Promise<void> {
-    return waitForStableGroups(this.kafka, CONSUMER_APPS.map((a) => this.layout.consumers[a].group), { timeoutMs, check: () => this.checkConsumers('on start') });
+    return waitForStableGroups(
+      this.kafka,
+      CONSUMER_APPS.map((a) => this.layout.consumers[a].group),
+      { timeoutMs, check: () => this.checkConsumers('on start') },
+    );
   }
 
   /**
@@ -198,7 +211,11 @@ export class PipelineRun {
   }
 
   async deleteTopics(): Promise<void> {
-    await deleteTopicsAndGroups(this.kafka, `${this.runId}.`, CONSUMER_APPS.map((a) => this.layout.consumers[a].group));
+    await deleteTopicsAndGroups(
+      this.kafka,
+      `${this.runId}.`,
+      CONSUMER_APPS.map((a) => this.layout.consumers[a].group),
+    );
   }
 
   /** The setup step: creates the run's topics (idempotent) before any service starts. */

@@ -3,9 +3,9 @@ import { closeAndExit, closeWithin, openSince } from './shutdown';
 
 describe('openSince', () => {
   it('counts what is open now beyond the baseline, by type', () => {
-    expect(openSince(['PipeWrap', 'PipeWrap', 'TTYWrap'], ['PipeWrap', 'TCPSocketWrap', 'PipeWrap', 'TCPSocketWrap', 'Timeout', 'PipeWrap'])).toEqual([
-      'PipeWrap', 'TCPSocketWrap × 2', 'Timeout',
-    ]);
+    expect(
+      openSince(['PipeWrap', 'PipeWrap', 'TTYWrap'], ['PipeWrap', 'TCPSocketWrap', 'PipeWrap', 'TCPSocketWrap', 'Timeout', 'PipeWrap']),
+    ).toEqual(['PipeWrap', 'TCPSocketWrap × 2', 'Timeout']);
     expect(openSince(['PipeWrap', 'Timeout'], ['PipeWrap'])).toEqual([]);
   });
 });
@@ -44,7 +44,10 @@ describe('closeAndExit', () => {
     const lines: string[] = [];
     const codes: number[] = [];
     await closeAndExit(0, [['nothing', async () => undefined]], {
-      deadlineMs: 60_000, baseline: process.getActiveResourcesInfo(), log: (l) => lines.push(l), exit: (c) => codes.push(c),
+      deadlineMs: 60_000,
+      baseline: process.getActiveResourcesInfo(),
+      log: (l) => lines.push(l),
+      exit: (c) => codes.push(c),
     });
     expect({ lines, codes }).toEqual({ lines: [], codes: [0] });
   });
@@ -57,7 +60,10 @@ describe('closeAndExit', () => {
     const codes: number[] = [];
     try {
       await closeAndExit(1, [['closing the dashboard', () => new Promise(() => undefined)]], {
-        deadlineMs: 20, baseline, log: (l) => lines.push(l), exit: (c) => codes.push(c),
+        deadlineMs: 20,
+        baseline,
+        log: (l) => lines.push(l),
+        exit: (c) => codes.push(c),
       });
     } finally {
       server.close();

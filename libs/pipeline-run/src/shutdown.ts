@@ -13,7 +13,10 @@ export function openSince(baseline: Resources, now: Resources = process.getActiv
   const left = new Map<string, number>();
   for (const r of now) left.set(r, (left.get(r) ?? 0) + 1);
   for (const r of baseline) if (left.has(r)) left.set(r, (left.get(r) as number) - 1);
-  return [...left].filter(([, n]) => n > 0).map(([r, n]) => (n > 1 ? `${r} × ${n}` : r)).sort();
+  return [...left]
+    .filter(([, n]) => n > 0)
+    .map(([r, n]) => (n > 1 ? `${r} × ${n}` : r))
+    .sort();
 }
 
 /**

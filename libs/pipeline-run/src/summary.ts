@@ -66,12 +66,16 @@ export function formatSummary(s: PipelineSummary): string {
   lines.push(`  movies read:     ${s.movies.rowsRead} from ${s.movies.file}`);
   lines.push(...rejected(s.movies));
   lines.push(`  movies in table: ${s.movieData.length} (${rated} rated)`);
-  lines.push(`  elapsed:         ${s.elapsedSeconds.toFixed(1)} s, ${Math.round(s.ratings.published / s.elapsedSeconds)} ratings/s end to end`);
+  lines.push(
+    `  elapsed:         ${s.elapsedSeconds.toFixed(1)} s, ${Math.round(s.ratings.published / s.elapsedSeconds)} ratings/s end to end`,
+  );
   lines.push(`  output:          ${s.outDir}/movie-data.csv, ${s.outDir}/mean-ratings.csv`);
   const top = topMovies(s.movieData);
   lines.push('');
   lines.push(`Top ${top.length} movies by mean rating (at least 50 ratings):`);
-  top.forEach((m, i) => lines.push(`  ${String(i + 1).padStart(2)}. ${m.mean?.toFixed(3)}  (${m.count} ratings)  ${m.title || `movie ${m.movieId}`}`));
+  top.forEach((m, i) =>
+    lines.push(`  ${String(i + 1).padStart(2)}. ${m.mean?.toFixed(3)}  (${m.count} ratings)  ${m.title || `movie ${m.movieId}`}`),
+  );
   if (top.length === 0) lines.push('  (no movie has 50 ratings yet)');
   return lines.join('\n');
 }

@@ -18,11 +18,20 @@ describe('schema', () => {
 
   it('committed generated code equals a fresh `buf generate` (run `npx nx run schema:generate` when this fails)', () => {
     const out = mkdtempSync(join(tmpdir(), 'buf-gen-'));
-    const template = JSON.stringify({ version: 'v2', plugins: [{ local: join(root, 'node_modules', '.bin', 'protoc-gen-es'), out, opt: ['target=ts'] }] });
+    const template = JSON.stringify({
+      version: 'v2',
+      plugins: [{ local: join(root, 'node_modules', '.bin', 'protoc-gen-es'), out, opt: ['target=ts'] }],
+    });
     execFileSync(buf, ['generate', '--template', template], { cwd: root, stdio: 'pipe' });
     const committed = join(__dirname, 'gen');
-    const fresh = files(out).map((f) => relative(out, f)).sort();
-    expect(files(committed).map((f) => relative(committed, f)).sort()).toEqual(fresh);
+    const fresh = files(out)
+      .map((f) => relative(out, f))
+      .sort();
+    expect(
+      files(committed)
+        .map((f) => relative(committed, f))
+        .sort(),
+    ).toEqual(fresh);
     for (const f of fresh) expect(readFileSync(join(committed, f), 'utf8')).toBe(readFileSync(join(out, f), 'utf8'));
   });
 

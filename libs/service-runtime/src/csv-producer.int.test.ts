@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import { loadConfig } from '@movie-stream/config';
 import { createLogger } from '@movie-stream/logging';
 import { decodeRatingRecord, encodeRating } from '@movie-stream/mean-rating';
-import { createKafka, ensureTopics, keyPartitioner, MetaReporter, pipelineTopics, Publisher, readPartitions, topicNames } from '@movie-stream/messaging';
+import {
+  createKafka,
+  ensureTopics,
+  keyPartitioner,
+  MetaReporter,
+  pipelineTopics,
+  Publisher,
+  readPartitions,
+  topicNames,
+} from '@movie-stream/messaging';
 import { readRatings, RatingRow } from '@movie-stream/movielens-csv';
 import { ServiceMetrics } from '@movie-stream/observability';
 import { COMMON_OPTIONS } from './run-service';
@@ -27,7 +36,7 @@ const VALID = 20_000;
 /** ratings.csv with VALID good rows and a few bad ones in between (rejected rows get no row number). */
 function writeRatings(file: string): void {
   let seed = 5;
-  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
   const lines = ['userId,movieId,rating,timestamp'];
   for (let i = 0; i < VALID; i++) {
     if (i === 10 || i === 7_777 || i === 15_001) lines.push(`${i},abc,3.0,1000`); // rejected: movieId not a number
@@ -40,8 +49,15 @@ let run = 0;
 function context(env: Record<string, string>, signal = new AbortController().signal) {
   const topics = `${prefix}-${env.TOPIC_SUFFIX}`;
   const config = loadConfig([...COMMON_OPTIONS, 'ratingsFile', 'sourceId', ...CSV_PRODUCER_OPTIONS], [], {
-    KAFKA_BROKERS: brokers, TOPIC_RATINGS: `${topics}.ratings`, TOPIC_MOVIES: `${topics}.movies`, TOPIC_MEAN_RATINGS: `${topics}.mean-ratings`,
-    TOPIC_META_PREFIX: `${topics}.meta`, RATINGS_PARTITIONS: String(PARTITIONS), OUT_DIR: join(dir, 'out'), PUBLISH_BATCH_SIZE: '1000', ...env,
+    KAFKA_BROKERS: brokers,
+    TOPIC_RATINGS: `${topics}.ratings`,
+    TOPIC_MOVIES: `${topics}.movies`,
+    TOPIC_MEAN_RATINGS: `${topics}.mean-ratings`,
+    TOPIC_META_PREFIX: `${topics}.meta`,
+    RATINGS_PARTITIONS: String(PARTITIONS),
+    OUT_DIR: join(dir, 'out'),
+    PUBLISH_BATCH_SIZE: '1000',
+    ...env,
   });
   const names = topicNames(config as never);
   const log = createLogger({ service: 'rating-producer', level: 'error', format: 'json' });
@@ -54,18 +70,32 @@ function context(env: Record<string, string>, signal = new AbortController().sig
   return {
     warnings,
     ctx: {
-      service: 'rating-producer', config, logger: log, kafka, topics: names, signal,
-      metrics: new ServiceMetrics('rating-producer', `test-${++run}`), health: { state: 'starting' as const },
+      service: 'rating-producer',
+      config,
+      logger: log,
+      kafka,
+      topics: names,
+      signal,
+      metrics: new ServiceMetrics('rating-producer', `test-${++run}`),
+      health: { state: 'starting' as const },
       step: () => undefined,
-      createMetaReporter: (sink: never) => new MetaReporter({ service: 'rating-producer', instanceId: `test-${run}`, topics: names, windowMs: 1000, sink, logger: log }),
+      createMetaReporter: (sink: never) =>
+        new MetaReporter({ service: 'rating-producer', instanceId: `test-${run}`, topics: names, windowMs: 1000, sink, logger: log }),
     },
   };
 }
 
 /** The rating producer's spec (as apps/rating-producer builds it). */
-function ratingSpec(c: ReturnType<typeof context>, file: string, read: CsvProducerSpec<RatingRow>['read'] = readRatings): CsvProducerSpec<RatingRow> {
+function ratingSpec(
+  c: ReturnType<typeof context>,
+  file: string,
+  read: CsvProducerSpec<RatingRow>['read'] = readRatings,
+): CsvProducerSpec<RatingRow> {
   return {
-    ctx: c.ctx as never, file, topic: c.ctx.topics.ratings, read,
+    ctx: c.ctx as never,
+    file,
+    topic: c.ctx.topics.ratings,
+    read,
     toMessage: (r, position) => ({ key: String(r.movieId), value: encodeRating(r, position) }),
     resume: { sourceName: c.ctx.config.sourceId as string | undefined, positionOf: decodeRatingRecord },
   };
@@ -209,13 +239,16 @@ describe('rating producer re-run after a partial publish', () => {
     const stopped = context({ TOPIC_SUFFIX: 'changed', SOURCE_ID: 'the same name' }, stop.signal);
     const stopAfter2: CsvProducerSpec<RatingRow>['read'] = (f, o) => {
       const r = readRatings(f, o);
-      return { stats: r.stats, batches: (async function* () {
-        let n = 0;
-        for await (const b of r.batches) {
-          yield b;
-          if (++n === 2) stop.abort(new Error('SIGTERM received'));
-        }
-      })() };
+      return {
+        stats: r.stats,
+        batches: (async function* () {
+          let n = 0;
+          for await (const b of r.batches) {
+            yield b;
+            if (++n === 2) stop.abort(new Error('SIGTERM received'));
+          }
+        })(),
+      };
     };
     expect((await publishCsv(ratingSpec(stopped, file, stopAfter2))).published).toBe(2_000);
     // A row removed among the published ones: the rows after it move up one number.

@@ -58,8 +58,12 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
   let plan: ResumePlan | undefined;
   try {
     await connectAndEnsureTopics(admin, {
-      brokers, topics: ctx.topics, ratingsPartitions: config.ratingsPartitions as number,
-      replicationFactor: config.replicationFactor as number, logger, signal,
+      brokers,
+      topics: ctx.topics,
+      ratingsPartitions: config.ratingsPartitions as number,
+      replicationFactor: config.replicationFactor as number,
+      logger,
+      signal,
     });
     if (spec.resume && source) {
       plan = await resumePlan(spec, source, admin, idempotent);
@@ -68,7 +72,11 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
     await admin.disconnect();
   }
   const publisher = new Publisher(kafka, {
-    brokers, logger, signal, acks: config.acks as number, compression: config.compression as 'none',
+    brokers,
+    logger,
+    signal,
+    acks: config.acks as number,
+    compression: config.compression as 'none',
     maxInFlight: config.maxInFlight as number,
 
     idempotent,
@@ -101,7 +109,13 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
   const expected = estimateRows(spec.file);
   // A progress bar for a person at a terminal; a log line every 5 s for everyone else.
   const bar = process.stderr.isTTY
-    ? new SingleBar({ stream: process.stderr, format: `${basename(spec.file)} {bar} {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_formatted}` }, Presets.shades_classic)
+    ? new SingleBar(
+        {
+          stream: process.stderr,
+          format: `${basename(spec.file)} {bar} {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_formatted}`,
+        },
+        Presets.shades_classic,
+      )
     : undefined;
   bar?.start(expected, 0, { rate: 0 });
   try {
@@ -124,7 +138,9 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
       else if (now - lastLog > 5000) {
         lastLog = now;
         const skipped = alreadyPublished > 0 ? `, ${alreadyPublished} already on the topic` : '';
-        logger.info(`${basename(spec.file)}: ${published} rows published${skipped} (${rate}/s, ~${Math.min(100, Math.round((100 * row) / expected))} %)`);
+        logger.info(
+          `${basename(spec.file)}: ${published} rows published${skipped} (${rate}/s, ~${Math.min(100, Math.round((100 * row) / expected))} %)`,
+        );
       }
     }
   } catch (e) {
@@ -143,7 +159,14 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
   await publisher.disconnect();
   const seconds = (performance.now() - started) / 1000;
   return {
-    ...stats, topic: spec.topic, published, alreadyPublished, source, seconds, rowsPerSecond: Math.round(published / seconds), complete,
+    ...stats,
+    topic: spec.topic,
+    published,
+    alreadyPublished,
+    source,
+    seconds,
+    rowsPerSecond: Math.round(published / seconds),
+    complete,
     rejectedFile: rejected.count > 0 ? rejected.path : undefined,
   };
 }
@@ -158,24 +181,38 @@ function sourceOf(file: string, name: string | undefined): { name: string; id: n
  * published; checks that the file still has those rows where the topic says (else throws, before publishing).
  */
 async function resumePlan<Row>(
-  spec: CsvProducerSpec<Row>, source: { name: string; id: number }, admin: KafkaAdmin, idempotent: boolean,
+  spec: CsvProducerSpec<Row>,
+  source: { name: string; id: number },
+  admin: KafkaAdmin,
+  idempotent: boolean,
 ): Promise<ResumePlan> {
   const { ctx, topic } = spec;
   const { logger, signal, kafka } = ctx;
   const tails = await readPartitionTails({
-    kafka, admin, brokers: ctx.config.brokers as string[], topic, logger, signal, groupIdPrefix: `${ctx.service}.resume`,
+    kafka,
+    admin,
+    brokers: ctx.config.brokers as string[],
+    topic,
+    logger,
+    signal,
+    groupIdPrefix: `${ctx.service}.resume`,
   });
   const plan = planResume(tails, source.id, spec.resume!.positionOf);
   const sourceHex = source.id.toString(16).padStart(8, '0');
   if (!idempotent) {
-    logger.warn(`publishing without the idempotent producer (KAFKA_IDEMPOTENT=false or KAFKA_ACKS != -1): a re-run after a crash cannot tell exactly what is on ${topic}`);
+    logger.warn(
+      `publishing without the idempotent producer (KAFKA_IDEMPOTENT=false or KAFKA_ACKS != -1): a re-run after a crash cannot tell exactly what is on ${topic}`,
+    );
   }
   if (plan.foreign.length > 0) {
     // The topic says nothing about our rows on these partitions; publishing them counts twice whatever an
     // interrupted run of ours put there before another producer wrote after it.
-    logger.warn(`${topic}: ${plan.foreign.length} partition(s) end with another source's record; all rows of source "${source.name}" for them are published`, {
-      partitions: plan.foreign,
-    });
+    logger.warn(
+      `${topic}: ${plan.foreign.length} partition(s) end with another source's record; all rows of source "${source.name}" for them are published`,
+      {
+        partitions: plan.foreign,
+      },
+    );
   }
   if (plan.points.length === 0) {
     logger.info(`source "${source.name}" (${sourceHex}): nothing of it on ${topic}; publishing every row`);
@@ -200,7 +237,11 @@ async function verifyResumePoints<Row>(spec: CsvProducerSpec<Row>, plan: ResumeP
   const partitionOf = keyPartitioner(spec.topic, plan.partitions);
   const problems: string[] = [];
   let row = 0;
-  const { batches } = spec.read(spec.file, { batchSize: spec.ctx.config.batchSize as number, onReject: () => undefined, signal: spec.ctx.signal });
+  const { batches } = spec.read(spec.file, {
+    batchSize: spec.ctx.config.batchSize as number,
+    onReject: () => undefined,
+    signal: spec.ctx.signal,
+  });
   scan: for await (const rows of batches) {
     for (const r of rows) {
       const points = byRow.get(++row);
@@ -208,8 +249,12 @@ async function verifyResumePoints<Row>(spec: CsvProducerSpec<Row>, plan: ResumeP
         const m = spec.toMessage(r, { sourceId: source.id, sourceRow: row });
         for (const p of points) {
           const where = partitionOf(m.key as string | Buffer);
-          if (where !== p.partition) problems.push(`row ${row} (key ${String(m.key)}) goes to partition ${where}, but partition ${p.partition} ends with a row ${row}`);
-          else if (!sameRecord(m, p.record)) problems.push(`row ${row} differs from partition ${p.partition}'s last record (offset ${p.record.offset})`);
+          if (where !== p.partition)
+            problems.push(
+              `row ${row} (key ${String(m.key)}) goes to partition ${where}, but partition ${p.partition} ends with a row ${row}`,
+            );
+          else if (!sameRecord(m, p.record))
+            problems.push(`row ${row} differs from partition ${p.partition}'s last record (offset ${p.record.offset})`);
         }
       }
       if (row >= last) break scan;

@@ -1,5 +1,12 @@
 export { runService, ServiceContext, COMMON_OPTIONS, CommonOption } from './run-service';
 export { connectAndEnsureTopics } from './kafka-setup';
-export { runStatefulConsumer, STATEFUL_CONSUMER_OPTIONS, StatefulConsumerSpec, StatefulConsumerResult, sendToDeadLetterQueue, BadMessage } from './stateful-consumer-service';
+export {
+  runStatefulConsumer,
+  STATEFUL_CONSUMER_OPTIONS,
+  StatefulConsumerSpec,
+  StatefulConsumerResult,
+  sendToDeadLetterQueue,
+  BadMessage,
+} from './stateful-consumer-service';
 export { publishCsv, CSV_PRODUCER_OPTIONS, CsvProducerSpec, CsvProducerSummary } from './csv-producer';
 export { defaultSourceName, sourceIdOf, planResume, SourcePosition, ResumePlan } from './resume';

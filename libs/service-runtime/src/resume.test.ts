@@ -12,18 +12,26 @@ const positionOf = (v: Buffer): SourcePosition | undefined => {
 
 describe('planResume', () => {
   it('skips through the last row of ours per partition; empty partitions hold nothing; others are foreign', () => {
-    const plan = planResume([
-      { partition: 0, low: '0', high: '0' },
-      { partition: 1, low: '0', high: '10', last: rec(1, '9', '7:120') },
-      { partition: 2, low: '0', high: '4', last: rec(2, '3', '8:5') },
-      { partition: 3, low: '5', high: '5' }, // emptied by retention
-      { partition: 4, low: '0', high: '3', last: rec(4, '2', 'garbage') },
-      { partition: 5, low: '0', high: '2', last: rec(5, '1', '7:0') }, // row 0: no position
-    ], 7, positionOf);
+    const plan = planResume(
+      [
+        { partition: 0, low: '0', high: '0' },
+        { partition: 1, low: '0', high: '10', last: rec(1, '9', '7:120') },
+        { partition: 2, low: '0', high: '4', last: rec(2, '3', '8:5') },
+        { partition: 3, low: '5', high: '5' }, // emptied by retention
+        { partition: 4, low: '0', high: '3', last: rec(4, '2', 'garbage') },
+        { partition: 5, low: '0', high: '2', last: rec(5, '1', '7:0') }, // row 0: no position
+      ],
+      7,
+      positionOf,
+    );
     expect(plan.partitions).toBe(6);
     expect(plan.skipThrough).toEqual([0, 120, 0, 0, 0, 0]);
     expect(plan.points.map((p) => [p.partition, p.sourceRow])).toEqual([[1, 120]]);
-    expect(plan.foreign).toEqual([{ partition: 2, offset: '3', sourceId: 8 }, { partition: 4, offset: '2', sourceId: undefined }, { partition: 5, offset: '1', sourceId: 7 }]);
+    expect(plan.foreign).toEqual([
+      { partition: 2, offset: '3', sourceId: 8 },
+      { partition: 4, offset: '2', sourceId: undefined },
+      { partition: 5, offset: '1', sourceId: 7 },
+    ]);
   });
 });
 

@@ -54,7 +54,11 @@ export interface ResumePlan {
  * order without gaps (idempotent, one batch in flight), so a partition ending with our row R holds all our
  * rows for that partition up to R, and none after.
  */
-export function planResume(tails: PartitionTail[], sourceId: number, positionOf: (value: Buffer) => SourcePosition | undefined): ResumePlan {
+export function planResume(
+  tails: PartitionTail[],
+  sourceId: number,
+  positionOf: (value: Buffer) => SourcePosition | undefined,
+): ResumePlan {
   const plan: ResumePlan = { partitions: tails.length, skipThrough: new Array<number>(tails.length).fill(0), points: [], foreign: [] };
   for (const t of tails) {
     if (BigInt(t.high) <= BigInt(t.low)) continue; // empty (or emptied by retention): nothing of ours

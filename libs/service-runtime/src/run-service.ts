@@ -9,8 +9,19 @@ export type ServiceState = 'starting' | 'running' | 'stopping' | 'failed';
 /** The options every service reads. */
 export const COMMON_OPTIONS = [
   ...KAFKA_OPTIONS,
-  'instanceId', 'logLevel', 'logFormat', 'topicRatings', 'topicMovies', 'topicMeanRatings', 'topicMetaPrefix',
-  'ratingsPartitions', 'replicationFactor', 'metaWindowMs', 'httpHost', 'httpPort', 'stopTimeoutMs',
+  'instanceId',
+  'logLevel',
+  'logFormat',
+  'topicRatings',
+  'topicMovies',
+  'topicMeanRatings',
+  'topicMetaPrefix',
+  'ratingsPartitions',
+  'replicationFactor',
+  'metaWindowMs',
+  'httpHost',
+  'httpPort',
+  'stopTimeoutMs',
 ] as const satisfies readonly OptionName[];
 
 export type CommonOption = (typeof COMMON_OPTIONS)[number];
@@ -57,7 +68,12 @@ export function runService<N extends OptionName>(
     process.stderr.write(`${service}: ${(e as Error).message}\n`);
     process.exit(e instanceof ConfigError ? 2 : 1);
   }
-  const logger = createLogger({ service, instanceId: config.instanceId as string, level: config.logLevel as string, format: config.logFormat as string });
+  const logger = createLogger({
+    service,
+    instanceId: config.instanceId as string,
+    level: config.logLevel as string,
+    format: config.logFormat as string,
+  });
   const controller = new AbortController();
   const health: ServiceContext<N>['health'] = { state: 'starting' };
   const stopTimeoutMs = config.stopTimeoutMs as number;
@@ -73,7 +89,9 @@ export function runService<N extends OptionName>(
     // Not unref'd: a stop stuck on unreachable brokers must end here, whatever else keeps the loop alive.
     setTimeout(() => {
       const waiting = [String(health.step ?? health.state), ...pendingRetries()];
-      logger.error(`stop deadline of ${stopTimeoutMs / 1000} s passed: exiting without finishing the stop; still waiting for: ${waiting.join('; ')}`);
+      logger.error(
+        `stop deadline of ${stopTimeoutMs / 1000} s passed: exiting without finishing the stop; still waiting for: ${waiting.join('; ')}`,
+      );
       // Let winston drain.
       setTimeout(() => process.exit(1), 100);
     }, stopTimeoutMs);
@@ -98,21 +116,34 @@ export function runService<N extends OptionName>(
   };
   const topics = topicNames(config as never);
   const createMetaReporter: ServiceContext<N>['createMetaReporter'] = (sink) => {
-    const meta = new MetaReporter({ service, instanceId: config.instanceId as string, topics, windowMs: config.metaWindowMs as number, sink, logger });
+    const meta = new MetaReporter({
+      service,
+      instanceId: config.instanceId as string,
+      topics,
+      windowMs: config.metaWindowMs as number,
+      sink,
+      logger,
+    });
     meta.onRecord = (action, topic, count) => metrics.messages.inc({ action, topic }, count);
     return meta;
   };
-  const http = opts.httpEndpoints !== false && (config.httpPort as number) >= 0
-    ? startHttpEndpoints({ host: config.httpHost as string, port: config.httpPort as number, metrics, health: () => ({ ok: health.state !== 'failed', ...health }) })
-        .then((ep) => {
-          logger.info(`metrics and health on http://${config.httpHost}:${ep.port}/metrics and /healthz`);
-          return ep;
+  const http =
+    opts.httpEndpoints !== false && (config.httpPort as number) >= 0
+      ? startHttpEndpoints({
+          host: config.httpHost as string,
+          port: config.httpPort as number,
+          metrics,
+          health: () => ({ ok: health.state !== 'failed', ...health }),
         })
-        .catch((e: Error) => {
-          logger.error(`cannot serve /metrics on ${config.httpHost}:${config.httpPort}: ${e.message}`);
-          process.exit(2);
-        })
-    : Promise.resolve(undefined);
+          .then((ep) => {
+            logger.info(`metrics and health on http://${config.httpHost}:${ep.port}/metrics and /healthz`);
+            return ep;
+          })
+          .catch((e: Error) => {
+            logger.error(`cannot serve /metrics on ${config.httpHost}:${config.httpPort}: ${e.message}`);
+            process.exit(2);
+          })
+      : Promise.resolve(undefined);
   http
     .then(() => main({ service, config, logger, kafka, topics, signal: controller.signal, metrics, health, step, createMetaReporter }))
     .then(() => {

@@ -1,12 +1,35 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointedConsumer, ConsumedMessage, deadLetter, deadLetterTopic, PartitionBatch, Publisher, rawSink, StateMismatchError } from '@movie-stream/messaging';
+import {
+  CheckpointedConsumer,
+  ConsumedMessage,
+  deadLetter,
+  deadLetterTopic,
+  PartitionBatch,
+  Publisher,
+  rawSink,
+  StateMismatchError,
+} from '@movie-stream/messaging';
 import { ColumnSpec, StorableFrame } from '@movie-stream/storable-frame';
 import { connectAndEnsureTopics } from './kafka-setup';
 import type { ServiceContext } from './run-service';
 
 /** The options a table-keeping consumer reads (besides the common ones). */
-export const STATEFUL_CONSUMER_OPTIONS = ['outDir', 'stateDir', 'resetState', 'snapshotIntervalMs', 'groupId', 'sessionTimeoutMs', 'fetchMaxBytesPerPartition', 'fetchMaxBytes', 'fetchMinBytes', 'fetchMaxWaitMs', 'acks', 'compression', 'idempotent'] as const;
+export const STATEFUL_CONSUMER_OPTIONS = [
+  'outDir',
+  'stateDir',
+  'resetState',
+  'snapshotIntervalMs',
+  'groupId',
+  'sessionTimeoutMs',
+  'fetchMaxBytesPerPartition',
+  'fetchMaxBytes',
+  'fetchMinBytes',
+  'fetchMaxWaitMs',
+  'acks',
+  'compression',
+  'idempotent',
+] as const;
 
 export interface StatefulConsumerSpec<K, Row> {
   ctx: ServiceContext<(typeof STATEFUL_CONSUMER_OPTIONS)[number]>;
@@ -43,7 +66,9 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   const outputFile = join(outDir, `${spec.name}.csv`);
   if (config.resetState) {
     // On purpose only (e.g. after a topic was recreated): the state is rebuilt from the topics as they are.
-    logger.warn(`reset-state: deleting the saved state ${stateDir} and ${outputFile}; rebuilding from the start of ${spec.topics.join(', ')}`);
+    logger.warn(
+      `reset-state: deleting the saved state ${stateDir} and ${outputFile}; rebuilding from the start of ${spec.topics.join(', ')}`,
+    );
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(outputFile, { force: true });
   }
@@ -59,11 +84,19 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
 
   const admin = kafka.admin();
   await connectAndEnsureTopics(admin, {
-    brokers, topics: ctx.topics, ratingsPartitions: config.ratingsPartitions as number,
-    replicationFactor: config.replicationFactor as number, logger, signal,
+    brokers,
+    topics: ctx.topics,
+    ratingsPartitions: config.ratingsPartitions as number,
+    replicationFactor: config.replicationFactor as number,
+    logger,
+    signal,
   });
   const publisher = new Publisher(kafka, {
-    brokers, logger, acks: config.acks as number, compression: config.compression as 'none', maxInFlight: 1,
+    brokers,
+    logger,
+    acks: config.acks as number,
+    compression: config.compression as 'none',
+    maxInFlight: 1,
 
     idempotent: (config.idempotent as boolean) && config.acks === -1,
   });
@@ -72,7 +105,12 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   meta.start();
 
   const consumer = new CheckpointedConsumer({
-    kafka, admin, brokers, logger, meta, signal,
+    kafka,
+    admin,
+    brokers,
+    logger,
+    meta,
+    signal,
     groupId: (config.groupId as string | undefined) ?? `movie-stream.${ctx.service}`,
     topics: spec.topics,
     checkpoint: frame,
@@ -121,10 +159,12 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   ctx.health.state = 'running';
 
   // A signal during start-up has fired already: an abort listener added now would never be called.
-  const mismatch = signal.aborted ? undefined : await Promise.race([
-    new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true })),
-    consumer.failed,
-  ]);
+  const mismatch = signal.aborted
+    ? undefined
+    : await Promise.race([
+        new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true })),
+        consumer.failed,
+      ]);
   if (mismatch) await refuse(mismatch);
   ctx.health.state = 'stopping';
   // The order matters: offsets are committed only after the snapshot that holds their effects is on
@@ -154,7 +194,12 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   await admin.disconnect();
   ctx.step('closing the snapshot writer');
   await frame.close();
-  const result = { rows: frame.size, snapshots: frame.stats.snapshots, maxCopyMs: frame.stats.maxCopyMs, skippedReplays: consumer.skippedReplays };
+  const result = {
+    rows: frame.size,
+    snapshots: frame.stats.snapshots,
+    maxCopyMs: frame.stats.maxCopyMs,
+    skippedReplays: consumer.skippedReplays,
+  };
   // The service's result on stdout, for the pipeline runner and benchmarks (logs go to stderr).
   process.stdout.write(JSON.stringify({ result }) + '\n');
   return result;
@@ -178,7 +223,12 @@ export async function sendToDeadLetterQueue(
 ): Promise<void> {
   if (bad.length === 0) return;
   for (const b of bad.slice(0, 20)) {
-    ctx.logger.warn('unusable message sent to the dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: b.message.offset, reason: b.reason });
+    ctx.logger.warn('unusable message sent to the dead-letter topic', {
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: b.message.offset,
+      reason: b.reason,
+    });
   }
   if (bad.length > 20) ctx.logger.warn(`... and ${bad.length - 20} more unusable messages in this batch`);
   await publisher.send(

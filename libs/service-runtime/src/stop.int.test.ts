@@ -38,8 +38,10 @@ function expectedCounts(): Map<string, number> {
 class Setup {
   readonly prefix = `svc-stop-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   readonly names: TopicNames = topicNames({
-    topicRatings: `${this.prefix}.ratings`, topicMovies: `${this.prefix}.movies`,
-    topicMeanRatings: `${this.prefix}.mean-ratings`, topicMetaPrefix: `${this.prefix}.meta`,
+    topicRatings: `${this.prefix}.ratings`,
+    topicMovies: `${this.prefix}.movies`,
+    topicMeanRatings: `${this.prefix}.mean-ratings`,
+    topicMetaPrefix: `${this.prefix}.meta`,
   });
   readonly group = `${this.prefix}.count-service`;
   readonly outDir = mkdtempSync(join(tmpdir(), 'service-stop-'));
@@ -99,7 +101,12 @@ class Setup {
 
   /** The service's saved state, read as a restart would: counts per key and the offsets it continues at. */
   async saved(): Promise<{ counts: Map<string, number>; offsets: Record<string, string> }> {
-    const frame = new StorableFrame<string, KeyCount>({ name: 'counts', stateDir: this.stateDir, columns: COUNT_COLUMNS, fromRecord: countFromRecord });
+    const frame = new StorableFrame<string, KeyCount>({
+      name: 'counts',
+      stateDir: this.stateDir,
+      columns: COUNT_COLUMNS,
+      fromRecord: countFromRecord,
+    });
     try {
       if (!(await frame.load())) return { counts: new Map(), offsets: {} };
       const counts = await frame.read((rows) => new Map([...rows.values()].map((r) => [r.key, r.count])));
@@ -112,8 +119,10 @@ class Setup {
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     return {
       KAFKA_BROKERS: this.brokers.join(','),
-      TOPIC_RATINGS: this.names.ratings, TOPIC_MOVIES: this.names.movies,
-      TOPIC_MEAN_RATINGS: this.names.meanRatings, TOPIC_META_PREFIX: `${this.prefix}.meta`,
+      TOPIC_RATINGS: this.names.ratings,
+      TOPIC_MOVIES: this.names.movies,
+      TOPIC_MEAN_RATINGS: this.names.meanRatings,
+      TOPIC_META_PREFIX: `${this.prefix}.meta`,
       RATINGS_PARTITIONS: String(PARTITIONS),
       GROUP_ID: this.group,
       OUT_DIR: this.outDir,
@@ -134,7 +143,11 @@ class Service {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, ['--require', 'tsx/cjs', SERVICE], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, ['--require', 'tsx/cjs', SERVICE], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout?.on('data', (d: Buffer) => (this.log += d.toString('utf8')));
     this.child.stderr?.on('data', (d: Buffer) => (this.log += d.toString('utf8')));
     this.exited = new Promise((r) => this.child.on('exit', (code, signal) => r({ code, signal })));
@@ -153,8 +166,13 @@ class Service {
   async consumed(topic: string): Promise<number> {
     const port = /metrics and health on http:\/\/[^:]+:(\d+)\/metrics/.exec(this.log)?.[1];
     if (!port) return 0;
-    const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
-    const line = text.split('\n').find((l) => l.startsWith('movie_stream_messages_total{') && l.includes('action="consumed"') && l.includes(`topic="${topic}"`));
+    const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+      (r) => r.text(),
+      () => '',
+    );
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith('movie_stream_messages_total{') && l.includes('action="consumed"') && l.includes(`topic="${topic}"`));
     this.lastConsumed = line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
     return this.lastConsumed;
   }
@@ -264,7 +282,10 @@ describe('stop while the broker is unreachable', () => {
     // tools/kafka/kafka.sh runs an independent cluster for KAFKA_INSTANCE; killing it disturbs nobody.
     const instance = { KAFKA_BROKERS: '', KAFKA_INSTANCE: 'service-runtime-stop', KAFKA_PORT_BASE: '38900' };
     const kafkaSh = (...args: string[]) => {
-      const r = spawnSync('bash', [join(REPO_ROOT, 'tools', 'kafka', 'kafka.sh'), ...args], { env: { ...process.env, ...instance }, encoding: 'utf8' });
+      const r = spawnSync('bash', [join(REPO_ROOT, 'tools', 'kafka', 'kafka.sh'), ...args], {
+        env: { ...process.env, ...instance },
+        encoding: 'utf8',
+      });
       if (r.status !== 0) throw new Error(`kafka.sh ${args.join(' ')} failed: ${r.stdout}${r.stderr}`);
     };
     const setup = new Setup(['127.0.0.1:38901']);

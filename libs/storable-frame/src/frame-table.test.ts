@@ -1,7 +1,12 @@
 import { FrameTable } from './frame-table';
 import { ColumnSpec } from './types';
 
-interface Row { id: number; name: string; sum: number; count: number }
+interface Row {
+  id: number;
+  name: string;
+  sum: number;
+  count: number;
+}
 const columns: ColumnSpec<Row>[] = [
   { name: 'id', kind: 'number', get: (r) => r.id },
   { name: 'name', kind: 'string', get: (r) => r.name },

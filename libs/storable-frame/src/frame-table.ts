@@ -123,4 +123,7 @@ export class FrameTable<K, Row> {
 }
 
 /** What `StorableFrame.read` hands out. */
-export type ReadonlyFrameTable<K, Row> = Pick<FrameTable<K, Row>, 'size' | 'get' | 'has' | 'values' | 'keys' | 'entries' | typeof Symbol.iterator>;
+export type ReadonlyFrameTable<K, Row> = Pick<
+  FrameTable<K, Row>,
+  'size' | 'get' | 'has' | 'values' | 'keys' | 'entries' | typeof Symbol.iterator
+>;

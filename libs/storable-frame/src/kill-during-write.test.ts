@@ -13,7 +13,14 @@ jest.setTimeout(300_000);
 let writer: string;
 beforeAll(() => {
   writer = join(mkdtempSync(join(tmpdir(), 'write-loop-')), 'write-loop.js');
-  buildSync({ entryPoints: [join(__dirname, 'fixtures', 'write-loop.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: writer, logLevel: 'warning' });
+  buildSync({
+    entryPoints: [join(__dirname, 'fixtures', 'write-loop.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    outfile: writer,
+    logLevel: 'warning',
+  });
 });
 
 /** What a restarting service would load: CURRENT's generation, checked for completeness and agreement. */
@@ -21,7 +28,11 @@ function loadCurrent(stateDir: string): { generation: number; rows: number } | n
   if (!existsSync(join(stateDir, CURRENT_FILE))) return null;
   const dir = join(stateDir, readFileSync(join(stateDir, CURRENT_FILE), 'utf8').trim());
   const meta = JSON.parse(readFileSync(join(dir, META_FILE), 'utf8'));
-  const parsed = Papa.parse<Record<string, string>>(readFileSync(join(dir, TABLE_FILE), 'utf8'), { header: true, delimiter: ';', skipEmptyLines: true });
+  const parsed = Papa.parse<Record<string, string>>(readFileSync(join(dir, TABLE_FILE), 'utf8'), {
+    header: true,
+    delimiter: ';',
+    skipEmptyLines: true,
+  });
   expect(parsed.errors).toEqual([]);
   expect(parsed.data).toHaveLength(meta.rows);
   // Table and offsets belong to the same generation.

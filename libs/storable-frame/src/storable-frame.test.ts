@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StorableFrame, StorableFrameOptions, writeGeneration, serializeTable, CURRENT_FILE, META_FILE, TABLE_FILE } from './index';
 
-interface Row { id: number; title: string; sum: number; count: number }
+interface Row {
+  id: number;
+  title: string;
+  sum: number;
+  count: number;
+}
 
 function makeFrame(stateDir: string, outputFile?: string, extra: Partial<StorableFrameOptions<number, Row>> = {}) {
   return new StorableFrame<number, Row>({
@@ -113,7 +118,10 @@ describe('StorableFrame', () => {
     // Make the state directory unwritable (root ignores modes, so replace a path component by a file).
     const blocked = join(dir, 'blocked');
     writeFileSync(blocked, 'not a directory');
-    const bad = new StorableFrame<number, Row>({ ...(frame as unknown as { opts: object }).opts, stateDir: join(blocked, 'state') } as never);
+    const bad = new StorableFrame<number, Row>({
+      ...(frame as unknown as { opts: object }).opts,
+      stateDir: join(blocked, 'state'),
+    } as never);
     await bad.update((rows) => rows.set(1, { id: 1, title: 'a', sum: 1, count: 1 }));
     await expect(bad.snapshot()).rejects.toMatchObject({ code: 'ENOTDIR' });
     await bad.close();
@@ -192,7 +200,11 @@ describe('StorableFrame: holes found in use', () => {
     const logger = { info() {}, warn() {}, error: (msg: string, meta?: object) => void errors.push({ msg, meta }) };
     const frame = makeFrame(join(dir, 'state'), join(dir, 'out.csv'), {
       logger,
-      worker: { file: join(__dirname, 'fixtures', 'exits-once-worker.ts'), execArgv: ['--require', 'tsx/cjs'], workerData: join(dir, 'exited') },
+      worker: {
+        file: join(__dirname, 'fixtures', 'exits-once-worker.ts'),
+        execArgv: ['--require', 'tsx/cjs'],
+        workerData: join(dir, 'exited'),
+      },
     });
     await setRow(frame, 1, 1, '1');
     // Before the fix this never settled: the snapshot (and every later one, and every commit) hung.
@@ -319,14 +331,23 @@ describe('StorableFrame: holes found in use', () => {
 
 describe('writeGeneration', () => {
   it('writes an empty table as a header only', () => {
-    const csv = serializeTable({ names: ['a', 'b'], kinds: ['number', 'string'], rowCount: 0, numbers: [new Float64Array(0), null], strings: [null, []] });
+    const csv = serializeTable({
+      names: ['a', 'b'],
+      kinds: ['number', 'string'],
+      rowCount: 0,
+      numbers: [new Float64Array(0), null],
+      strings: [null, []],
+    });
     expect(csv).toBe('a;b\n');
   });
 
   it('produces CURRENT naming the new generation', () => {
     const stateDir = join(tmp(), 's');
     const res = writeGeneration({
-      stateDir, generation: 7, keepPrevious: 1, offsets: { t: { '0': '3' } },
+      stateDir,
+      generation: 7,
+      keepPrevious: 1,
+      offsets: { t: { '0': '3' } },
       table: { names: ['a'], kinds: ['number'], rowCount: 1, numbers: [Float64Array.of(1.5)], strings: [null] },
     });
     expect(readFileSync(join(stateDir, CURRENT_FILE), 'utf8')).toBe('gen-000000007\n');

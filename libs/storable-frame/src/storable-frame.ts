@@ -5,7 +5,18 @@ import { Mutex } from 'async-mutex';
 import Papa from 'papaparse';
 import { FrameTable, ReadonlyFrameTable } from './frame-table';
 import {
-  ColumnarCopy, ColumnSpec, CURRENT_FILE, generationDirName, MarkMap, META_FILE, OffsetMap, RecordMark, SnapshotMeta, TABLE_FILE, WriteRequest, WriteResult,
+  ColumnarCopy,
+  ColumnSpec,
+  CURRENT_FILE,
+  generationDirName,
+  MarkMap,
+  META_FILE,
+  OffsetMap,
+  RecordMark,
+  SnapshotMeta,
+  TABLE_FILE,
+  WriteRequest,
+  WriteResult,
 } from './types';
 
 export interface FrameLogger {
@@ -39,7 +50,11 @@ export interface SnapshotInfo extends WriteResult {
 
 /** A failed snapshot write: the errno and path say why; offsets were not committed. */
 export class SnapshotError extends Error {
-  constructor(message: string, readonly code?: string, readonly path?: string) {
+  constructor(
+    message: string,
+    readonly code?: string,
+    readonly path?: string,
+  ) {
     super(message);
   }
 }
@@ -116,12 +131,16 @@ export class StorableFrame<K, Row> {
           loaded = readGeneration(dir);
         } catch (e) {
           failures.push((e as Error).message);
-          this.logger.error(`${this.opts.name} snapshot ${dir} is unreadable${genName === currentName ? ' (CURRENT names it)' : ''}`, { error: (e as Error).message });
+          this.logger.error(`${this.opts.name} snapshot ${dir} is unreadable${genName === currentName ? ' (CURRENT names it)' : ''}`, {
+            error: (e as Error).message,
+          });
           continue;
         }
         this.apply(loaded.meta, loaded.records);
         if (genName !== currentName) {
-          this.logger.warn(`restored ${this.opts.name} from the older generation ${dir}: CURRENT's ${currentName} is unreadable; its later messages are read again from Kafka`);
+          this.logger.warn(
+            `restored ${this.opts.name} from the older generation ${dir}: CURRENT's ${currentName} is unreadable; its later messages are read again from Kafka`,
+          );
         }
         this.logger.info(`restored ${this.opts.name} snapshot`, { dir, rows: loaded.meta.rows, offsets: loaded.meta.offsets });
         return true;
@@ -181,7 +200,12 @@ export class StorableFrame<K, Row> {
    * Runs `fn` under the lock. `fn` may change rows (by `set`ting new ones: rows are frozen) and must record, with `recordOffset`, the next offset
    * of every partition whose messages it applied. It may await (e.g. a publish): the snapshot waits.
    */
-  async update<T>(fn: (rows: FrameTable<K, Row>, recordOffset: (topic: string, partition: number, next: string, mark?: RecordMark) => void) => T | Promise<T>): Promise<T> {
+  async update<T>(
+    fn: (
+      rows: FrameTable<K, Row>,
+      recordOffset: (topic: string, partition: number, next: string, mark?: RecordMark) => void,
+    ) => T | Promise<T>,
+  ): Promise<T> {
     return this.mutex.runExclusive(() => {
       this.changedSinceSnapshot = true;
       return fn(this.rows, (topic, partition, next, mark) => {
@@ -223,11 +247,23 @@ export class StorableFrame<K, Row> {
     return this.writeMutex.runExclusive(() => this.writeCopy(copied));
   }
 
-  private async writeCopy(copied: { table: ColumnarCopy; offsets: OffsetMap; marks: MarkMap; partitions: Record<string, number>; copyMs: number }): Promise<SnapshotInfo> {
+  private async writeCopy(copied: {
+    table: ColumnarCopy;
+    offsets: OffsetMap;
+    marks: MarkMap;
+    partitions: Record<string, number>;
+    copyMs: number;
+  }): Promise<SnapshotInfo> {
     const generation = this.generation + 1;
     const req: WriteRequest = {
-      stateDir: this.opts.stateDir, generation, table: copied.table, offsets: copied.offsets,
-      marks: copied.marks, partitions: copied.partitions, outputFile: this.opts.outputFile, keepPrevious: this.opts.keepPrevious ?? 1,
+      stateDir: this.opts.stateDir,
+      generation,
+      table: copied.table,
+      offsets: copied.offsets,
+      marks: copied.marks,
+      partitions: copied.partitions,
+      outputFile: this.opts.outputFile,
+      keepPrevious: this.opts.keepPrevious ?? 1,
     };
     try {
       const result = await this.write(req);
@@ -253,7 +289,9 @@ export class StorableFrame<K, Row> {
       } catch (e) {
         const err = e as SnapshotError;
         this.logger.error(`snapshot of ${this.opts.name} failed; offsets not committed, will retry`, {
-          error: err.message, code: err.code, path: err.path,
+          error: err.message,
+          code: err.code,
+          path: err.path,
         });
       }
     };

@@ -4,15 +4,31 @@ describe('bench arguments', () => {
   it('--help and -h ask for the usage instead of failing as an unknown option', () => {
     expect(parseBenchArgs(['--help'])).toEqual({ help: true });
     expect(parseBenchArgs(['-h'])).toEqual({ help: true });
-    for (const flag of ['--ratings', '--variant', '--skip-kafka-perf', '--help']) expect([flag, USAGE.includes(flag)]).toEqual([flag, true]);
+    for (const flag of ['--ratings', '--variant', '--skip-kafka-perf', '--help'])
+      expect([flag, USAGE.includes(flag)]).toEqual([flag, true]);
   });
 
   it('reads the options, with the defaults for the rest', () => {
-    const r = parseBenchArgs(['--ratings', '100000', '--skip-kafka-perf', '--variant', 'big:PUBLISH_BATCH_SIZE=5000,KAFKA_ACKS=1', '--seed', '0']);
+    const r = parseBenchArgs([
+      '--ratings',
+      '100000',
+      '--skip-kafka-perf',
+      '--variant',
+      'big:PUBLISH_BATCH_SIZE=5000,KAFKA_ACKS=1',
+      '--seed',
+      '0',
+    ]);
     expect(r).toEqual({
       help: false,
       opts: {
-        ratings: 100_000, movies: 20_000, partitions: 6, runs: 1, seed: 0, keepData: false, profileDir: undefined, skipKafkaPerf: true,
+        ratings: 100_000,
+        movies: 20_000,
+        partitions: 6,
+        runs: 1,
+        seed: 0,
+        keepData: false,
+        profileDir: undefined,
+        skipKafkaPerf: true,
         variants: [{ name: 'big', env: { PUBLISH_BATCH_SIZE: '5000', KAFKA_ACKS: '1' } }],
       },
     });

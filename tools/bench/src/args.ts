@@ -29,7 +29,9 @@ export function parseVariant(spec: string): Variant {
   return { name: spec.slice(0, i), env };
 }
 
-export type BenchArgs = { help: true } | { help: false; opts: Omit<BenchOptions, 'brokers' | 'log' | 'benchDir'> & { ratings: number; movies: number; partitions: number } };
+export type BenchArgs =
+  | { help: true }
+  | { help: false; opts: Omit<BenchOptions, 'brokers' | 'log' | 'benchDir'> & { ratings: number; movies: number; partitions: number } };
 
 export function parseBenchArgs(args: string[]): BenchArgs {
   const { values } = parseArgs({

@@ -9,15 +9,27 @@ import { runBench } from './bench';
 jest.setTimeout(90_000);
 
 const FIELDS = [
-  'ratings', 'e2e_seconds', 'e2e_ratings_per_s', 'producer_per_s', 'processor_per_s', 'sink_per_s',
-  'kafka_producer_perf_per_s', 'kafka_consumer_perf_per_s', 'processor_peak_rss_mb', 'producer_peak_rss_mb', 'snapshot_max_block_ms',
+  'ratings',
+  'e2e_seconds',
+  'e2e_ratings_per_s',
+  'producer_per_s',
+  'processor_per_s',
+  'sink_per_s',
+  'kafka_producer_perf_per_s',
+  'kafka_consumer_perf_per_s',
+  'processor_peak_rss_mb',
+  'producer_peak_rss_mb',
+  'snapshot_max_block_ms',
 ];
 
 beforeAll(() => buildApps());
 
 it('measures a 20,000-rating run next to Kafka’s perf tools and checks the result', async () => {
   const r = await runBench({
-    ratings: 20_000, movies: 2_000, partitions: 6, runs: 1,
+    ratings: 20_000,
+    movies: 2_000,
+    partitions: 6,
+    runs: 1,
     benchDir: mkdtempSync(join(tmpdir(), 'bench-')),
     brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
     log: () => undefined,

@@ -57,8 +57,16 @@ function resultLine(stdout: string[]): { rows: number; snapshots: number; maxCop
 }
 
 async function runPipelineOnce(o: {
-  data: DataSet; reference: Reference; variant: Variant; run: number; perf: KafkaPerf | undefined;
-  brokers: string[]; benchDir: string; partitions: number; profileDir?: string; log: (l: string) => void;
+  data: DataSet;
+  reference: Reference;
+  variant: Variant;
+  run: number;
+  perf: KafkaPerf | undefined;
+  brokers: string[];
+  benchDir: string;
+  partitions: number;
+  profileDir?: string;
+  log: (l: string) => void;
 }): Promise<{ figures: RunFigures; problems: string[] }> {
   const outDir = join(o.benchDir, 'out', o.variant.name);
   const usageDir = join(outDir, 'usage');
@@ -67,7 +75,10 @@ async function runPipelineOnce(o: {
   const [processorPort, sinkPort] = await freePorts(2);
   const httpPorts: Partial<Record<AppName, number>> = { 'mean-rating-processor': processorPort, 'movie-data-sink': sinkPort };
   const pr = new PipelineRun({
-    ratingsFile: o.data.ratingsFile, moviesFile: o.data.moviesFile, outDir, brokers: o.brokers,
+    ratingsFile: o.data.ratingsFile,
+    moviesFile: o.data.moviesFile,
+    outDir,
+    brokers: o.brokers,
     runId: `bench-${Date.now().toString(36)}-${process.pid}`,
     ratingsPartitions: o.partitions,
     snapshotIntervalMs: 1000, // what npm start uses: commits (and so "drained") follow each snapshot
@@ -86,10 +97,11 @@ async function runPipelineOnce(o: {
       NODE_OPTIONS: [o.variant.env.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '', `--require=${EXIT_USAGE_HOOK}`].join(' ').trim(),
     }),
   });
-  const pids = () => APPS.flatMap((a) => {
-    const s = pr.service(a);
-    return s?.child.pid !== undefined && s.child.exitCode === null ? [s.child.pid] : [];
-  });
+  const pids = () =>
+    APPS.flatMap((a) => {
+      const s = pr.service(a);
+      return s?.child.pid !== undefined && s.child.exitCode === null ? [s.child.pid] : [];
+    });
   const sampler = new ProcSampler(pids, usageDir);
   const pollers = {
     processor: new CounterPoller(processorPort, 'consumed', pr.topics.ratings),
@@ -124,13 +136,15 @@ async function runPipelineOnce(o: {
     };
     const processor = pick(metaRate('mean-rating-processor', pr.topics.ratings), pollers.processor);
     const sink = pick(metaRate('movie-data-sink', pr.topics.meanRatings), pollers.sink);
-    if (processor.source !== 'meta' || sink.source !== 'meta') o.log(`meta topics incomplete (see the services' logs): rates from /metrics samples`);
+    if (processor.source !== 'meta' || sink.source !== 'meta')
+      o.log(`meta topics incomplete (see the services' logs): rates from /metrics samples`);
 
     const rows = await readSemicolonCsv(join(outDir, 'movie-data.csv'));
     const problems = compareMovieData(rows, o.reference.means, o.reference.movieIds);
     const counted = rows.reduce((s, r) => s + Number(r.rating_count), 0);
     if (counted !== o.data.ratings) problems.push(`movie-data.csv counts ${counted} ratings, expected ${o.data.ratings}`);
-    if (processor.count !== o.data.ratings) problems.push(`processor ${processor.source} counts ${processor.count} ratings consumed, expected ${o.data.ratings}`);
+    if (processor.count !== o.data.ratings)
+      problems.push(`processor ${processor.source} counts ${processor.count} ratings consumed, expected ${o.data.ratings}`);
 
     const u = (a: AppName) => sampler.usage(pr.service(a)?.child.pid);
     const kp = o.perf?.producerPerSec ?? NaN;
@@ -191,19 +205,42 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       if (!opts.skipKafkaPerf) {
         // Sequential, never beside the pipeline: on 2 cores the two would measure each other.
         const kafka = kafkaClient({ brokers }, `bench-perf-${process.pid}`, { warn: log });
-        perf = await runKafkaPerf({ repoRoot: REPO_ROOT, kafka, brokers, topic: `bench-perf-${Date.now().toString(36)}-${process.pid}`, partitions: opts.partitions, records: data.ratings });
+        perf = await runKafkaPerf({
+          repoRoot: REPO_ROOT,
+          kafka,
+          brokers,
+          topic: `bench-perf-${Date.now().toString(36)}-${process.pid}`,
+          partitions: opts.partitions,
+          records: data.ratings,
+        });
         log(`run ${run}: ProducerPerformance ${perf.producerLine}`);
         log(`run ${run}: ConsumerPerformance ${perf.consumerLine}`);
       }
       for (const variant of variants) {
         log(`run ${run}/${opts.runs}, ${variant.name}: pipeline on ${data.ratings} ratings …`);
-        const r = await runPipelineOnce({ data, reference: ref, variant, run, perf, brokers, benchDir, partitions: opts.partitions, profileDir: opts.profileDir, log });
+        const r = await runPipelineOnce({
+          data,
+          reference: ref,
+          variant,
+          run,
+          perf,
+          brokers,
+          benchDir,
+          partitions: opts.partitions,
+          profileDir: opts.profileDir,
+          log,
+        });
         all.push(r.figures);
         problems.push(...r.problems.map((p) => `${variant.name} run ${run}: ${p}`));
-        log(`run ${run}, ${variant.name}: ${r.figures.e2e_seconds} s end to end, ${r.figures.e2e_ratings_per_s} ratings/s, correct ${r.figures.correct}`);
+        log(
+          `run ${run}, ${variant.name}: ${r.figures.e2e_seconds} s end to end, ${r.figures.e2e_ratings_per_s} ratings/s, correct ${r.figures.correct}`,
+        );
       }
     }
-    const columns = variants.map((v) => ({ name: v.name, runs: all.filter((r) => r.variant === v.name) as unknown as Record<string, unknown>[] }));
+    const columns = variants.map((v) => ({
+      name: v.name,
+      runs: all.filter((r) => r.variant === v.name) as unknown as Record<string, unknown>[],
+    }));
     const baseline = medians(columns[0].runs);
     const json: Record<string, unknown> = {
       ...baseline,
@@ -212,7 +249,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       partitions: opts.partitions,
       rate_source: all.every((r) => r.rate_source === 'meta') ? 'meta' : 'metrics',
       correct: problems.length === 0,
-      ...(variants.length > 1 ? { variants: Object.fromEntries(columns.map((c, i) => [c.name, { env: variants[i].env, ...medians(c.runs) }])) } : {}),
+      ...(variants.length > 1
+        ? { variants: Object.fromEntries(columns.map((c, i) => [c.name, { env: variants[i].env, ...medians(c.runs) }])) }
+        : {}),
       ...(opts.runs > 1 || variants.length > 1 ? { runs: all } : {}),
     };
     delete json.run;

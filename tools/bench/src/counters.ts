@@ -15,7 +15,12 @@ export class CounterPoller {
   private readonly timer: NodeJS.Timeout;
   private busy = false;
 
-  constructor(private readonly port: number, private readonly action: string, private readonly topic: string, intervalMs = 100) {
+  constructor(
+    private readonly port: number,
+    private readonly action: string,
+    private readonly topic: string,
+    intervalMs = 100,
+  ) {
     this.timer = setInterval(() => void this.poll(), intervalMs);
     this.timer.unref();
   }

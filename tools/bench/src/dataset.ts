@@ -11,9 +11,18 @@ export interface DataSet {
 }
 
 /** The generator's data set for these parameters, cached under <benchDir>/data/<key>/. */
-export async function dataSet(benchDir: string, ratings: number, movies: number, seed: number): Promise<{ data: DataSet; dir: string; generated: boolean }> {
+export async function dataSet(
+  benchDir: string,
+  ratings: number,
+  movies: number,
+  seed: number,
+): Promise<{ data: DataSet; dir: string; generated: boolean }> {
   const d = await cachedDataset(join(benchDir, 'data'), { ratings, movies, seed });
-  return { data: { ratingsFile: d.ratingsFile, moviesFile: d.moviesFile, ratings: d.ratings, movies: d.movies }, dir: d.dir, generated: d.generated };
+  return {
+    data: { ratingsFile: d.ratingsFile, moviesFile: d.moviesFile, ratings: d.ratings, movies: d.movies },
+    dir: d.dir,
+    generated: d.generated,
+  };
 }
 
 /** What movie-data.csv must hold for a data set, computed straight from its files. */

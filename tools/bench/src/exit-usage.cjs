@@ -29,7 +29,10 @@ if (isMainThread && (dir || profDir)) {
     if (!dir) return;
     const u = process.resourceUsage();
     try {
-      writeFileSync(join(dir, `${process.pid}.json`), JSON.stringify({ pid: process.pid, cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6, maxRssKb: u.maxRSS }));
+      writeFileSync(
+        join(dir, `${process.pid}.json`),
+        JSON.stringify({ pid: process.pid, cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6, maxRssKb: u.maxRSS }),
+      );
     } catch {
       // best effort: the /proc samples remain
     }

@@ -27,7 +27,10 @@ function run(repoRoot: string, args: string[]): Promise<string> {
 
 /** "N records sent, R records/sec (…)" → R. */
 export function parseProducerPerf(out: string): { perSec: number; line: string } {
-  const line = out.split('\n').reverse().find((l) => / records sent, [\d.]+ records\/sec/.test(l));
+  const line = out
+    .split('\n')
+    .reverse()
+    .find((l) => / records sent, [\d.]+ records\/sec/.test(l));
   if (!line) throw new Error(`no ProducerPerformance summary in: ${out.slice(-1000)}`);
   return { perSec: Number(/records sent, ([\d.]+) records\/sec/.exec(line)![1]), line: line.trim() };
 }
@@ -43,14 +46,42 @@ export function parseConsumerPerf(out: string): { perSec: number; perSecWithJoin
   return { perSec: col('fetch.nMsg.sec'), perSecWithJoin: col('nMsg.sec'), line: lines[h + 1] };
 }
 
-export async function runKafkaPerf(o: { repoRoot: string; kafka: KafkaClient; brokers: string[]; topic: string; partitions: number; records: number; recordSize?: number }): Promise<KafkaPerf> {
+export async function runKafkaPerf(o: {
+  repoRoot: string;
+  kafka: KafkaClient;
+  brokers: string[];
+  topic: string;
+  partitions: number;
+  records: number;
+  recordSize?: number;
+}): Promise<KafkaPerf> {
   return withTemporaryTopic(o.kafka, { name: o.topic, partitions: o.partitions, replicationFactor: 1 }, async () => {
     const bootstrap = o.brokers.join(',');
-    const p = parseProducerPerf(await run(o.repoRoot, [
-      'perf-producer', '--topic', o.topic, '--num-records', String(o.records), '--record-size', String(o.recordSize ?? 24),
-      '--throughput', '-1', '--producer-props', `bootstrap.servers=${bootstrap}`, 'acks=all',
-    ]));
-    const c = parseConsumerPerf(await run(o.repoRoot, ['perf-consumer', '--bootstrap-server', bootstrap, '--topic', o.topic, '--messages', String(o.records)]));
-    return { producerPerSec: p.perSec, consumerPerSec: c.perSec, consumerPerSecWithJoin: c.perSecWithJoin, producerLine: p.line, consumerLine: c.line };
+    const p = parseProducerPerf(
+      await run(o.repoRoot, [
+        'perf-producer',
+        '--topic',
+        o.topic,
+        '--num-records',
+        String(o.records),
+        '--record-size',
+        String(o.recordSize ?? 24),
+        '--throughput',
+        '-1',
+        '--producer-props',
+        `bootstrap.servers=${bootstrap}`,
+        'acks=all',
+      ]),
+    );
+    const c = parseConsumerPerf(
+      await run(o.repoRoot, ['perf-consumer', '--bootstrap-server', bootstrap, '--topic', o.topic, '--messages', String(o.records)]),
+    );
+    return {
+      producerPerSec: p.perSec,
+      consumerPerSec: c.perSec,
+      consumerPerSecWithJoin: c.perSecWithJoin,
+      producerLine: p.line,
+      consumerLine: c.line,
+    };
   });
 }

@@ -18,7 +18,9 @@ async function main(): Promise<void> {
   buildApps();
   const r = await runBench(opts);
   for (const p of r.problems.slice(0, 20)) process.stderr.write(`MISMATCH ${p}\n`);
-  process.stdout.write(`\nmovie-stream bench: ${opts.ratings} ratings, ${opts.movies} movies, ${opts.partitions} partitions, ${opts.runs} run(s)\n`);
+  process.stdout.write(
+    `\nmovie-stream bench: ${opts.ratings} ratings, ${opts.movies} movies, ${opts.partitions} partitions, ${opts.runs} run(s)\n`,
+  );
   process.stdout.write(r.table + '\n');
   process.stdout.write(JSON.stringify(r.json) + '\n');
   process.exitCode = r.correct ? 0 : 1;

@@ -33,13 +33,23 @@ const walk = timings(50, () => {
   }
 });
 const f = (x: number) => x.toFixed(2);
-console.log(`snapshot copy, ${movies} rows, 50 times: column slices median ${f(slices.median)} ms (max ${f(slices.max)}), row walk median ${f(walk.median)} ms (max ${f(walk.max)})`);
+console.log(
+  `snapshot copy, ${movies} rows, 50 times: column slices median ${f(slices.median)} ms (max ${f(slices.max)}), row walk median ${f(walk.median)} ms (max ${f(walk.max)})`,
+);
 
 const sinkMovies = 20_000;
 const updates = 400_000;
-const movieMsgs = Array.from({ length: sinkMovies }, (_, i) => Buffer.from(toBinary(MovieSchema, create(MovieSchema, { id: i + 1, title: `Movie ${i}`, genres: ['Drama'] }))));
+const movieMsgs = Array.from({ length: sinkMovies }, (_, i) =>
+  Buffer.from(toBinary(MovieSchema, create(MovieSchema, { id: i + 1, title: `Movie ${i}`, genres: ['Drama'] }))),
+);
 const meanMsgs = Array.from({ length: updates }, (_, k) =>
-  Buffer.from(toBinary(MeanRatingSchema, create(MeanRatingSchema, { movieId: (k % sinkMovies) + 1, sum: k, count: Math.floor(k / sinkMovies) + 1, mean: 3.5 }))));
+  Buffer.from(
+    toBinary(
+      MeanRatingSchema,
+      create(MeanRatingSchema, { movieId: (k % sinkMovies) + 1, sum: k, count: Math.floor(k / sinkMovies) + 1, mean: 3.5 }),
+    ),
+  ),
+);
 const perUpdate = (make: () => MovieDataRows) => {
   const best = timings(3, () => {
     const target = make();
@@ -48,4 +58,6 @@ const perUpdate = (make: () => MovieDataRows) => {
   });
   return ((best.median * 1000) / (updates + sinkMovies)).toFixed(2);
 };
-console.log(`sink, per message applied (median of 3 × ${updates + sinkMovies}): Map ${perUpdate(() => new Map<number, MovieDataRow>())} µs, FrameTable ${perUpdate(() => new FrameTable<number, MovieDataRow>(MOVIE_DATA_COLUMNS))} µs`);
+console.log(
+  `sink, per message applied (median of 3 × ${updates + sinkMovies}): Map ${perUpdate(() => new Map<number, MovieDataRow>())} µs, FrameTable ${perUpdate(() => new FrameTable<number, MovieDataRow>(MOVIE_DATA_COLUMNS))} µs`,
+);

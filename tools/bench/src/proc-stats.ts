@@ -31,7 +31,11 @@ export class ProcSampler {
   private readonly last = new Map<number, { cpuSeconds: number; hwmKb: number }>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pids: () => number[], private readonly usageDir: string, intervalMs = 200) {
+  constructor(
+    private readonly pids: () => number[],
+    private readonly usageDir: string,
+    intervalMs = 200,
+  ) {
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
   }

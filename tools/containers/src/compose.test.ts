@@ -20,9 +20,11 @@ const BROKERS = ['kafka-1', 'kafka-2', 'kafka-3'];
 /** Options an app reads: the common ones plus the lists service-runtime defines for its kind. */
 function appOptions(app: string): OptionName[] {
   const own: readonly OptionName[] =
-    app === 'rating-producer' ? ['ratingsFile', ...CSV_PRODUCER_OPTIONS]
-    : app === 'movie-producer' ? ['moviesFile', ...CSV_PRODUCER_OPTIONS]
-    : STATEFUL_CONSUMER_OPTIONS;
+    app === 'rating-producer'
+      ? ['ratingsFile', ...CSV_PRODUCER_OPTIONS]
+      : app === 'movie-producer'
+        ? ['moviesFile', ...CSV_PRODUCER_OPTIONS]
+        : STATEFUL_CONSUMER_OPTIONS;
   return [...COMMON_OPTIONS, ...own];
 }
 const stackEnvs = new Map(APPS.flatMap((a) => appOptions(a)).map((n) => [OPTIONS[n].env, OPTIONS[n] as { env: string; default?: string }]));
@@ -120,7 +122,14 @@ describe('deploy/docker-compose.yml', () => {
   it('creates the topics with the create-topics script from the same settings', () => {
     const setup = services['topic-setup'];
     expect(setup.entrypoint.join(' ')).toContain('create-topics.sh');
-    for (const k of ['TOPIC_RATINGS', 'TOPIC_MOVIES', 'TOPIC_MEAN_RATINGS', 'TOPIC_META_PREFIX', 'RATINGS_PARTITIONS', 'TOPIC_REPLICATION_FACTOR']) {
+    for (const k of [
+      'TOPIC_RATINGS',
+      'TOPIC_MOVIES',
+      'TOPIC_MEAN_RATINGS',
+      'TOPIC_META_PREFIX',
+      'RATINGS_PARTITIONS',
+      'TOPIC_REPLICATION_FACTOR',
+    ]) {
       expect([k, setup.environment[k]]).toEqual([k, envOf('mean-rating-processor')[k]]);
     }
   });

@@ -21,10 +21,19 @@ const sample = join(ROOT, 'data', 'sample');
 const run = promisify(execFile);
 
 /** The engine command exactly as the scripts choose it (docker if a daemon answers, else podman). */
-const engine: string[] = execFileSync('bash', ['-c', `source ${ROOT}/tools/containers/lib.sh && container_engine && printf '%s\\n' "\${ENGINE[@]}"`], {
-  encoding: 'utf8',
-}).trim().split('\n');
-const engineEnv = { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? `${process.env.HOME}/.config/movie-stream/containers.conf` };
+const engine: string[] = execFileSync(
+  'bash',
+  ['-c', `source ${ROOT}/tools/containers/lib.sh && container_engine && printf '%s\\n' "\${ENGINE[@]}"`],
+  {
+    encoding: 'utf8',
+  },
+)
+  .trim()
+  .split('\n');
+const engineEnv = {
+  ...process.env,
+  CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? `${process.env.HOME}/.config/movie-stream/containers.conf`,
+};
 
 function ctr(args: string[], timeout = 120_000): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(engine[0]!, [...engine.slice(1), ...args], { encoding: 'utf8', env: engineEnv, timeout });
@@ -57,8 +66,13 @@ beforeAll(() => {
 
 afterAll(() => {
   for (const c of containers) ctr(['rm', '-f', '-t', '0', c]);
-  const sizes = ctr(['images', '--format', '{{.Repository}}:{{.Tag}} {{.Size}}']).stdout.split('\n').filter((l) => l.includes('movie-stream')).join('\n');
-  const times = Object.entries(buildSeconds).map(([a, s]) => `${a} ${s.toFixed(1)} s`).join(', ');
+  const sizes = ctr(['images', '--format', '{{.Repository}}:{{.Tag}} {{.Size}}'])
+    .stdout.split('\n')
+    .filter((l) => l.includes('movie-stream'))
+    .join('\n');
+  const times = Object.entries(buildSeconds)
+    .map(([a, s]) => `${a} ${s.toFixed(1)} s`)
+    .join(', ');
   process.stderr.write(`image builds: ${times}\nimages:\n${sizes}\n`);
 });
 
@@ -78,14 +92,29 @@ describe('container images', () => {
       expect((config.Healthcheck ?? inspect.Healthcheck).Test.join(' ')).toContain('/healthz');
       expect(config.Env).toEqual(expect.arrayContaining(['HTTP_HOST=0.0.0.0', 'HTTP_PORT=8080', 'OUT_DIR=/data/out']));
       // The snapshot worker must sit next to main.js.
-      const files = ctr(['run', '--rm', '--network', 'none', '--entrypoint', 'node', image(app), '-e', 'console.log(require("fs").readdirSync("/app").join(","))']);
+      const files = ctr([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--entrypoint',
+        'node',
+        image(app),
+        '-e',
+        'console.log(require("fs").readdirSync("/app").join(","))',
+      ]);
       expect(files.stdout.trim()).toBe('main.js,snapshot-worker.js');
     }
   });
 
   it('run the whole pipeline on data/sample exactly, and the consumers stop on SIGTERM within 10 s with exit 0', async () => {
     const runId = `ctr-${Date.now().toString(36)}-${process.pid}`;
-    const topics = { TOPIC_RATINGS: `${runId}.ratings`, TOPIC_MOVIES: `${runId}.movies`, TOPIC_MEAN_RATINGS: `${runId}.mean-ratings`, TOPIC_META_PREFIX: `${runId}.meta` };
+    const topics = {
+      TOPIC_RATINGS: `${runId}.ratings`,
+      TOPIC_MOVIES: `${runId}.movies`,
+      TOPIC_MEAN_RATINGS: `${runId}.mean-ratings`,
+      TOPIC_META_PREFIX: `${runId}.meta`,
+    };
     const groups = { processor: `${runId}.mean-rating-processor`, sink: `${runId}.movie-data-sink` };
     const kafka = kafkaClient({ brokers }, runId, createLogger({ service: 'container-test', level: 'error', format: 'json' }));
     const admin = kafka.admin();
@@ -96,31 +125,64 @@ describe('container images', () => {
     try {
       // The compose stack's topic setup script, with the project's kafka-topics (one broker: replication 1).
       execFileSync('bash', [join(ROOT, 'deploy', 'create-topics.sh')], {
-        env: { ...process.env, ...topics, BOOTSTRAP: brokers.join(','), TOPIC_REPLICATION_FACTOR: '1', RATINGS_PARTITIONS: '6', KAFKA_TOPICS: `bash ${ROOT}/tools/kafka/kafka.sh topics` },
+        env: {
+          ...process.env,
+          ...topics,
+          BOOTSTRAP: brokers.join(','),
+          TOPIC_REPLICATION_FACTOR: '1',
+          RATINGS_PARTITIONS: '6',
+          KAFKA_TOPICS: `bash ${ROOT}/tools/kafka/kafka.sh topics`,
+        },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       const meta = await admin.fetchTopicMetadata({ topics: [topics.TOPIC_RATINGS, topics.TOPIC_MOVIES, `${topics.TOPIC_RATINGS}.dlq`] });
       const partitions = Object.fromEntries(meta.topics.map((t) => [t.name.slice(runId.length + 1), t.partitions.length]));
       expect(partitions).toEqual({ ratings: 6, movies: 3, 'ratings.dlq': 1 });
-      const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topics.TOPIC_MOVIES, configNames: ['cleanup.policy'] }] });
+      const configs = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2, name: topics.TOPIC_MOVIES, configNames: ['cleanup.policy'] }],
+      });
       expect(configs.resources[0]!.configEntries[0]!.configValue).toBe('compact');
 
       const env = (extra: Record<string, string>) =>
-        Object.entries({ KAFKA_BROKERS: brokers.join(','), ...topics, SNAPSHOT_INTERVAL_MS: '1000', LOG_FORMAT: 'json', ...extra }).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+        Object.entries({ KAFKA_BROKERS: brokers.join(','), ...topics, SNAPSHOT_INTERVAL_MS: '1000', LOG_FORMAT: 'json', ...extra }).flatMap(
+          ([k, v]) => ['-e', `${k}=${v}`],
+        );
       const common = ['--network', 'host', '-v', `${out}:/data/out`];
       const [processorPort, sinkPort] = await freePorts(2);
       const ports = { processor: processorPort!, sink: sinkPort! };
       const name = (app: string) => `${runId}-${app}`;
-      for (const [app, group, port] of [['mean-rating-processor', groups.processor, ports.processor], ['movie-data-sink', groups.sink, ports.sink]] as const) {
+      for (const [app, group, port] of [
+        ['mean-rating-processor', groups.processor, ports.processor],
+        ['movie-data-sink', groups.sink, ports.sink],
+      ] as const) {
         containers.push(name(app));
         const r = ctr(['run', '-d', '--name', name(app), ...common, ...env({ GROUP_ID: group, HTTP_PORT: String(port) }), image(app)]);
-        expect([app, r.status, r.stderr.split('\n').filter((l) => !/systemd/.test(l)).join('\n').trim()]).toEqual([app, 0, '']);
+        expect([
+          app,
+          r.status,
+          r.stderr
+            .split('\n')
+            .filter((l) => !/systemd/.test(l))
+            .join('\n')
+            .trim(),
+        ]).toEqual([app, 0, '']);
       }
       const producers = await Promise.all(
         (['rating-producer', 'movie-producer'] as const).map((app) => {
           containers.push(name(app));
           const file = app === 'rating-producer' ? ['RATINGS_FILE', '/data/in/ratings.csv'] : ['MOVIES_FILE', '/data/in/movies.csv'];
-          return ctrAsync(['run', '--name', name(app), ...common, '-v', `${sample}:/data/in:ro`, '--no-healthcheck', ...env({ [file[0]!]: file[1]!, HTTP_PORT: '-1' }), image(app)]);
+          return ctrAsync([
+            'run',
+            '--name',
+            name(app),
+            ...common,
+            '-v',
+            `${sample}:/data/in:ro`,
+            '--no-healthcheck',
+            ...env({ [file[0]!]: file[1]!, HTTP_PORT: '-1' }),
+            image(app),
+          ]);
         }),
       );
       for (const p of producers) expect([p.code, p.stderr.slice(-2000)]).toEqual([0, expect.any(String)]);
@@ -129,12 +191,16 @@ describe('container images', () => {
 
       // Drained = both groups committed to the end offsets (which happens only after a snapshot).
       const waitForLag = async (group: string, ts: string[]) => {
-        const caughtUp = await until(async () => {
-          for (const c of [name('mean-rating-processor'), name('movie-data-sink')]) {
-            expect([c, ctr(['inspect', '-f', '{{.State.Running}}', c]).stdout.trim()]).toEqual([c, 'true']);
-          }
-          return totalLag(await consumerLag(admin, group, ts)) === 0;
-        }, 180_000, 500);
+        const caughtUp = await until(
+          async () => {
+            for (const c of [name('mean-rating-processor'), name('movie-data-sink')]) {
+              expect([c, ctr(['inspect', '-f', '{{.State.Running}}', c]).stdout.trim()]).toEqual([c, 'true']);
+            }
+            return totalLag(await consumerLag(admin, group, ts)) === 0;
+          },
+          180_000,
+          500,
+        );
         if (!caughtUp) throw new Error(`${group} did not catch up`);
       };
       await waitForLag(groups.processor, [topics.TOPIC_RATINGS]);
@@ -160,7 +226,9 @@ describe('container images', () => {
       expect(compareMovieData(rows, reference.means, movieIds)).toEqual([]);
       expect(rows).toHaveLength(new Set([...movieIds, ...reference.means.keys()]).size);
       expect(summaries[0].published).toBe(reference.ratings);
-      process.stderr.write(`pipeline in containers: ${reference.ratings} ratings, ${rows.length} movies, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+      process.stderr.write(
+        `pipeline in containers: ${reference.ratings} ratings, ${rows.length} movies, ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+      );
     } finally {
       for (const c of containers.splice(0)) ctr(['rm', '-f', '-t', '0', c]);
       const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${runId}.`));

@@ -24,7 +24,10 @@ describe('chooseChromium', () => {
 
   it('prefers the system Chromium when present, and a CHROMIUM_PATH that exists', async () => {
     expect(await chooseChromium({}, process.execPath)).toMatchObject({ executablePath: process.execPath, source: 'system' });
-    expect(await chooseChromium({ CHROMIUM_PATH: process.execPath }, nowhere)).toMatchObject({ executablePath: process.execPath, source: 'CHROMIUM_PATH' });
+    expect(await chooseChromium({ CHROMIUM_PATH: process.execPath }, nowhere)).toMatchObject({
+      executablePath: process.execPath,
+      source: 'CHROMIUM_PATH',
+    });
   });
 
   it('a CHROMIUM_PATH that does not exist is an error naming it', async () => {
@@ -40,7 +43,11 @@ it('launches the chosen Chromium and renders a page with a canvas', async () => 
     await page.setContent('<canvas id="c" width="40" height="30"></canvas><p>hello</p>');
     // Pixels drawn and read back by the renderer, and a screenshot of the page.
     // (No DOM types in this project's TypeScript lib: the page's objects are typed by hand.)
-    type Ctx2d = { fillStyle: string; fillRect(x: number, y: number, w: number, h: number): void; getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } };
+    type Ctx2d = {
+      fillStyle: string;
+      fillRect(x: number, y: number, w: number, h: number): void;
+      getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> };
+    };
     const pixel = await page.evaluate(() => {
       const doc = (globalThis as unknown as { document: { getElementById(id: string): { getContext(kind: '2d'): Ctx2d } } }).document;
       const g = doc.getElementById('c').getContext('2d');
@@ -51,7 +58,11 @@ it('launches the chosen Chromium and renders a page with a canvas', async () => 
     expect(pixel).toEqual([200, 30, 60, 255]);
     expect(await page.locator('p').innerText()).toBe('hello');
     // Dates format (uPlot's axes do this): the page's language must be one Intl accepts.
-    expect(await page.evaluate(() => new Intl.DateTimeFormat((globalThis as unknown as { navigator: { language: string } }).navigator.language).format(0).length)).toBeGreaterThan(0);
+    expect(
+      await page.evaluate(
+        () => new Intl.DateTimeFormat((globalThis as unknown as { navigator: { language: string } }).navigator.language).format(0).length,
+      ),
+    ).toBeGreaterThan(0);
     const png = await page.screenshot();
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
     expect(png.length).toBeGreaterThan(1000);

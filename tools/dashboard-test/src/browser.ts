@@ -18,7 +18,14 @@ export interface ChromiumChoice {
   source: string;
 }
 
-const SYSTEM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const SYSTEM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /**
  * The Chromium that the browser tests drive. CHROMIUM_PATH picks one: a path to an executable, or
@@ -29,7 +36,8 @@ const SYSTEM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-netw
 export async function chooseChromium(env: NodeJS.ProcessEnv = process.env, systemPath = SYSTEM_CHROMIUM): Promise<ChromiumChoice> {
   const wanted = env.CHROMIUM_PATH;
   if (wanted && wanted !== BUNDLED) {
-    if (!existsSync(wanted)) throw new Error(`CHROMIUM_PATH=${wanted}: no such file (unset it to use ${systemPath} or the bundled Chromium)`);
+    if (!existsSync(wanted))
+      throw new Error(`CHROMIUM_PATH=${wanted}: no such file (unset it to use ${systemPath} or the bundled Chromium)`);
     return { executablePath: wanted, args: SYSTEM_ARGS, source: 'CHROMIUM_PATH' };
   }
   if (wanted !== BUNDLED && existsSync(systemPath)) return { executablePath: systemPath, args: SYSTEM_ARGS, source: 'system' };

@@ -55,25 +55,46 @@ it('shows the run’s throughput and its consumer lag reaching 0', async () => {
   await page.goto(monitor.url);
   const groups = [run.groups.processor, run.groups.sink];
   // Wait until the page shows every published rating and both groups at lag 0.
-  await page.waitForFunction(
-    ({ groups, ratings }) => {
-      const d = (globalThis as unknown as { dashboard: { throughput?: { series: { label?: string }[]; data: (number | null)[][] }; last?: { groups: { groupId: string; totalLag: number }[] } } }).dashboard;
-      if (!d.throughput || !d.last) return false;
-      const i = d.throughput.series.findIndex((s) => s.label === 'rating-producer published');
-      const sum = i > 0 ? d.throughput.data[i].reduce<number>((s, v) => s + (v ?? 0), 0) : 0;
-      return Math.round(sum) === ratings && groups.every((g) => d.last!.groups.some((x) => x.groupId === g && x.totalLag === 0));
-    },
-    { groups, ratings: summary.ratings.published },
-    { timeout: 60_000, polling: 500 },
-  ).catch(async (e: Error) => {
-    // Say what the page did show, and keep a picture of it.
-    const shown = await page.evaluate(() => JSON.stringify((globalThis as unknown as { dashboard: { last?: unknown } }).dashboard.last ?? null).slice(0, 3000));
-    mkdirSync(join(REPO_ROOT, 'reports'), { recursive: true });
-    await page.screenshot({ path: join(REPO_ROOT, 'reports', 'dashboard-failed.png'), fullPage: true });
-    throw new Error(`${e.message}\npage errors: ${JSON.stringify(pageErrors)}\npage state: ${shown}\nscreenshot: reports/dashboard-failed.png`);
-  });
+  await page
+    .waitForFunction(
+      ({ groups, ratings }) => {
+        const d = (
+          globalThis as unknown as {
+            dashboard: {
+              throughput?: { series: { label?: string }[]; data: (number | null)[][] };
+              last?: { groups: { groupId: string; totalLag: number }[] };
+            };
+          }
+        ).dashboard;
+        if (!d.throughput || !d.last) return false;
+        const i = d.throughput.series.findIndex((s) => s.label === 'rating-producer published');
+        const sum = i > 0 ? d.throughput.data[i].reduce<number>((s, v) => s + (v ?? 0), 0) : 0;
+        return Math.round(sum) === ratings && groups.every((g) => d.last!.groups.some((x) => x.groupId === g && x.totalLag === 0));
+      },
+      { groups, ratings: summary.ratings.published },
+      { timeout: 60_000, polling: 500 },
+    )
+    .catch(async (e: Error) => {
+      // Say what the page did show, and keep a picture of it.
+      const shown = await page.evaluate(() =>
+        JSON.stringify((globalThis as unknown as { dashboard: { last?: unknown } }).dashboard.last ?? null).slice(0, 3000),
+      );
+      mkdirSync(join(REPO_ROOT, 'reports'), { recursive: true });
+      await page.screenshot({ path: join(REPO_ROOT, 'reports', 'dashboard-failed.png'), fullPage: true });
+      throw new Error(
+        `${e.message}\npage errors: ${JSON.stringify(pageErrors)}\npage state: ${shown}\nscreenshot: reports/dashboard-failed.png`,
+      );
+    });
   const state: PageState = await page.evaluate(() => {
-    const d = (globalThis as unknown as { dashboard: { throughput: { series: { label?: string }[]; data: (number | null)[][] }; lag: { series: { label?: string }[]; data: (number | null)[][] }; last: { groups: { groupId: string; totalLag: number; status: string }[] } } }).dashboard;
+    const d = (
+      globalThis as unknown as {
+        dashboard: {
+          throughput: { series: { label?: string }[]; data: (number | null)[][] };
+          lag: { series: { label?: string }[]; data: (number | null)[][] };
+          last: { groups: { groupId: string; totalLag: number; status: string }[] };
+        };
+      }
+    ).dashboard;
     return {
       labels: d.throughput.series.slice(1).map((s) => s.label ?? ''),
       sums: d.throughput.data.slice(1).map((ys) => ys.reduce<number>((s, v) => s + (v ?? 0), 0)),

@@ -88,7 +88,9 @@ describe('generateDataset', () => {
     expect(rows).toHaveLength(1000);
     expect(r.stats.rowsRejected).toBe(k);
     expect(Object.keys(r.stats.rejectReasons).sort()).toEqual(
-      ['expected 4 fields, got 3', 'movieId is not a positive integer', 'rating outside 0.5-5.0', 'empty line'].slice(0, Math.min(k, 4)).sort(),
+      ['expected 4 fields, got 3', 'movieId is not a positive integer', 'rating outside 0.5-5.0', 'empty line']
+        .slice(0, Math.min(k, 4))
+        .sort(),
     );
   });
 

@@ -1,9 +1,1 @@
-export {
-  generateDataset,
-  mulberry32,
-  movieIdAt,
-  GENRES,
-  DEFAULT_SEED,
-  type GenerateOptions,
-  type GenerateResult,
-} from './generate';
+export { generateDataset, mulberry32, movieIdAt, GENRES, DEFAULT_SEED, type GenerateOptions, type GenerateResult } from './generate';

@@ -22,7 +22,11 @@ const experimentCluster = () => new KafkaCluster({ instance: 'experiments', port
 
 async function metaSeries(brokers: string[], prefix: string): Promise<MetaSeries> {
   // The experiment's own cluster, with TLS and SASL as configured (the services it starts inherit them too).
-  const kafka = kafkaClient({ ...loadConfig(KAFKA_OPTIONS, []), brokers }, 'experiment-report', createLogger({ service: 'experiment', level: 'warn' }));
+  const kafka = kafkaClient(
+    { ...loadConfig(KAFKA_OPTIONS, []), brokers },
+    'experiment-report',
+    createLogger({ service: 'experiment', level: 'warn' }),
+  );
   return seriesOf(await readMetaReports(kafka, prefix, 0));
 }
 
@@ -47,7 +51,14 @@ export async function manyProducers(opts: { producers?: number; ratingsFile?: st
   cluster.reset();
   cluster.start();
   cluster.stopBroker(3);
-  const run = new PipelineRun({ ratingsFile, moviesFile, outDir: mkdtempSync(join(tmpdir(), 'exp-many-')), brokers: cluster.brokers, log, stallTimeoutMs: 180_000 });
+  const run = new PipelineRun({
+    ratingsFile,
+    moviesFile,
+    outDir: mkdtempSync(join(tmpdir(), 'exp-many-')),
+    brokers: cluster.brokers,
+    log,
+    stallTimeoutMs: 180_000,
+  });
   const producers: ServiceProcess[] = [];
   try {
     await run.createTopics();
@@ -57,7 +68,14 @@ export async function manyProducers(opts: { producers?: number; ratingsFile?: st
     for (let i = 1; i <= n; i++) {
       const env = { ...run.serviceEnv('rating-producer'), ...configEnv({ instanceId: `rating-producer-${i}` }) };
       // Each its own source: they all publish the whole file (one source id would make late starters skip).
-      producers.push(startService('rating-producer', env, ['--ratings', ratingsFile, '--source-id', `many-producers-${i}`], join(run.logDir, `producer-${i}`)));
+      producers.push(
+        startService(
+          'rating-producer',
+          env,
+          ['--ratings', ratingsFile, '--source-id', `many-producers-${i}`],
+          join(run.logDir, `producer-${i}`),
+        ),
+      );
     }
     log(`${n} rating producers started against ${cluster.brokers.slice(0, 2).join(', ')} (broker 3 stopped)`);
     const exits = await Promise.all(producers.map((p) => p.exited));
@@ -65,7 +83,14 @@ export async function manyProducers(opts: { producers?: number; ratingsFile?: st
     const results = producers.map((p, i) => {
       const line = p.stdout.find((l) => l.startsWith('{"summary"'));
       const s = line ? JSON.parse(line).summary : undefined;
-      return { instance: `rating-producer-${i + 1}`, exitCode: exits[i].code, published: s?.published ?? 0, seconds: s?.seconds, rowsPerSecond: s?.rowsPerSecond, log: p.logFile };
+      return {
+        instance: `rating-producer-${i + 1}`,
+        exitCode: exits[i].code,
+        published: s?.published ?? 0,
+        seconds: s?.seconds,
+        rowsPerSecond: s?.rowsPerSecond,
+        log: p.logFile,
+      };
     });
     log(`producers done in ${((producersDone - started) / 1000).toFixed(1)} s; waiting for the consumers`);
     await run.waitUntilDrained();
@@ -74,16 +99,24 @@ export async function manyProducers(opts: { producers?: number; ratingsFile?: st
     const series = await metaSeries(cluster.brokers, run.topics.metaPrefix);
     const perProducer = series.rates({ by: 'instance', filter: (k) => k.service === 'rating-producer' && k.action === 'published' });
     const consumed = series.rates({ filter: (k) => k.service === 'mean-rating-processor' && k.action === 'consumed' });
-    writeFileSync(join(dir, 'throughput.svg'), await renderLineChartSvg({
-      title: `${n} rating producers on 2 brokers: published msgs/s per producer, and the processor's consumption`,
-      lines: [...perProducer, ...consumed],
-    }));
+    writeFileSync(
+      join(dir, 'throughput.svg'),
+      await renderLineChartSvg({
+        title: `${n} rating producers on 2 brokers: published msgs/s per producer, and the processor's consumption`,
+        lines: [...perProducer, ...consumed],
+      }),
+    );
     const summary = {
-      experiment: 'many-producers', brokers: '3-broker KRaft cluster with broker 3 stopped', producers: n, ratingsFile,
+      experiment: 'many-producers',
+      brokers: '3-broker KRaft cluster with broker 3 stopped',
+      producers: n,
+      ratingsFile,
       failed: results.filter((r) => r.exitCode !== 0).map((r) => r.instance),
-      producerSeconds: (producersDone - started) / 1000, drainedSeconds: (drained - started) / 1000,
+      producerSeconds: (producersDone - started) / 1000,
+      drainedSeconds: (drained - started) / 1000,
       totalPublished: results.reduce((s, r) => s + r.published, 0),
-      results, table: series.summary(),
+      results,
+      table: series.summary(),
     };
     writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
     process.stdout.write(formatTable(series.summary()) + '\n');
@@ -100,7 +133,9 @@ export async function manyProducers(opts: { producers?: number; ratingsFile?: st
  * generated data set), processor and sink consuming; brokers 2 and 3 stopped mid-run, later restarted.
  * Throughput before, during and after, with the events marked on the chart.
  */
-export async function brokerStop(opts: { beforeMs?: number; stoppedMs?: number; afterMs?: number; acks?: string } = {}): Promise<ExperimentResult> {
+export async function brokerStop(
+  opts: { beforeMs?: number; stoppedMs?: number; afterMs?: number; acks?: string } = {},
+): Promise<ExperimentResult> {
   const beforeMs = opts.beforeMs ?? 30_000;
   const stoppedMs = opts.stoppedMs ?? 30_000;
   const afterMs = opts.afterMs ?? 20_000;
@@ -111,7 +146,11 @@ export async function brokerStop(opts: { beforeMs?: number; stoppedMs?: number; 
   cluster.reset();
   cluster.start();
   const run = new PipelineRun({
-    ratingsFile: data.ratingsFile, moviesFile: data.moviesFile, outDir: mkdtempSync(join(tmpdir(), 'exp-stop-')), brokers: cluster.brokers, log,
+    ratingsFile: data.ratingsFile,
+    moviesFile: data.moviesFile,
+    outDir: mkdtempSync(join(tmpdir(), 'exp-stop-')),
+    brokers: cluster.brokers,
+    log,
     env: opts.acks ? configEnv({ acks: opts.acks }) : undefined,
   });
   const marks: ChartMark[] = [];
@@ -148,16 +187,31 @@ export async function brokerStop(opts: { beforeMs?: number; stoppedMs?: number; 
     await loop;
     await run.stopAll();
     const series = await metaSeries(cluster.brokers, run.topics.metaPrefix);
-    const lines = series.rates({ filter: (k) => (k.service === 'rating-producer' && k.action === 'published') || (k.service === 'mean-rating-processor' && k.action === 'consumed') });
-    writeFileSync(join(dir, 'throughput.svg'), await renderLineChartSvg({ title: `3 brokers, brokers 2 and 3 stopped mid-run (acks ${opts.acks ?? '-1'})`, lines, marks }));
+    const lines = series.rates({
+      filter: (k) =>
+        (k.service === 'rating-producer' && k.action === 'published') || (k.service === 'mean-rating-processor' && k.action === 'consumed'),
+    });
+    writeFileSync(
+      join(dir, 'throughput.svg'),
+      await renderLineChartSvg({ title: `3 brokers, brokers 2 and 3 stopped mid-run (acks ${opts.acks ?? '-1'})`, lines, marks }),
+    );
     const phase = (from: number, to: number) => {
-      const s = series.summary({ sinceMs: from, untilMs: to - 1000 }).find((x) => x.service === 'rating-producer' && x.action === 'published');
-      return { seconds: Math.round((to - from) / 1000), published: Math.round(s?.messages ?? 0), meanPerSecond: Math.round((s?.messages ?? 0) / ((to - from) / 1000)), peakPerSecond: s?.peakPerSecond ?? 0 };
+      const s = series
+        .summary({ sinceMs: from, untilMs: to - 1000 })
+        .find((x) => x.service === 'rating-producer' && x.action === 'published');
+      return {
+        seconds: Math.round((to - from) / 1000),
+        published: Math.round(s?.messages ?? 0),
+        meanPerSecond: Math.round((s?.messages ?? 0) / ((to - from) / 1000)),
+        peakPerSecond: s?.peakPerSecond ?? 0,
+      };
     };
     const stopAt = Math.floor(marks[0].t / 1000) * 1000;
     const restartAt = Math.floor(marks[1].t / 1000) * 1000;
     const summary = {
-      experiment: 'broker-stop', acks: opts.acks ?? '-1', ratingsPerPass: data.ratings,
+      experiment: 'broker-stop',
+      acks: opts.acks ?? '-1',
+      ratingsPerPass: data.ratings,
       phases: {
         before: phase(Math.floor(t0 / 1000) * 1000 + 5000, stopAt),
         brokers2and3Stopped: phase(stopAt, restartAt),

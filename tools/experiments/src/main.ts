@@ -5,13 +5,17 @@ import { parseArgs } from 'node:util';
 import { brokerStop, manyProducers } from './experiments';
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ options: { producers: { type: 'string' }, acks: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    options: { producers: { type: 'string' }, acks: { type: 'string' } },
+    allowPositionals: true,
+  });
   const name = positionals[0];
-  const r = name === 'many-producers'
-    ? await manyProducers({ producers: values.producers ? Number(values.producers) : undefined })
-    : name === 'broker-stop'
-      ? await brokerStop({ acks: values.acks })
-      : undefined;
+  const r =
+    name === 'many-producers'
+      ? await manyProducers({ producers: values.producers ? Number(values.producers) : undefined })
+      : name === 'broker-stop'
+        ? await brokerStop({ acks: values.acks })
+        : undefined;
   if (!r) {
     process.stderr.write('usage: npm run experiment -- many-producers [--producers N] | broker-stop [--acks -1|1]\n');
     process.exit(2);

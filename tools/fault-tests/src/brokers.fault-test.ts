@@ -24,8 +24,13 @@ afterAll(async () => {
 
 function newRun(name: string, ratingsFile: string, moviesFile: string): PipelineRun {
   const run = new PipelineRun({
-    ratingsFile, moviesFile, brokers: cluster.brokers, outDir: join(tmpdir(), `faults-${name}-${Date.now()}`),
-    log: () => undefined, snapshotIntervalMs: 500, env: { SESSION_TIMEOUT_MS: '10000' },
+    ratingsFile,
+    moviesFile,
+    brokers: cluster.brokers,
+    outDir: join(tmpdir(), `faults-${name}-${Date.now()}`),
+    log: () => undefined,
+    snapshotIntervalMs: 500,
+    env: { SESSION_TIMEOUT_MS: '10000' },
   });
   runs.push(run);
   run.cleanOutput();
@@ -51,13 +56,18 @@ async function onTopic(run: PipelineRun): Promise<number> {
  */
 async function whenPublishing(run: PipelineRun, total: number): Promise<number> {
   let n = 0;
-  const publishing = await until(async () => {
-    n = await onTopic(run);
-    const exited = run.service('rating-producer')?.child.exitCode !== null;
-    if (n > 0 && !exited) return true;
-    if (exited || n >= total) throw new Error(`rating-producer finished (${n} of ${total} on the topic) before the fault could be injected`);
-    return false;
-  }, 120_000, 50);
+  const publishing = await until(
+    async () => {
+      n = await onTopic(run);
+      const exited = run.service('rating-producer')?.child.exitCode !== null;
+      if (n > 0 && !exited) return true;
+      if (exited || n >= total)
+        throw new Error(`rating-producer finished (${n} of ${total} on the topic) before the fault could be injected`);
+      return false;
+    },
+    120_000,
+    50,
+  );
   if (!publishing) throw new Error(`rating-producer published nothing within 120 s; see ${run.logDir}`);
   return n;
 }
@@ -88,7 +98,7 @@ describe('3 brokers, replication factor 3, min.insync.replicas 2, acks=all, idem
     await finish(run, ratingsFile, moviesFile);
   });
 
-  it('brokers 2 and 3 stopped (the seed\'s experiment 2): the pipeline pauses, then resumes without loss', async () => {
+  it("brokers 2 and 3 stopped (the seed's experiment 2): the pipeline pauses, then resumes without loss", async () => {
     // Large enough that the producer is still publishing while the two brokers shut down.
     const { ratingsFile, moviesFile } = await dataset(1_000_000, 5_000);
     const run = newRun('two-down', ratingsFile, moviesFile);
@@ -126,7 +136,12 @@ describe('3 brokers, replication factor 3, min.insync.replicas 2, acks=all, idem
       await run.producerResult('movie-producer');
       // PipelineRun tracks one process per app name: start the ten producers as separate services.
       const producers = parts.map((f, i) =>
-        startService('rating-producer', { ...run.serviceEnv('rating-producer'), INSTANCE_ID: `rating-producer-${i}` }, ['--ratings', f], join(run.logDir, `p${i}`)),
+        startService(
+          'rating-producer',
+          { ...run.serviceEnv('rating-producer'), INSTANCE_ID: `rating-producer-${i}` },
+          ['--ratings', f],
+          join(run.logDir, `p${i}`),
+        ),
       );
       const exits = await Promise.all(producers.map((p) => p.exited));
       expect(exits.map((e) => e.code)).toEqual(Array(10).fill(0));
@@ -144,7 +159,13 @@ describe('no broker yet', () => {
     const late = new KafkaCluster({ instance: 'faults-late', portBase: 9390 });
     late.reset();
     const { ratingsFile, moviesFile } = await dataset(20_000, 500);
-    const run = new PipelineRun({ ratingsFile, moviesFile, brokers: late.brokers, outDir: join(tmpdir(), `faults-late-${Date.now()}`), log: () => undefined });
+    const run = new PipelineRun({
+      ratingsFile,
+      moviesFile,
+      brokers: late.brokers,
+      outDir: join(tmpdir(), `faults-late-${Date.now()}`),
+      log: () => undefined,
+    });
     runs.push(run);
     run.cleanOutput();
     run.start('rating-producer', ['--ratings', ratingsFile]);

@@ -22,7 +22,8 @@ async function expectWholeSnapshot(file: string): Promise<void> {
   for (const r of rows) expect(Number.isInteger(Number(r.movieId))).toBe(true);
 }
 
-const currentOf = (stateDir: string) => (existsSync(join(stateDir, 'CURRENT')) ? readFileSync(join(stateDir, 'CURRENT'), 'utf8') : undefined);
+const currentOf = (stateDir: string) =>
+  existsSync(join(stateDir, 'CURRENT')) ? readFileSync(join(stateDir, 'CURRENT'), 'utf8') : undefined;
 /** Generations being written right now (renamed to gen-N once complete). */
 const writing = (stateDir: string) => (existsSync(stateDir) ? readdirSync(stateDir).filter((e) => /^gen-\d+\.tmp$/.test(e)) : []);
 
@@ -33,8 +34,13 @@ const writing = (stateDir: string) => (existsSync(stateDir) ? readdirSync(stateD
 async function killRepeatedly(victim: 'mean-rating-processor' | 'movie-data-sink') {
   const { ratingsFile, moviesFile } = await dataset(RATINGS, 2_000);
   const run = new PipelineRun({
-    ratingsFile, moviesFile, outDir: join(require('node:os').tmpdir(), `faults-${victim}-${Date.now()}`), brokers,
-    log: () => undefined, snapshotIntervalMs: 100, env: { SESSION_TIMEOUT_MS: '6000' },
+    ratingsFile,
+    moviesFile,
+    outDir: join(require('node:os').tmpdir(), `faults-${victim}-${Date.now()}`),
+    brokers,
+    log: () => undefined,
+    snapshotIntervalMs: 100,
+    env: { SESSION_TIMEOUT_MS: '6000' },
   });
   track(run);
   run.cleanOutput();
@@ -62,7 +68,10 @@ async function killRepeatedly(victim: 'mean-rating-processor' | 'movie-data-sink
     stats.kills++;
     // A generation still named .tmp after the kill was cut off mid-write (a finished one is renamed).
     if (writing(stateDir).length > 0) stats.killsDuringWrite++;
-    const lag = await run.lag(victim === 'mean-rating-processor' ? run.groups.processor : run.groups.sink, victim === 'mean-rating-processor' ? [run.topics.ratings] : [run.topics.movies, run.topics.meanRatings]);
+    const lag = await run.lag(
+      victim === 'mean-rating-processor' ? run.groups.processor : run.groups.sink,
+      victim === 'mean-rating-processor' ? [run.topics.ratings] : [run.topics.movies, run.topics.meanRatings],
+    );
     if (lag > 0) stats.killsWithLag++;
     await expectWholeSnapshot(join(run.outDir, victim === 'mean-rating-processor' ? 'mean-ratings.csv' : 'movie-data.csv'));
     currentAtStart = currentOf(stateDir);
@@ -99,23 +108,39 @@ describe('consumers killed with SIGKILL mid-stream', () => {
   it('rebuilds a deleted snapshot from the topic (restart from scratch)', async () => {
     // A run of its own, its topics kept: the rebuild reads them again.
     const { ratingsFile, moviesFile } = await dataset(RATINGS, 2_000);
-    const run = track(new PipelineRun({
-      ratingsFile, moviesFile, outDir: join(require('node:os').tmpdir(), `faults-rebuild-${Date.now()}`), brokers,
-      log: () => undefined, keepTopics: true,
-    }));
+    const run = track(
+      new PipelineRun({
+        ratingsFile,
+        moviesFile,
+        outDir: join(require('node:os').tmpdir(), `faults-rebuild-${Date.now()}`),
+        brokers,
+        log: () => undefined,
+        keepTopics: true,
+      }),
+    );
     await run.run();
     const meanFile = join(run.outDir, 'mean-ratings.csv');
     const before = readFileSync(meanFile, 'utf8');
-    expect(before.trim().split('\n').slice(1).reduce((n, l) => n + Number(l.split(';')[2]), 0)).toBe(RATINGS);
+    expect(
+      before
+        .trim()
+        .split('\n')
+        .slice(1)
+        .reduce((n, l) => n + Number(l.split(';')[2]), 0),
+    ).toBe(RATINGS);
     rmSync(join(run.outDir, '.state', 'mean-rating-processor'), { recursive: true, force: true });
     rmSync(meanFile);
     run.start('mean-rating-processor');
     // Kafka's committed offsets are at the end: the consumer must seek back to the beginning itself.
     let counted = 0;
-    await until(async () => {
-      if (existsSync(meanFile)) counted = (await readSemicolonCsv(meanFile)).reduce((s, r) => s + Number(r.count), 0);
-      return counted >= RATINGS;
-    }, 120_000, 250);
+    await until(
+      async () => {
+        if (existsSync(meanFile)) counted = (await readSemicolonCsv(meanFile)).reduce((s, r) => s + Number(r.count), 0);
+        return counted >= RATINGS;
+      },
+      120_000,
+      250,
+    );
     expect(await run.stop('mean-rating-processor')).toBe(0);
     expect(counted).toBe(RATINGS);
     expect(logOf(run, 'mean-rating-processor')).toMatch(/no mean-ratings snapshot: starting from the beginning/);

@@ -29,10 +29,17 @@ async function ratingsOnTopic(run: PipelineRun): Promise<number> {
 describe('rating producer SIGKILLed mid-file', () => {
   it(`${KILLS} kills during ${RATINGS} ratings, each followed by the same command: every rating on the topic once, means exact`, async () => {
     const { ratingsFile, moviesFile } = await dataset(RATINGS, 5_000);
-    const run = track(new PipelineRun({
-      ratingsFile, moviesFile, brokers, outDir: join(tmpdir(), `faults-producer-resume-${Date.now()}`), log: () => undefined,
-      snapshotIntervalMs: 500, stallTimeoutMs: 300_000,
-    }));
+    const run = track(
+      new PipelineRun({
+        ratingsFile,
+        moviesFile,
+        brokers,
+        outDir: join(tmpdir(), `faults-producer-resume-${Date.now()}`),
+        log: () => undefined,
+        snapshotIntervalMs: 500,
+        stallTimeoutMs: 300_000,
+      }),
+    );
     run.cleanOutput();
     await run.createTopics();
     run.start('mean-rating-processor');
@@ -49,11 +56,16 @@ describe('rating producer SIGKILLed mid-file', () => {
       // the rest the producer is mid-file whatever the machine's speed.
       const target = before + Math.floor((RATINGS - before) / 3);
       let now = before;
-      const reached = await until(async () => {
-        if ((now = await ratingsOnTopic(run)) >= target) return true;
-        if (producer.child.exitCode !== null) throw new Error(`rating-producer exited (${producer.child.exitCode}) before it was killed; see ${producer.logFile}`);
-        return false;
-      }, 300_000, 50);
+      const reached = await until(
+        async () => {
+          if ((now = await ratingsOnTopic(run)) >= target) return true;
+          if (producer.child.exitCode !== null)
+            throw new Error(`rating-producer exited (${producer.child.exitCode}) before it was killed; see ${producer.logFile}`);
+          return false;
+        },
+        300_000,
+        50,
+      );
       if (!reached) throw new Error(`rating-producer published ${now - before} ratings in 300 s; see ${producer.logFile}`);
       expect(producer.child.exitCode).toBeNull();
       producer.child.kill('SIGKILL');
@@ -65,8 +77,12 @@ describe('rating producer SIGKILLed mid-file', () => {
     for (let i = 1; i < KILLS; i++) expect(onTopicAtKill[i]).toBeGreaterThan(onTopicAtKill[i - 1]);
 
     run.start('rating-producer', command);
-    const summary = (await run.producerResult('rating-producer')) as Awaited<ReturnType<PipelineRun['producerResult']>> & { alreadyPublished: number };
-    process.stderr.write(`producer-resume: on the topic at the kills ${onTopicAtKill.join(', ')}; last run published ${summary.published}, skipped ${summary.alreadyPublished}\n`);
+    const summary = (await run.producerResult('rating-producer')) as Awaited<ReturnType<PipelineRun['producerResult']>> & {
+      alreadyPublished: number;
+    };
+    process.stderr.write(
+      `producer-resume: on the topic at the kills ${onTopicAtKill.join(', ')}; last run published ${summary.published}, skipped ${summary.alreadyPublished}\n`,
+    );
     // Not one rating twice on the topic, not one missing.
     expect(await ratingsOnTopic(run)).toBe(RATINGS);
     expect(summary.complete).toBe(true);

@@ -17,7 +17,15 @@ const track = trackRuns();
 beforeAll(() => buildApps());
 
 function newRun(name: string, ratingsFile: string, moviesFile: string, env: NodeJS.ProcessEnv = {}): PipelineRun {
-  const run = new PipelineRun({ ratingsFile, moviesFile, brokers, outDir: join(tmpdir(), `faults-${name}-${Date.now()}`), log: () => undefined, snapshotIntervalMs: 300, env });
+  const run = new PipelineRun({
+    ratingsFile,
+    moviesFile,
+    brokers,
+    outDir: join(tmpdir(), `faults-${name}-${Date.now()}`),
+    log: () => undefined,
+    snapshotIntervalMs: 300,
+    env,
+  });
   track(run);
   run.cleanOutput();
   return run;
@@ -51,7 +59,10 @@ describe('graceful shutdown', () => {
     await run.createTopics();
     run.startServices();
     await sleep(2500);
-    for (const [app, signal] of [['mean-rating-processor', 'SIGTERM'], ['movie-data-sink', 'SIGINT']] as const) {
+    for (const [app, signal] of [
+      ['mean-rating-processor', 'SIGTERM'],
+      ['movie-data-sink', 'SIGINT'],
+    ] as const) {
       const s = run.service(app)!;
       const t0 = Date.now();
       s.child.kill(signal);
@@ -119,21 +130,26 @@ describe('snapshot write failures', () => {
     run.start('mean-rating-processor');
     // The first snapshot only comes after the first ratings: publish a few.
     run.start('rating-producer', ['--ratings', (await dataset(1_000, 50)).ratingsFile]);
-    if (!(await until(() => existsSync(join(stateDir, 'CURRENT')), 120_000))) throw new Error(`no snapshot in ${stateDir} within 120 s; see ${run.logDir}`);
+    if (!(await until(() => existsSync(join(stateDir, 'CURRENT')), 120_000)))
+      throw new Error(`no snapshot in ${stateDir} within 120 s; see ${run.logDir}`);
     await run.producerResult('rating-producer');
     // Until a snapshot holds all 1,000 and its offsets are committed. (A generation read while the next one
     // replaces it may be gone: that read counts as not yet.)
-    const settled = await until(async () => {
-      const snap = (() => {
-        try {
-          return currentOffsets(stateDir)[run.topics.ratings] ?? {};
-        } catch {
-          return {};
-        }
-      })();
-      if (Object.values(snap).reduce((n, o) => n + Number(o), 0) !== 1_000) return false;
-      return JSON.stringify(await committed(run, run.groups.processor, run.topics.ratings)) === JSON.stringify(snap);
-    }, 120_000, 100);
+    const settled = await until(
+      async () => {
+        const snap = (() => {
+          try {
+            return currentOffsets(stateDir)[run.topics.ratings] ?? {};
+          } catch {
+            return {};
+          }
+        })();
+        if (Object.values(snap).reduce((n, o) => n + Number(o), 0) !== 1_000) return false;
+        return JSON.stringify(await committed(run, run.groups.processor, run.topics.ratings)) === JSON.stringify(snap);
+      },
+      120_000,
+      100,
+    );
     if (!settled) throw new Error(`the snapshot of the first 1,000 ratings was not written and committed within 120 s; see ${run.logDir}`);
     const before = currentOffsets(stateDir);
     const gen = readFileSync(join(stateDir, 'CURRENT'), 'utf8');
@@ -141,7 +157,10 @@ describe('snapshot write failures', () => {
     try {
       run.start('rating-producer', ['--ratings', ratingsFile]);
       await run.producerResult('rating-producer');
-      await until(() => /snapshot of mean-ratings failed; offsets not committed, will retry/.test(logOf(run, 'mean-rating-processor')), 120_000);
+      await until(
+        () => /snapshot of mean-ratings failed; offsets not committed, will retry/.test(logOf(run, 'mean-rating-processor')),
+        120_000,
+      );
       const log = logOf(run, 'mean-rating-processor');
       expect(log).toMatch(/snapshot of mean-ratings failed; offsets not committed, will retry/);
       expect(log).toMatch(/"code":"EPERM"/);
@@ -157,7 +176,11 @@ describe('snapshot write failures', () => {
     await run.producerResult('movie-producer');
     await run.waitUntilDrained();
     await run.stopAll();
-    const counts = readFileSync(join(run.outDir, 'mean-ratings.csv'), 'utf8').trim().split('\n').slice(1).reduce((s, l) => s + Number(l.split(';')[2]), 0);
+    const counts = readFileSync(join(run.outDir, 'mean-ratings.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .reduce((s, l) => s + Number(l.split(';')[2]), 0);
     expect(counts).toBe(201_000);
   });
 });
@@ -183,10 +206,17 @@ describe('bad input', () => {
     // The run's client (messaging's factory). Idempotent: a retried send on a loaded machine must not put a
     // garbage message in twice (it did once, and the DLQ then rightly held three).
     const kafka = run.kafka;
-    const publisher = new Publisher(kafka, { brokers, logger: createLogger({ service: 'garbage', level: 'error', format: 'json' }), idempotent: true });
+    const publisher = new Publisher(kafka, {
+      brokers,
+      logger: createLogger({ service: 'garbage', level: 'error', format: 'json' }),
+      idempotent: true,
+    });
     await publisher.connect();
     const garbage = [Buffer.from([0xff, 0xfe, 0xfd, 0x00, 0x13]), Buffer.from('not protobuf at all')];
-    await publisher.send(run.topics.ratings, garbage.map((value, i) => ({ key: `garbage-${i}`, value })));
+    await publisher.send(
+      run.topics.ratings,
+      garbage.map((value, i) => ({ key: `garbage-${i}`, value })),
+    );
     await publisher.disconnect();
     run.startServices();
     await run.producerResult('rating-producer');
@@ -213,7 +243,10 @@ describe('bad input', () => {
         consumer
           .run({
             eachMessage: async ({ message }) => {
-              got.push({ value: message.value as Buffer, headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) });
+              got.push({
+                value: message.value as Buffer,
+                headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+              });
               if (got.length === dlqEnd) resolve();
             },
           })
@@ -239,7 +272,12 @@ describe('security basics', () => {
   it('a SASL password never appears in the logs', async () => {
     const { ratingsFile, moviesFile } = await dataset(1_000, 50);
     const secret = 'hunter2-do-not-log-me';
-    const run = newRun('secret', ratingsFile, moviesFile, { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD: secret, LOG_LEVEL: 'debug' });
+    const run = newRun('secret', ratingsFile, moviesFile, {
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'alice',
+      KAFKA_SASL_PASSWORD: secret,
+      LOG_LEVEL: 'debug',
+    });
     run.start('rating-producer', ['--ratings', ratingsFile]);
     await sleep(8000); // the broker speaks PLAINTEXT: the SASL handshake fails and the producer keeps retrying, logging
     await run.stop('rating-producer');

@@ -26,7 +26,16 @@ describe('mean-rating-processor on a ratings topic deleted and recreated under i
     const a = await dataset(12_000, 400, 31);
     const b = await dataset(30_000, 400, 32);
     const outDir = join(tmpdir(), `recreated-${Date.now()}`);
-    run = track(new PipelineRun({ ratingsFile: a.ratingsFile, moviesFile: a.moviesFile, outDir, brokers, log: () => undefined, snapshotIntervalMs: 200 }));
+    run = track(
+      new PipelineRun({
+        ratingsFile: a.ratingsFile,
+        moviesFile: a.moviesFile,
+        outDir,
+        brokers,
+        log: () => undefined,
+        snapshotIntervalMs: 200,
+      }),
+    );
     run.cleanOutput();
     await run.createTopics(6);
     files = {
@@ -47,12 +56,17 @@ describe('mean-rating-processor on a ratings topic deleted and recreated under i
   async function expectExactFor(file: string): Promise<void> {
     const ref = await computeReferenceMeans(file);
     let counted = -1;
-    const exact = await until(async () => {
-      const s = run.service(PROCESSOR);
-      if (s?.child.exitCode !== null) throw new Error(`${PROCESSOR} exited (${s?.child.exitCode}):\n${logOf(run, PROCESSOR).slice(-3000)}`);
-      if (existsSync(meanFile())) counted = (await readSemicolonCsv(meanFile())).reduce((s, r) => s + Number(r.count), 0);
-      return counted === ref.ratings;
-    }, 180_000, 200);
+    const exact = await until(
+      async () => {
+        const s = run.service(PROCESSOR);
+        if (s?.child.exitCode !== null)
+          throw new Error(`${PROCESSOR} exited (${s?.child.exitCode}):\n${logOf(run, PROCESSOR).slice(-3000)}`);
+        if (existsSync(meanFile())) counted = (await readSemicolonCsv(meanFile())).reduce((s, r) => s + Number(r.count), 0);
+        return counted === ref.ratings;
+      },
+      180_000,
+      200,
+    );
     if (!exact) throw new Error(`mean-ratings.csv counts ${counted} ratings, expected ${ref.ratings}`);
     const rows = await readSemicolonCsv(meanFile());
     expect(rows).toHaveLength(ref.means.size);
@@ -93,7 +107,10 @@ describe('mean-rating-processor on a ratings topic deleted and recreated under i
       const created = await until(
         () =>
           admin
-            .createTopics({ topics: [{ topic: run.topics.ratings, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true })
+            .createTopics({
+              topics: [{ topic: run.topics.ratings, numPartitions: partitions, replicationFactor: 1 }],
+              waitForLeaders: true,
+            })
             .catch((e: Error) => ((failure = e), false)),
         60_000,
         200,

@@ -16,7 +16,10 @@ async function main(): Promise<void> {
   const own = ['--keep-topics', '--keep-dashboard'];
   const { values } = parseArgs({ options: { 'keep-topics': { type: 'boolean' }, 'keep-dashboard': { type: 'boolean' } }, strict: false });
   const argv = process.argv.slice(2).filter((a) => !own.includes(a));
-  const config = loadConfig(['ratingsFile', 'moviesFile', 'outDir', ...KAFKA_OPTIONS, 'snapshotIntervalMs', 'dashboardPort', 'stopTimeoutMs'], argv);
+  const config = loadConfig(
+    ['ratingsFile', 'moviesFile', 'outDir', ...KAFKA_OPTIONS, 'snapshotIntervalMs', 'dashboardPort', 'stopTimeoutMs'],
+    argv,
+  );
   for (const warning of configWarnings(config)) process.stderr.write(`warning: ${warning}\n`);
   if (!process.env[OPTIONS.brokers.env] && !argv.some((a) => a.startsWith(`--${OPTIONS.brokers.flag}`))) ensureLocalKafka();
   buildApps();
@@ -37,7 +40,12 @@ async function main(): Promise<void> {
   });
   log(`run ${run.runId}: topics ${run.runId}.*, logs in ${run.logDir}`);
   const monitor = await startMonitor({
-    brokers: config.brokers, security: config, metaPrefix: run.topics.metaPrefix, scope: `${run.runId}.`, port: config.dashboardPort, portFallback: true,
+    brokers: config.brokers,
+    security: config,
+    metaPrefix: run.topics.metaPrefix,
+    scope: `${run.runId}.`,
+    port: config.dashboardPort,
+    portFallback: true,
   });
   log(`dashboard: ${monitor.url}`);
   const closing: [string, () => Promise<unknown>][] = [['closing the dashboard', () => monitor.close()]];
@@ -67,7 +75,13 @@ async function main(): Promise<void> {
   // them once the run has deleted its topics). A failure costs the report, not the run.
   if (!interrupted) {
     try {
-      const r = await writeReport({ kafka: run.kafka, prefix: run.topics.metaPrefix, sinceMs: 0, outDir: join(run.outDir, 'report'), title: `Throughput of ${run.runId}` });
+      const r = await writeReport({
+        kafka: run.kafka,
+        prefix: run.topics.metaPrefix,
+        sinceMs: 0,
+        outDir: join(run.outDir, 'report'),
+        title: `Throughput of ${run.runId}`,
+      });
       if (r.svgFile) log(`report: ${r.svgFile} (chart), ${r.jsonFile} (data)`);
     } catch (e) {
       log(`report not written: ${(e as Error).message}`);

@@ -74,7 +74,8 @@ it(`npm start on the sample data exits 0 soon after its summary, ${RUNS} runs in
     if (r.code !== 0) problems.push(`exit ${r.code ?? r.signal}`);
     if (r.afterSummaryMs === undefined) problems.push('no summary');
     else afterSummary.push(r.afterSummaryMs);
-    if (!r.stdout.includes(`ratings counted: ${reference.ratings} (published ${reference.ratings})`)) problems.push('wrong rating count in the summary');
+    if (!r.stdout.includes(`ratings counted: ${reference.ratings} (published ${reference.ratings})`))
+      problems.push('wrong rating count in the summary');
     // The runner forces its exit when something is left open; it must have had nothing to force.
     if (/closing: still/.test(r.stderr)) problems.push('had to force its exit');
     if (r.code === 0) {
@@ -90,23 +91,34 @@ it(`npm start on the sample data exits 0 soon after its summary, ${RUNS} runs in
 it('Ctrl-C at a terminal stops every service gracefully (one signal each, final snapshots) and exits 130', async () => {
   const outDir = mkdtempSync(join(tmpdir(), 'npm-start-ctrl-c-'));
   // Data the project makes (a clone has no MovieLens beside it), large enough to be interrupted mid-run.
-  const data = await generateDataset({ ratings: 100_000, movies: 3_000, seed: 9, outDir: mkdtempSync(join(tmpdir(), 'npm-start-ctrl-c-data-')) });
-  // A process group of its own, as a terminal's foreground job: Ctrl-C signals the whole group.
-  const child = spawn('npm', ['start', '--', '--out', outDir, '--dashboard-port', '0', '--ratings', data.ratingsFile, '--movies', data.moviesFile], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
+  const data = await generateDataset({
+    ratings: 100_000,
+    movies: 3_000,
+    seed: 9,
+    outDir: mkdtempSync(join(tmpdir(), 'npm-start-ctrl-c-data-')),
   });
+  // A process group of its own, as a terminal's foreground job: Ctrl-C signals the whole group.
+  const child = spawn(
+    'npm',
+    ['start', '--', '--out', outDir, '--dashboard-port', '0', '--ratings', data.ratingsFile, '--movies', data.moviesFile],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
   const exited = new Promise<string>((r) => child.on('exit', (code, signal) => r(code === null ? `${signal}` : `exit ${code}`)));
-  const logOf = (app: string) => (existsSync(join(outDir, 'logs', `${app}.log`)) ? readFileSync(join(outDir, 'logs', `${app}.log`), 'utf8') : '');
+  const logOf = (app: string) =>
+    existsSync(join(outDir, 'logs', `${app}.log`)) ? readFileSync(join(outDir, 'logs', `${app}.log`), 'utf8') : '';
   try {
     // Mid-run: both consumers are consuming (the run cannot be over before they have caught up).
     const deadline = Date.now() + RUN_LIMIT_MS;
     while (!CONSUMER_APPS.every((a) => /consuming /.test(logOf(a)))) {
-      if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) throw new Error(`the consumers never started:\n${stderr}`);
+      if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline)
+        throw new Error(`the consumers never started:\n${stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     process.kill(-(child.pid as number), 'SIGINT');
@@ -114,8 +126,10 @@ it('Ctrl-C at a terminal stops every service gracefully (one signal each, final 
     const how = await exited;
     clearTimeout(limit);
     // The runner exits 130; npm, having relayed the SIGINT, ends by that signal (a shell shows 130 either way).
-    expect({ ended: ['exit 130', 'SIGINT'].includes(how) ? 'as interrupted' : how, stopping: stderr.includes('SIGINT: stopping the services') })
-      .toEqual({ ended: 'as interrupted', stopping: true });
+    expect({
+      ended: ['exit 130', 'SIGINT'].includes(how) ? 'as interrupted' : how,
+      stopping: stderr.includes('SIGINT: stopping the services'),
+    }).toEqual({ ended: 'as interrupted', stopping: true });
   } finally {
     // The whole group: the runner and its services, should anything be left.
     try {
@@ -130,7 +144,8 @@ it('Ctrl-C at a terminal stops every service gracefully (one signal each, final 
     // Exactly one signal reached each service, and each finished its stop.
     if (/second SIG/.test(log)) problems.push(`${app} got a second signal`);
     if (!new RegExp(`${app} (stopped after|interrupted before it finished)`).test(log)) problems.push(`${app} did not finish its stop`);
-    if ((CONSUMER_APPS as readonly string[]).includes(app)) if (!/final snapshot/.test(log)) problems.push(`${app} wrote no final snapshot`);
+    if ((CONSUMER_APPS as readonly string[]).includes(app))
+      if (!/final snapshot/.test(log)) problems.push(`${app} wrote no final snapshot`);
   }
   expect(problems.map((p) => `${p} (${outDir}; npm start said:\n${stderr})`)).toEqual([]);
 });

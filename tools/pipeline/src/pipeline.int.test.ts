@@ -6,7 +6,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDataset } from '@movie-stream/data-generator';
-import { compareMovieData, computeReferenceMeans, describeWithMovielens, movieIdsOf, readSemicolonCsv, splitRatings, until } from '@movie-stream/test-support';
+import {
+  compareMovieData,
+  computeReferenceMeans,
+  describeWithMovielens,
+  movieIdsOf,
+  readSemicolonCsv,
+  splitRatings,
+  until,
+} from '@movie-stream/test-support';
 import { buildApps, PipelineRun } from '@movie-stream/pipeline-run';
 
 // Real broker, real processes: minutes, not the unit-test default of 5 s.
@@ -24,7 +32,6 @@ interface DataSet {
   movies: number;
 }
 
-
 async function expectExact(data: DataSet, outDir: string): Promise<number> {
   const reference = await computeReferenceMeans(data.ratingsFile);
   const ids = await movieIdsOf(data.moviesFile);
@@ -37,7 +44,11 @@ async function expectExact(data: DataSet, outDir: string): Promise<number> {
   expect(means).toHaveLength(reference.means.size);
   for (const m of means) {
     const ref = reference.means.get(Number(m.movieId));
-    expect({ id: Number(m.movieId), sum: Number(m.sum), count: Number(m.count) }).toEqual({ id: ref?.movieId, sum: ref?.sum, count: ref?.count });
+    expect({ id: Number(m.movieId), sum: Number(m.sum), count: Number(m.count) }).toEqual({
+      id: ref?.movieId,
+      sum: ref?.sum,
+      count: ref?.count,
+    });
   }
   return reference.ratings;
 }
@@ -69,7 +80,11 @@ function endToEnd(data: () => DataSet): void {
     const slices = 5;
     const files = splitRatings(ratingsFile, slices, outDir, 'slice');
     const run = new PipelineRun({
-      ratingsFile, moviesFile, outDir: join(outDir, 'out'), brokers, log: () => undefined,
+      ratingsFile,
+      moviesFile,
+      outDir: join(outDir, 'out'),
+      brokers,
+      log: () => undefined,
       snapshotIntervalMs: 200,
       env: { SESSION_TIMEOUT_MS: '6000' },
     });
@@ -104,9 +119,10 @@ function endToEnd(data: () => DataSet): void {
           const victim = i === 2 ? 'movie-data-sink' : 'mean-rating-processor';
           run.service(victim)?.child.kill('SIGKILL');
           await run.service(victim)?.exited;
-          const lag = victim === 'mean-rating-processor'
-            ? await run.lag(run.groups.processor, [run.topics.ratings])
-            : await run.lag(run.groups.sink, [run.topics.movies, run.topics.meanRatings]);
+          const lag =
+            victim === 'mean-rating-processor'
+              ? await run.lag(run.groups.processor, [run.topics.ratings])
+              : await run.lag(run.groups.sink, [run.topics.movies, run.topics.meanRatings]);
           if (lag > 0) killedWithLag++;
           currentAtStart = currentOf();
           run.start(victim);
@@ -146,5 +162,11 @@ describe(`pipeline on generated data (${GENERATED.ratings} ratings, ${GENERATED.
 });
 
 describeWithMovielens('pipeline on ml-latest-small (100,004 ratings, 9,125 movies)', (ml) =>
-  endToEnd(() => ({ ratingsFile: join(ml, 'ratings.csv'), moviesFile: join(ml, 'movies.csv'), ratings: 100004, badRatings: 0, movies: 9125 })),
+  endToEnd(() => ({
+    ratingsFile: join(ml, 'ratings.csv'),
+    moviesFile: join(ml, 'movies.csv'),
+    ratings: 100004,
+    badRatings: 0,
+    movies: 9125,
+  })),
 );

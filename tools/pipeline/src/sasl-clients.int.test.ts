@@ -48,13 +48,29 @@ async function listTopics(): Promise<string[]> {
 
 it("the runner's client creates the run's topics", async () => {
   expect((await listTopics()).filter((t) => t.startsWith(`${run.runId}.`)).sort()).toEqual(
-    [run.topics.ratings, run.topics.movies, run.topics.meanRatings, `${run.topics.metaPrefix}.published`, `${run.topics.metaPrefix}.consumed`,
-      `${run.topics.ratings}.dlq`, `${run.topics.movies}.dlq`, `${run.topics.meanRatings}.dlq`].sort(),
+    [
+      run.topics.ratings,
+      run.topics.movies,
+      run.topics.meanRatings,
+      `${run.topics.metaPrefix}.published`,
+      `${run.topics.metaPrefix}.consumed`,
+      `${run.topics.ratings}.dlq`,
+      `${run.topics.movies}.dlq`,
+      `${run.topics.meanRatings}.dlq`,
+    ].sort(),
   );
 });
 
 it("the monitor's own client sees the run's topics", async () => {
-  const monitor = await startMonitor({ brokers, security, metaPrefix: run.topics.metaPrefix, scope: `${run.runId}.`, port: 0, pollMs: 300, logger: { info: () => undefined, warn: () => undefined } });
+  const monitor = await startMonitor({
+    brokers,
+    security,
+    metaPrefix: run.topics.metaPrefix,
+    scope: `${run.runId}.`,
+    port: 0,
+    pollMs: 300,
+    logger: { info: () => undefined, warn: () => undefined },
+  });
   try {
     // the poller's first snapshots may predate its connection: wait for one that lists the topics
     for (;;) {
@@ -78,8 +94,18 @@ it('npm run report reads the meta topics with KAFKA_SASL_* set (password from a 
   await producer.connect();
   let now = 1_700_000_000_000;
   const meta = new MetaReporter({
-    service: 'rating-producer', instanceId: 'sasl-test', windowMs: 1000, sink: rawSink(producer), logger, now: () => now,
-    topics: topicNames({ topicRatings: run.topics.ratings, topicMovies: run.topics.movies, topicMeanRatings: run.topics.meanRatings, topicMetaPrefix: run.topics.metaPrefix }),
+    service: 'rating-producer',
+    instanceId: 'sasl-test',
+    windowMs: 1000,
+    sink: rawSink(producer),
+    logger,
+    now: () => now,
+    topics: topicNames({
+      topicRatings: run.topics.ratings,
+      topicMovies: run.topics.movies,
+      topicMeanRatings: run.topics.meanRatings,
+      topicMetaPrefix: run.topics.metaPrefix,
+    }),
   });
   for (let i = 0; i < 3; i++, now += 1000) meta.record('published', run.topics.ratings, 100 + i, 1000);
   await meta.close();
@@ -89,10 +115,23 @@ it('npm run report reads the meta topics with KAFKA_SASL_* set (password from a 
   writeFileSync(passwordFile, `${PASSWORD}\n`);
   const report = (env: NodeJS.ProcessEnv, args: string[] = []) =>
     new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['tools/report/src/main.ts', '--since', 'all', '--prefix', run.topics.metaPrefix, '--out', join(tmp, 'report'), ...args], {
-        cwd: REPO_ROOT,
-        env: { ...process.env, KAFKA_BROKERS: brokers.join(','), KAFKA_SSL: '', KAFKA_SASL_MECHANISM: '', KAFKA_SASL_USERNAME: '', KAFKA_SASL_PASSWORD: '', KAFKA_SASL_PASSWORD_FILE: '', ...env },
-      });
+      const child = spawn(
+        join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
+        ['tools/report/src/main.ts', '--since', 'all', '--prefix', run.topics.metaPrefix, '--out', join(tmp, 'report'), ...args],
+        {
+          cwd: REPO_ROOT,
+          env: {
+            ...process.env,
+            KAFKA_BROKERS: brokers.join(','),
+            KAFKA_SSL: '',
+            KAFKA_SASL_MECHANISM: '',
+            KAFKA_SASL_USERNAME: '',
+            KAFKA_SASL_PASSWORD: '',
+            KAFKA_SASL_PASSWORD_FILE: '',
+            ...env,
+          },
+        },
+      );
       let out = '';
       let err = '';
       child.stdout.on('data', (d) => (out += d));

@@ -8,8 +8,9 @@ import { createLogger } from '@movie-stream/logging';
 import { kafkaClient } from '@movie-stream/messaging';
 import { parseDuration, resolveReportTarget, writeReport } from './report';
 
-const USAGE = 'npm run report -- [--since 10m|all] [--out reports] [--prefix run-<id>.meta|meta] [Kafka options]\n'
-  + '  default: the newest npm start run (its run-<id>.meta.* topics), all of it; with --prefix, the last 10 minutes\n';
+const USAGE =
+  'npm run report -- [--since 10m|all] [--out reports] [--prefix run-<id>.meta|meta] [Kafka options]\n' +
+  '  default: the newest npm start run (its run-<id>.meta.* topics), all of it; with --prefix, the last 10 minutes\n';
 
 const OWN = ['--since', '--out', '--prefix'];
 
@@ -49,17 +50,26 @@ async function main(): Promise<void> {
   if (target.run) process.stderr.write(`newest run: ${target.run.runId} (started ${new Date(target.run.startedMs).toISOString()})\n`);
   const sinceMs = target.since === 'all' ? 0 : Date.now() - parseDuration(target.since);
   const r = await writeReport({
-    kafka, prefix: target.prefix, sinceMs, outDir: values.out,
-    onUndecodable: (u) => process.stderr.write(`skipped an undecodable meta report at ${u.topic}[${u.partition}]@${u.offset}: ${u.error}\n`),
+    kafka,
+    prefix: target.prefix,
+    sinceMs,
+    outDir: values.out,
+    onUndecodable: (u) =>
+      process.stderr.write(`skipped an undecodable meta report at ${u.topic}[${u.partition}]@${u.offset}: ${u.error}\n`),
   });
   if (r.reports === 0) {
-    const hint = target.run || values.prefix ? '' : '\n(no run-<id>.meta.* topics on the cluster: npm start deletes its topics when it ends unless --keep-topics)';
+    const hint =
+      target.run || values.prefix
+        ? ''
+        : '\n(no run-<id>.meta.* topics on the cluster: npm start deletes its topics when it ends unless --keep-topics)';
     process.stderr.write(`no meta reports in ${target.prefix}.published / ${target.prefix}.consumed since ${target.since}${hint}\n`);
     process.exitCode = 1;
     return;
   }
   const skipped = r.undecodable ? `, ${r.undecodable} undecodable skipped` : '';
-  process.stdout.write(`${r.table}\n\n${r.reports} meta reports from ${target.prefix}.*${skipped}; chart ${r.svgFile}, data ${r.jsonFile}\n`);
+  process.stdout.write(
+    `${r.table}\n\n${r.reports} meta reports from ${target.prefix}.*${skipped}; chart ${r.svgFile}, data ${r.jsonFile}\n`,
+  );
 }
 
 main().catch((e: Error) => {

@@ -14,8 +14,24 @@ it('prints one row per service, topic and action with mean and peak msgs/s', () 
   const s = new MetaSeries();
   const base = { instanceId: 'a', bytes: 0 };
   s.add({ ...base, service: 'rating-producer', action: 'published', topic: 'ratings', windowStartMs: 0, windowEndMs: 1000, count: 3000 });
-  s.add({ ...base, service: 'rating-producer', action: 'published', topic: 'ratings', windowStartMs: 1000, windowEndMs: 2000, count: 1000 });
-  s.add({ ...base, service: 'mean-rating-processor', action: 'consumed', topic: 'ratings', windowStartMs: 1000, windowEndMs: 2000, count: 4000 });
+  s.add({
+    ...base,
+    service: 'rating-producer',
+    action: 'published',
+    topic: 'ratings',
+    windowStartMs: 1000,
+    windowEndMs: 2000,
+    count: 1000,
+  });
+  s.add({
+    ...base,
+    service: 'mean-rating-processor',
+    action: 'consumed',
+    topic: 'ratings',
+    windowStartMs: 1000,
+    windowEndMs: 2000,
+    count: 4000,
+  });
   expect(formatTable(s.summary()).split('\n')).toEqual([
     'service                action     topic    instances  messages  seconds  msgs/s mean  msgs/s peak',
     '---------------------  ---------  -------  ---------  --------  -------  -----------  -----------',
@@ -27,7 +43,18 @@ it('prints one row per service, topic and action with mean and peak msgs/s', () 
 it('renders an SVG line chart with a marked event, without a browser', async () => {
   const svg = await renderLineChartSvg({
     title: 'test',
-    lines: [{ label: 'p published', service: 'p', action: 'published', points: [[0, 10], [1000, 30], [2000, 20]] }],
+    lines: [
+      {
+        label: 'p published',
+        service: 'p',
+        action: 'published',
+        points: [
+          [0, 10],
+          [1000, 30],
+          [2000, 20],
+        ],
+      },
+    ],
     marks: [{ t: 1000, label: 'broker 2 stopped' }],
   });
   expect(svg).toMatch(/^<svg/);

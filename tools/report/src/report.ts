@@ -18,11 +18,21 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 export function formatTable(rows: SeriesSummary[]): string {
   const head = ['service', 'action', 'topic', 'instances', 'messages', 'seconds', 'msgs/s mean', 'msgs/s peak'];
   const body = rows.map((r) => [
-    r.service, r.action, r.topic, String(r.instances), fmt(r.messages),
-    String((r.lastSecond - r.firstSecond) / 1000 + 1), fmt(r.meanPerSecond), fmt(r.peakPerSecond),
+    r.service,
+    r.action,
+    r.topic,
+    String(r.instances),
+    fmt(r.messages),
+    String((r.lastSecond - r.firstSecond) / 1000 + 1),
+    fmt(r.meanPerSecond),
+    fmt(r.peakPerSecond),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -44,7 +54,14 @@ export interface ReportResult {
 }
 
 /** Reads `<prefix>.published/.consumed` since `sinceMs`, writes throughput.svg and throughput.json into outDir. */
-export async function writeReport(opts: { kafka: KafkaClient; prefix: string; sinceMs: number; outDir: string; title?: string; onUndecodable?: (u: UndecodableMeta) => void }): Promise<ReportResult> {
+export async function writeReport(opts: {
+  kafka: KafkaClient;
+  prefix: string;
+  sinceMs: number;
+  outDir: string;
+  title?: string;
+  onUndecodable?: (u: UndecodableMeta) => void;
+}): Promise<ReportResult> {
   let undecodable = 0;
   const points = await readMetaReports(opts.kafka, opts.prefix, opts.sinceMs, undefined, (u) => {
     undecodable++;

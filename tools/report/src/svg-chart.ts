@@ -37,7 +37,12 @@ export async function renderLineChartSvg(chart: LineChart): Promise<string> {
       {
         data: { values },
         // Few seconds (a short run): every second also drawn as a point, so each one can be read off.
-        mark: { type: 'line', strokeWidth: 1.5, interpolate: 'linear', point: seconds <= MAX_POINTS_SHOWN ? { filled: true, size: 30 } : false },
+        mark: {
+          type: 'line',
+          strokeWidth: 1.5,
+          interpolate: 'linear',
+          point: seconds <= MAX_POINTS_SHOWN ? { filled: true, size: 30 } : false,
+        },
         encoding: {
           x: { field: 's', type: 'quantitative', title: 'seconds' },
           y: { field: 'v', type: 'quantitative', title: chart.yTitle ?? 'messages/s' },
@@ -46,7 +51,11 @@ export async function renderLineChartSvg(chart: LineChart): Promise<string> {
       },
       ...(marks.length
         ? [
-            { data: { values: marks }, mark: { type: 'rule' as const, color: '#c01818', strokeDash: [6, 4] }, encoding: { x: { field: 's', type: 'quantitative' as const } } },
+            {
+              data: { values: marks },
+              mark: { type: 'rule' as const, color: '#c01818', strokeDash: [6, 4] },
+              encoding: { x: { field: 's', type: 'quantitative' as const } },
+            },
             {
               data: { values: marks },
               mark: { type: 'text' as const, color: '#c01818', align: 'left' as const, dx: 4, dy: -4, baseline: 'top' as const },

@@ -48,7 +48,11 @@ export async function cachedDataset(cacheDir: string, params: DatasetParams): Pr
 export function splitRatings(ratingsFile: string, parts: number, outDir: string, prefix = 'part'): string[] {
   const { header, rows } = ratingRows(ratingsFile);
   return Array.from({ length: parts }, (_, i) =>
-    writeRows(join(outDir, `${prefix}-${i}.csv`), header, rows.slice(Math.floor((i * rows.length) / parts), Math.floor(((i + 1) * rows.length) / parts))),
+    writeRows(
+      join(outDir, `${prefix}-${i}.csv`),
+      header,
+      rows.slice(Math.floor((i * rows.length) / parts), Math.floor(((i + 1) * rows.length) / parts)),
+    ),
   );
 }
 

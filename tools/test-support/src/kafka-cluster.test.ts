@@ -3,7 +3,11 @@ import { KafkaCluster } from './kafka-cluster';
 
 describe('KafkaCluster', () => {
   it('names broker i at portBase + i', () => {
-    expect(new KafkaCluster({ instance: 'x', portBase: 36900, size: 3 }).brokers).toEqual(['127.0.0.1:36901', '127.0.0.1:36902', '127.0.0.1:36903']);
+    expect(new KafkaCluster({ instance: 'x', portBase: 36900, size: 3 }).brokers).toEqual([
+      '127.0.0.1:36901',
+      '127.0.0.1:36902',
+      '127.0.0.1:36903',
+    ]);
     expect(new KafkaCluster({ instance: 'x', portBase: 36900 }).brokers).toEqual(['127.0.0.1:36901']);
   });
 
@@ -14,6 +18,8 @@ describe('KafkaCluster', () => {
 
   it('passes the instance name and the SASL user to kafka.sh (which checks both)', () => {
     expect(() => new KafkaCluster({ instance: 'Not_Valid', portBase: 36900 }).kafka('status')).toThrow(/KAFKA_INSTANCE must be lower-case/);
-    expect(() => new KafkaCluster({ instance: 'test-support-sasl', portBase: 36900, saslPlain: 'no-colon' }).kafka('status')).toThrow(/KAFKA_SASL_PLAIN must be user:password/);
+    expect(() => new KafkaCluster({ instance: 'test-support-sasl', portBase: 36900, saslPlain: 'no-colon' }).kafka('status')).toThrow(
+      /KAFKA_SASL_PLAIN must be user:password/,
+    );
   });
 });

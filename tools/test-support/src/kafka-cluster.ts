@@ -35,7 +35,12 @@ export class KafkaCluster {
 
   /** Runs `kafka.sh <args>` for this cluster; throws with its output when it fails. */
   kafka(...args: string[]): string {
-    const env: NodeJS.ProcessEnv = { ...process.env, KAFKA_BROKERS: '', KAFKA_INSTANCE: this.instance, KAFKA_PORT_BASE: String(this.portBase) };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      KAFKA_BROKERS: '',
+      KAFKA_INSTANCE: this.instance,
+      KAFKA_PORT_BASE: String(this.portBase),
+    };
     if (this.opts.saslPlain !== undefined) env.KAFKA_SASL_PLAIN = this.opts.saslPlain;
     const stderr = this.opts.output === 'stderr';
     const r = spawnSync('bash', [join(REPO_ROOT, 'tools', 'kafka', 'kafka.sh'), ...args], {
@@ -43,7 +48,8 @@ export class KafkaCluster {
       encoding: 'utf8',
       stdio: stderr ? ['ignore', 2, 2] : 'pipe',
     });
-    if (r.status !== 0) throw new Error(`kafka.sh ${args.join(' ')} failed (instance ${this.instance})${stderr ? '' : `: ${r.stdout}${r.stderr}`}`);
+    if (r.status !== 0)
+      throw new Error(`kafka.sh ${args.join(' ')} failed (instance ${this.instance})${stderr ? '' : `: ${r.stdout}${r.stderr}`}`);
     return r.stdout ?? '';
   }
 

@@ -19,7 +19,9 @@ describe('findMovielensDir', () => {
   it('MOVIELENS_DIR without the files: says which are missing, where, and what to do', () => {
     const r = findMovielensDir({ MOVIELENS_DIR: empty });
     expect(r.dir).toBe(empty);
-    expect(r.missing).toBe(`MovieLens ml-latest-small not found: no ratings.csv, movies.csv in ${empty}; set MOVIELENS_DIR to the unzipped ml-latest-small folder (data/README.md says where to get it)`);
+    expect(r.missing).toBe(
+      `MovieLens ml-latest-small not found: no ratings.csv, movies.csv in ${empty}; set MOVIELENS_DIR to the unzipped ml-latest-small folder (data/README.md says where to get it)`,
+    );
   });
 
   it('MOVIELENS_DIR with both files: found', () => {

@@ -10,7 +10,9 @@ const HOW = 'set MOVIELENS_DIR to the unzipped ml-latest-small folder (data/READ
  * license allows research use only); `missing` says why it is not usable, undefined when it is.
  */
 export function findMovielensDir(env: NodeJS.ProcessEnv = process.env): { dir: string; missing?: string } {
-  const dir = env.MOVIELENS_DIR ? resolve(env.MOVIELENS_DIR) : resolve(__dirname, '..', '..', '..', '..', 'shared', 'movielens', 'ml-latest-small');
+  const dir = env.MOVIELENS_DIR
+    ? resolve(env.MOVIELENS_DIR)
+    : resolve(__dirname, '..', '..', '..', '..', 'shared', 'movielens', 'ml-latest-small');
   const absent = FILES.filter((f) => !existsSync(join(dir, f)));
   return absent.length ? { dir, missing: `MovieLens ml-latest-small not found: no ${absent.join(', ')} in ${dir}; ${HOW}` } : { dir };
 }

@@ -1,7 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { compareMovieData, computeReferenceMeans, describeWithMovielens, parseSemicolonCsv, readSemicolonCsv, type ReferenceMean } from './index';
+import {
+  compareMovieData,
+  computeReferenceMeans,
+  describeWithMovielens,
+  parseSemicolonCsv,
+  readSemicolonCsv,
+  type ReferenceMean,
+} from './index';
 
 let dir: string;
 beforeAll(() => {
@@ -110,8 +117,13 @@ describe('compareMovieData', () => {
       'movie 20: more than one row',
       'movie 77: neither in movies.csv nor rated',
     ]);
-    expect(compareMovieData(good().slice(0, 2), ref, ids)).toEqual(['movie 30: in movies.csv but has no row', 'movie 99: rated but has no row']);
-    expect(compareMovieData([{ movieId: '1' }], ref, ids)).toEqual(['movie-data rows lack column(s) title, genres, mean_rating, rating_count']);
+    expect(compareMovieData(good().slice(0, 2), ref, ids)).toEqual([
+      'movie 30: in movies.csv but has no row',
+      'movie 99: rated but has no row',
+    ]);
+    expect(compareMovieData([{ movieId: '1' }], ref, ids)).toEqual([
+      'movie-data rows lack column(s) title, genres, mean_rating, rating_count',
+    ]);
   });
 });
 

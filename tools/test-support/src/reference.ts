@@ -166,11 +166,7 @@ function sameMean(a: number, b: number): boolean {
  * unrated movies have rating_count 0 and an empty mean_rating; rated movies that movies.csv lacks
  * have empty title and genres. Returns one message per mismatch (empty = exact).
  */
-export function compareMovieData(
-  rows: Record<string, string>[],
-  reference: Map<number, ReferenceMean>,
-  movieIds: Set<number>,
-): string[] {
+export function compareMovieData(rows: Record<string, string>[], reference: Map<number, ReferenceMean>, movieIds: Set<number>): string[] {
   const problems: string[] = [];
   const MAX = 50;
   const add = (msg: string): void => {

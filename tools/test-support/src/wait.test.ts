@@ -20,7 +20,15 @@ describe('until', () => {
   });
 
   it('ends with the error a condition throws', async () => {
-    await expect(until(() => { throw new Error('service exited'); }, 10_000, 1)).rejects.toThrow('service exited');
+    await expect(
+      until(
+        () => {
+          throw new Error('service exited');
+        },
+        10_000,
+        1,
+      ),
+    ).rejects.toThrow('service exited');
   });
 });
 

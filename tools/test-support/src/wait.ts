@@ -18,12 +18,14 @@ export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: n
 /** `n` distinct free TCP ports on 127.0.0.1 (all held open until each is known, so none is handed out twice). */
 export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<Server>((resolve, reject) => {
-        const s = createServer();
-        s.on('error', reject);
-        s.listen(0, '127.0.0.1', () => resolve(s));
-      }),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const s = createServer();
+          s.on('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
     ),
   );
   const ports = servers.map((s) => (s.address() as { port: number }).port);
