@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@movie-stream/logging';
-import { createKafka, ensureTopics, pipelineTopics, TopicNames, topicNames } from '@movie-stream/messaging';
+import { createKafka, ensureTopics, pipelineTopics, TopicNames, topicNames, sleep } from '@movie-stream/messaging';
 import { StorableFrame } from '@movie-stream/storable-frame';
 import { COUNT_COLUMNS, countFromRecord, KeyCount } from './fixtures/counts';
 
@@ -25,7 +25,6 @@ const MESSAGES = 3000;
 const KEYS = 17;
 // Generous limits: they only end a wait for a condition that never comes.
 const LIMIT_MS = 120_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What the service should count: message i has key k<i % KEYS>. */
 function expectedCounts(): Map<string, number> {

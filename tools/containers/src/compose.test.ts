@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { OPTIONS, OptionName } from '@movie-stream/config';
 import { COMMON_OPTIONS, CSV_PRODUCER_OPTIONS, STATEFUL_CONSUMER_OPTIONS } from '@movie-stream/service-runtime';
+import { APPS, CONSUMER_APPS } from '@movie-stream/pipeline-run';
 
 const deploy = join(__dirname, '..', '..', '..', 'deploy');
 const composeText = readFileSync(join(deploy, 'docker-compose.yml'), 'utf8');
@@ -13,8 +14,7 @@ const doc = parseDocument(composeText, { merge: true });
 const compose = doc.toJS({ maxAliasCount: 1000 }) as { services: Record<string, any>; volumes: Record<string, unknown> };
 const services = compose.services;
 
-const APPS = ['rating-producer', 'movie-producer', 'mean-rating-processor', 'movie-data-sink'];
-const CONSUMERS = ['mean-rating-processor', 'movie-data-sink'];
+const CONSUMERS = CONSUMER_APPS;
 const BROKERS = ['kafka-1', 'kafka-2', 'kafka-3'];
 
 /** Options an app reads: the common ones plus the lists service-runtime defines for its kind. */

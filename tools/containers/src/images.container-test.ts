@@ -10,12 +10,12 @@ import { promisify } from 'node:util';
 import { createLogger } from '@movie-stream/logging';
 import { consumerLag, kafkaClient, totalLag } from '@movie-stream/messaging';
 import { compareMovieData, computeReferenceMeans, freePorts, movieIdsOf, readSemicolonCsv, until } from '@movie-stream/test-support';
+import { APPS, CONSUMER_APPS, PRODUCER_APPS } from '@movie-stream/pipeline-run';
 
 // Image builds and a pipeline run in containers: minutes.
 jest.setTimeout(600_000);
 
 const ROOT = resolve(__dirname, '..', '..', '..');
-const APPS = ['rating-producer', 'movie-producer', 'mean-rating-processor', 'movie-data-sink'] as const;
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const sample = join(ROOT, 'data', 'sample');
 const run = promisify(execFile);
@@ -169,7 +169,7 @@ describe('container images', () => {
         ]).toEqual([app, 0, '']);
       }
       const producers = await Promise.all(
-        (['rating-producer', 'movie-producer'] as const).map((app) => {
+        PRODUCER_APPS.map((app) => {
           containers.push(name(app));
           const file = app === 'rating-producer' ? ['RATINGS_FILE', '/data/in/ratings.csv'] : ['MOVIES_FILE', '/data/in/movies.csv'];
           return ctrAsync([
@@ -211,7 +211,7 @@ describe('container images', () => {
       if (engine[0] === 'podman') expect([health.status, health.stderr.trim()]).toEqual([0, expect.any(String)]);
 
       // Graceful stop: SIGTERM, up to 10 s before SIGKILL; must exit 0 well within that.
-      for (const app of ['mean-rating-processor', 'movie-data-sink']) {
+      for (const app of CONSUMER_APPS) {
         const t = performance.now();
         expect(ctr(['stop', '-t', '10', name(app)]).status).toBe(0);
         const seconds = (performance.now() - t) / 1000;
