@@ -57,14 +57,7 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
   const admin = kafka.admin();
   let plan: ResumePlan | undefined;
   try {
-    await connectAndEnsureTopics(admin, {
-      brokers,
-      topics: ctx.topics,
-      ratingsPartitions: config.ratingsPartitions as number,
-      replicationFactor: config.replicationFactor as number,
-      logger,
-      signal,
-    });
+    await connectAndEnsureTopics(admin, ctx);
     if (spec.resume && source) {
       plan = await resumePlan(spec, source, admin, idempotent);
     }

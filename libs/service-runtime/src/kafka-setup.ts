@@ -1,18 +1,15 @@
-import type { Logger } from '@movie-stream/logging';
-import { connectWithRetry, ensureTopics, KafkaAdmin, pipelineTopics, TopicNames } from '@movie-stream/messaging';
+import { connectWithRetry, ensureTopics, KafkaAdmin, pipelineTopics } from '@movie-stream/messaging';
+import type { CommonOption, ServiceContext } from './run-service';
 
-/** Connects an admin client (waiting for the brokers) and creates the pipeline's topics if missing. */
+/**
+ * Connects an admin client (waiting for the brokers) and creates the pipeline's topics if missing, all from
+ * the service's own settings (brokers, topic names, partitions, replication).
+ */
 export async function connectAndEnsureTopics(
   admin: KafkaAdmin,
-  opts: {
-    brokers: string[];
-    topics: TopicNames;
-    ratingsPartitions: number;
-    replicationFactor: number;
-    logger: Logger;
-    signal?: AbortSignal;
-  },
+  ctx: Pick<ServiceContext<CommonOption>, 'config' | 'topics' | 'logger' | 'signal'>,
 ): Promise<void> {
-  await connectWithRetry(admin, opts.brokers, opts.logger, opts.signal);
-  await ensureTopics(admin, pipelineTopics(opts.topics, opts.ratingsPartitions), opts.replicationFactor, opts.logger);
+  const { config, logger } = ctx;
+  await connectWithRetry(admin, config.brokers as string[], logger, ctx.signal);
+  await ensureTopics(admin, pipelineTopics(ctx.topics, config.ratingsPartitions as number), config.replicationFactor as number, logger);
 }

@@ -83,14 +83,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   if (!(await frame.load())) logger.info(`no ${spec.name} snapshot: starting from the beginning of ${spec.topics.join(', ')}`);
 
   const admin = kafka.admin();
-  await connectAndEnsureTopics(admin, {
-    brokers,
-    topics: ctx.topics,
-    ratingsPartitions: config.ratingsPartitions as number,
-    replicationFactor: config.replicationFactor as number,
-    logger,
-    signal,
-  });
+  await connectAndEnsureTopics(admin, ctx);
   const publisher = new Publisher(kafka, {
     brokers,
     logger,
