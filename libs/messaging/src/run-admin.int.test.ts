@@ -37,7 +37,8 @@ it('creates a run’s topics, measures a group’s lag as it commits, waits for 
   );
   expect(await createPipelineTopics(kafka, names, 4)).toEqual([]); // idempotent
 
-  const producer = kafka.producer();
+  // Idempotent: a send retried on a busy broker must not put a message in twice (seen: 13 for 10).
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   await producer.send({ topic: names.ratings, messages: Array.from({ length: 10 }, (_, i) => ({ key: String(i), value: 'x' })) });
   await producer.disconnect();

@@ -141,7 +141,7 @@ describe('monitor meta reading', () => {
         ),
       ),
     });
-    const producer = kafka.producer();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 }); // a retried send must not count twice
     await producer.connect();
     try {
       await producer.send({

@@ -54,7 +54,7 @@ it('writes the throughput chart and summary from the meta topics', async () => {
       ),
     ),
   });
-  const producer = kafka.producer();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 }); // a retried send must not count twice
   await producer.connect();
   await producer.send({
     topic: `${prefix}.published`,
@@ -110,7 +110,7 @@ it('draws a line and points for every series of a one-second run', async () => {
   const p = `it-report-short-${Date.now().toString(36)}-${process.pid}.meta`;
   await createMetaTopics(p);
   const second = Math.floor(Date.now() / 1000) * 1000 - 5000;
-  const producer = kafka.producer();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 }); // a retried send must not count twice
   await producer.connect();
   await producer.send({
     topic: `${p}.published`,
