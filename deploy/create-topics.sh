@@ -23,9 +23,11 @@ create() { # name partitions [--config k=v ...]
 
 ratings="${TOPIC_RATINGS:-ratings}" movies="${TOPIC_MOVIES:-movies}" mean="${TOPIC_MEAN_RATINGS:-mean-ratings}"
 meta="${TOPIC_META_PREFIX:-meta}"
-create "$ratings" "${RATINGS_PARTITIONS:-6}"
-create "$movies" 3 --config cleanup.policy=compact
-create "$mean" 3 --config cleanup.policy=compact
+# ratings, movies and mean-ratings co-partitioned: one count for all three (see docs/SCALING.md).
+partitions="${RATINGS_PARTITIONS:-6}"
+create "$ratings" "$partitions" --config "retention.ms=${RATINGS_RETENTION_MS:--1}"
+create "$movies" "$partitions" --config cleanup.policy=compact --config segment.ms=600000
+create "$mean" "$partitions" --config cleanup.policy=compact --config segment.ms=600000
 create "$meta.published" 1 --config "retention.ms=$week"
 create "$meta.consumed" 1 --config "retention.ms=$week"
 for t in "$ratings" "$movies" "$mean"; do create "$t.dlq" 1; done

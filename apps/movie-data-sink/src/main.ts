@@ -14,6 +14,7 @@ runService('movie-data-sink', STATEFUL_CONSUMER_OPTIONS, async (ctx) => {
     name: 'movie-data',
     columns: MOVIE_DATA_COLUMNS,
     fromRecord: movieDataFromRecord,
+    // Co-partitioned: the instance owning partition p holds a movie's title and its mean.
     topics: [ctx.topics.movies, ctx.topics.meanRatings],
     handle: async (batch, frame, publisher) => {
       const apply = batch.topic === ctx.topics.movies ? applyMovie : applyMeanRating;

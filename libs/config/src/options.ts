@@ -113,7 +113,16 @@ export const OPTIONS = {
     flag: 'ratings-partitions',
     type: 'int',
     default: '6',
-    description: 'Partitions of the ratings topic when it is created.',
+    description:
+      'Partitions of ratings, movies and mean-ratings when they are created (all three the same: co-partitioned by movie id). The most processor or sink instances that can share the work.',
+  },
+  ratingsRetentionMs: {
+    env: 'RATINGS_RETENTION_MS',
+    flag: 'ratings-retention-ms',
+    type: 'int',
+    default: '-1',
+    description:
+      'retention.ms of the ratings topic when it is created; -1 keeps every rating, so a state can always be rebuilt (--reset-state, a processor without a changelog).',
   },
   replicationFactor: {
     env: 'TOPIC_REPLICATION_FACTOR',

@@ -74,10 +74,41 @@ export function aggregate(table: { get(movieId: number): MovieMean | undefined }
   return [...next.values()];
 }
 
-export function encodeMeanRating(m: MovieMean): Buffer {
+/** Which ratings an update covers: partition p of ratings up to (not including) `offset`. */
+export interface MeanSource {
+  partition: number;
+  offset: string;
+}
+
+export function encodeMeanRating(m: MovieMean, source?: MeanSource): Buffer {
   return Buffer.from(
-    toBinary(MeanRatingSchema, create(MeanRatingSchema, { movieId: m.movieId, sum: m.sum, count: m.count, mean: m.sum / m.count })),
+    toBinary(
+      MeanRatingSchema,
+      create(MeanRatingSchema, {
+        movieId: m.movieId,
+        sum: m.sum,
+        count: m.count,
+        mean: m.sum / m.count,
+        sourcePartition: source?.partition ?? 0,
+        sourceOffset: source?.offset ?? '0',
+      }),
+    ),
   );
+}
+
+/**
+ * A mean-ratings record read back as the processor's changelog: the row it sets and the ratings offset it
+ * covers; undefined when it is no valid MeanRating.
+ */
+export function decodeMeanChangelog(value: Uint8Array): { key: number; row: MovieMean; sourceOffset: string } | undefined {
+  let m;
+  try {
+    m = fromBinary(MeanRatingSchema, value);
+  } catch {
+    return undefined;
+  }
+  if (!(m.movieId > 0) || !(m.count > 0)) return undefined;
+  return { key: m.movieId, row: { movieId: m.movieId, sum: m.sum, count: m.count }, sourceOffset: m.sourceOffset };
 }
 
 /** Where a rating comes from: its source (a hash, never 0) and its 1-based row among the source's accepted rows. */

@@ -3,6 +3,7 @@ import type { Admin, Consumer, Kafka, KafkaMessage } from './kafkajs';
 import type { Logger } from '@movie-stream/logging';
 import { connectWithRetry, retryForever } from './kafka-client';
 import type { MetaReporter } from './meta-reporter';
+import { FencedError } from './partition-writer';
 
 /**
  * Which record a partition's state offset was recorded after: its offset (the state's offset - 1),
@@ -37,6 +38,38 @@ export interface Checkpoint {
   partitionCount?(topic: string): number | undefined;
   /** Told the topic's partition count once the state is found to belong to the topic. */
   setPartitionCount?(topic: string, count: number): void;
+  /**
+   * Moves a partition's offset forward to `next` when the records before it were no data for the state
+   * (transaction markers, aborted records); never backwards.
+   */
+  advance?(topic: string, partition: number, next: string): Promise<void>;
+}
+
+/**
+ * The state side of partition ownership when several instances share a group. A partition index p stands
+ * for partition p of every consumed topic (they are co-partitioned).
+ */
+export interface PartitionOwner {
+  /**
+   * Make the state of these partitions current (fence, restore what other owners wrote): called when the
+   * group assigns them, and again for one whose transaction was fenced while the group still assigns it.
+   * The partitions are consumed only after it resolves, from the state's offsets as they are then.
+   */
+  claim(partitions: number[]): Promise<void>;
+  /** These partitions are no longer this member's: drop their state (nothing of them may be output). */
+  release(partitions: number[]): Promise<void>;
+}
+
+/** The topics a service reads together must be co-partitioned (same count): they are not. */
+export class TopicLayoutError extends Error {
+  constructor(counts: [string, number][]) {
+    super(
+      `the topics ${counts.map(([t, n]) => `${t} (${n} partitions)`).join(', ')} must have the same partition count: ` +
+        'a movie lives in partition p of each, and the instance owning p owns all of it. Recreate them with one count ' +
+        '(RATINGS_PARTITIONS sets it for all three when the services create them), then start with --reset-state=true',
+    );
+    this.name = 'TopicLayoutError';
+  }
 }
 
 /** The state does not belong to the topic as it is now (deleted and recreated, partitions changed). */
@@ -82,6 +115,12 @@ export interface CheckpointedConsumerOptions {
   fetchMaxWaitMs?: number;
   /** Partitions consumed in parallel (each batch still handled whole). */
   partitionsConsumedConcurrently?: number;
+  /** Several instances in one group: claim and release partitions (see PartitionOwner). */
+  owner?: PartitionOwner;
+  /** Topics whose partition counts must be equal (checked at start, with the state). */
+  coPartitioned?: string[];
+  /** KafkaJS partition assigners (e.g. one that co-locates partition p of every topic); default round robin. */
+  partitionAssigners?: NonNullable<Parameters<Kafka['consumer']>[0]>['partitionAssigners'];
   signal?: AbortSignal;
 }
 
@@ -108,6 +147,17 @@ export class CheckpointedConsumer {
   private idle?: () => void;
   /** Messages dropped because the state already held them (replays after a crash). */
   skippedReplays = 0;
+  /** Partition indices claimed and being consumed (owner mode). */
+  private readonly owned = new Set<number>();
+  /** Indices whose state is (being) loaded into this instance: owned, claiming, or from the saved state. */
+  private readonly held = new Set<number>();
+  /** Indices of the current assignment. */
+  private assigned = new Set<number>();
+  /** Indices whose transaction was fenced while still assigned: claimed again after the next good heartbeat. */
+  private readonly fenced = new Set<number>();
+  private joins = 0;
+  /** Claims and releases run one after another, in the order the group changed. */
+  private ownerChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: CheckpointedConsumerOptions) {
     this.consumer = opts.kafka.consumer({
@@ -119,22 +169,135 @@ export class CheckpointedConsumer {
       maxBytes: opts.fetchMaxBytes ?? 32 * 1024 * 1024,
       minBytes: opts.fetchMinBytes ?? 1,
       maxWaitTimeInMs: opts.fetchMaxWaitMs ?? 500,
+      ...(opts.partitionAssigners ? { partitionAssigners: opts.partitionAssigners } : {}),
     });
     // Kafka would start each assigned partition at the group's committed offset; the state says where to
     // continue (behind it after a crash between snapshot and commit, at the start when the state was
     // deleted). Seek every assigned partition there; KafkaJS applies seeks before its next fetch.
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-      this.verified.clear();
-      const positions: Record<string, string[]> = {};
-      for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) {
-        for (const partition of partitions) {
-          const offset = this.startOffset(topic, partition).toString();
-          this.consumer.seek({ topic, partition, offset });
-          (positions[topic] ??= []).push(`${partition}@${offset}`);
-        }
-      }
-      opts.logger.info("joined consumer group; positioned at the state's offsets", { groupId: opts.groupId, positions });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
+    // A batch that contained only transaction markers or aborted records never reaches eachBatch: move the
+    // state's offset past them, or the group's lag (and a drain) would never reach 0.
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, (e) => {
+      const { topic, partition, batchSize, lastOffset } = e.payload;
+      if (batchSize !== 0 || lastOffset == null || this.failure || !this.consuming(partition)) return;
+      void this.opts.checkpoint.advance?.(topic, partition, (BigInt(lastOffset) + 1n).toString()).catch((err: Error) => {
+        this.opts.logger.warn(`${topic}:${partition}: could not move the offset past transaction markers: ${err.message}`);
+      });
     });
+    this.consumer.on(this.consumer.events.HEARTBEAT, () => this.reclaimFenced());
+  }
+
+  private consuming(partition: number): boolean {
+    return !this.opts.owner || this.owned.has(partition);
+  }
+
+  /** Partition indices of an assignment (every topic's; they are co-partitioned). */
+  private onJoin(assignment: Record<string, number[]>): void {
+    const join = ++this.joins;
+    this.verified.clear();
+    const indices = new Set<number>();
+    const problems: string[] = [];
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      const count = this.partitionCounts.get(topic);
+      for (const p of partitions) {
+        indices.add(p);
+        if (count !== undefined && p >= count) problems.push(`${topic} has partition ${p} now, the state was built on ${count} partitions`);
+      }
+    }
+    if (problems.length) {
+      this.fail(new StateMismatchError([...new Set(problems)]));
+      return;
+    }
+    const owner = this.opts.owner;
+    this.assigned = indices;
+    const seekTo = (p: number): string[] =>
+      Object.entries(assignment)
+        .filter(([, parts]) => parts.includes(p))
+        .map(([topic]) => {
+          const offset = this.startOffset(topic, p).toString();
+          this.consumer.seek({ topic, partition: p, offset });
+          return `${topic}:${p}@${offset}`;
+        });
+    if (!owner) {
+      const positions = [...indices].flatMap(seekTo);
+      this.opts.logger.info("joined consumer group; positioned at the state's offsets", { groupId: this.opts.groupId, positions });
+      return;
+    }
+    const lost = [...this.held].filter((p) => !indices.has(p));
+    const gained = [...indices].filter((p) => !this.owned.has(p));
+    for (const p of lost) {
+      for (const topic of this.opts.topics) this.marksToCheck.delete(`${topic}:${p}`);
+      this.owned.delete(p);
+      this.held.delete(p);
+      this.fenced.delete(p);
+    }
+    for (const p of gained) {
+      this.held.add(p);
+      this.fenced.delete(p);
+    }
+    // Gained partitions wait (paused) until their state is claimed; kept ones continue where the state is.
+    if (gained.length) this.consumer.pause(this.topicPartitions(assignment, gained));
+    const kept = [...indices].filter((p) => this.owned.has(p)).flatMap(seekTo);
+    this.opts.logger.info('joined consumer group', {
+      groupId: this.opts.groupId,
+      partitions: [...indices].sort((a, b) => a - b),
+      gained: gained.sort((a, b) => a - b),
+      lost: lost.sort((a, b) => a - b),
+      kept,
+    });
+    this.ownerChain = this.ownerChain
+      .then(async () => {
+        if (lost.length) await owner.release(lost);
+        if (gained.length === 0) return;
+        await owner.claim(gained);
+        // A later join decides for itself what to do with these (it saw them as not yet owned).
+        if (join !== this.joins || this.failure) return;
+        for (const p of gained) this.owned.add(p);
+        const positions = gained.flatMap(seekTo);
+        this.consumer.resume(this.topicPartitions(assignment, gained));
+        this.opts.logger.info('claimed partitions; consuming them from the state\'s offsets', { positions });
+      })
+      .catch((e: Error) => this.fail(e));
+  }
+
+  private topicPartitions(assignment: Record<string, number[]>, indices: number[]): { topic: string; partitions: number[] }[] {
+    return Object.entries(assignment)
+      .map(([topic, parts]) => ({ topic, partitions: parts.filter((p) => indices.includes(p)) }))
+      .filter((tp) => tp.partitions.length > 0);
+  }
+
+  /**
+   * A fenced partition that the group still assigns to this member (its heartbeat just succeeded, so it is
+   * still in the generation that assigned it): another instance took the transactional id without owning
+   * the partition (a zombie). Claim it again; the claim restores what was written meanwhile.
+   */
+  private reclaimFenced(): void {
+    const owner = this.opts.owner;
+    const again = [...this.fenced].filter((p) => this.assigned.has(p) && !this.owned.has(p));
+    this.fenced.clear();
+    if (!owner || again.length === 0 || this.failure) return;
+    const join = this.joins;
+    this.ownerChain = this.ownerChain
+      .then(async () => {
+        await owner.claim(again);
+        if (join !== this.joins || this.failure) return;
+        const assignment: Record<string, number[]> = Object.fromEntries(this.opts.topics.map((t) => [t, again]));
+        for (const p of again) {
+          this.owned.add(p);
+          for (const topic of this.opts.topics) this.consumer.seek({ topic, partition: p, offset: this.startOffset(topic, p).toString() });
+        }
+        this.consumer.resume(this.topicPartitions(assignment, again));
+        this.opts.logger.info(`claimed partitions ${again.join(', ')} again after their transactions were fenced`);
+      })
+      .catch((e: Error) => this.fail(e));
+  }
+
+  /** A newer owner fenced this partition's writes: stop consuming it at once (nothing of the batch was applied). */
+  private lose(topic: string, partition: number, e: FencedError): void {
+    this.owned.delete(partition);
+    this.fenced.add(partition);
+    this.consumer.pause(this.opts.topics.map((t) => ({ topic: t, partitions: [partition] })));
+    this.opts.logger.warn(`${topic}:${partition}: partition lost: ${e.message}; not consuming it unless the group still assigns it`);
   }
 
   async start(): Promise<void> {
@@ -143,7 +306,7 @@ export class CheckpointedConsumer {
     await retryForever(
       `reading start offsets of ${topics.join(', ')}`,
       async () => {
-        for (const topic of topics) {
+        for (const topic of new Set([...topics, ...(this.opts.coPartitioned ?? [])])) {
           const offsets = await admin.fetchTopicOffsets(topic);
           this.partitionCounts.set(topic, offsets.length);
           for (const p of offsets) {
@@ -156,6 +319,11 @@ export class CheckpointedConsumer {
       this.opts.signal,
     );
     this.checkStateAgainstTopics();
+    const co = (this.opts.coPartitioned ?? []).map((t): [string, number] => [t, this.partitionCounts.get(t) ?? 0]);
+    if (new Set(co.map(([, n]) => n)).size > 1) throw new TopicLayoutError(co);
+    // Partitions the saved state holds: released on the first join unless assigned.
+    for (const topic of this.opts.topics)
+      for (let p = 0; p < (this.partitionCounts.get(topic) ?? 0); p++) if (this.opts.checkpoint.nextOffset(topic, p) !== undefined) this.held.add(p);
     await connectWithRetry(this.consumer, this.opts.brokers, logger, this.opts.signal);
     await this.consumer.subscribe({ topics, fromBeginning: true });
     await this.consumer.run({
@@ -166,7 +334,7 @@ export class CheckpointedConsumer {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         this.active++;
         try {
-          await this.onBatch(batch.topic, batch.partition, batch.messages, resolveOffset);
+          await this.onBatch(batch.topic, batch.partition, batch.messages, resolveOffset, batch.lastOffset());
           await heartbeat();
         } finally {
           if (--this.active === 0) this.idle?.();
@@ -218,7 +386,9 @@ export class CheckpointedConsumer {
   /** Where a partition is read from after an assignment: the state's last record while it is still to be compared. */
   private startOffset(topic: string, partition: number): bigint {
     const mark = this.marksToCheck.get(`${topic}:${partition}`);
-    return mark ? BigInt(mark.offset) : this.expected(topic, partition);
+    const expected = this.expected(topic, partition);
+    // The mark belongs to the saved offset only: a claim or release may have moved the offset since.
+    return mark && BigInt(mark.offset) === expected - 1n ? BigInt(mark.offset) : expected;
   }
 
   private fail(e: Error): void {
@@ -234,8 +404,15 @@ export class CheckpointedConsumer {
     return BigInt(next);
   }
 
-  private async onBatch(topic: string, partition: number, messages: KafkaMessage[], resolveOffset: (o: string) => void): Promise<void> {
-    if (this.failure) return;
+  /** `batchEnd`: the batch's last offset, past its last message when transaction markers follow that. */
+  private async onBatch(
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    resolveOffset: (o: string) => void,
+    batchEnd: string,
+  ): Promise<void> {
+    if (this.failure || !this.consuming(partition)) return;
     const key = `${topic}:${partition}`;
     const expected = this.expected(topic, partition);
     const want = this.startOffset(topic, partition);
@@ -282,11 +459,20 @@ export class CheckpointedConsumer {
     let start = 0;
     while (start < messages.length && BigInt(messages[start].offset) < expected) start++;
     this.skippedReplays += start - marked;
-    const last = messages[messages.length - 1].offset;
+    let last = messages[messages.length - 1].offset;
+    // A transaction's commit marker after the last message: the state's offset goes past it, or the group's
+    // lag would stay 1 per partition forever (the marker is never delivered as a message).
+    if (BigInt(batchEnd) > BigInt(last)) last = batchEnd;
     if (start < messages.length) {
       const fresh = start === 0 ? messages : messages.slice(start);
       const nextOffset = (BigInt(last) + 1n).toString();
-      await this.opts.handle({ topic, partition, messages: fresh, nextOffset, last: fingerprint(messages[messages.length - 1]) });
+      try {
+        await this.opts.handle({ topic, partition, messages: fresh, nextOffset, last: fingerprint(messages[messages.length - 1]) });
+      } catch (e) {
+        if (!(e instanceof FencedError)) throw e;
+        this.lose(topic, partition, e);
+        return;
+      }
       if (this.opts.meta) {
         let bytes = 0;
         for (const m of fresh) bytes += m.value?.length ?? 0;
@@ -298,9 +484,12 @@ export class CheckpointedConsumer {
 
   /** Commits offsets (after the snapshot holding their effects is durable). Failure only delays the commit. */
   async commit(offsets: Record<string, Record<string, string>>): Promise<void> {
-    const list = Object.entries(offsets).flatMap(([topic, parts]) =>
-      Object.entries(parts).map(([partition, offset]) => ({ topic, partition: Number(partition), offset })),
-    );
+    // Only the topics consumed, and with several instances only the partitions this one owns: the broker
+    // does not check ownership, so a commit for a partition that moved would set the new owner's offset back.
+    const list = Object.entries(offsets)
+      .filter(([topic]) => this.opts.topics.includes(topic))
+      .flatMap(([topic, parts]) => Object.entries(parts).map(([partition, offset]) => ({ topic, partition: Number(partition), offset })))
+      .filter((o) => this.consuming(o.partition));
     if (list.length === 0) return;
     try {
       await this.consumer.commitOffsets(list);

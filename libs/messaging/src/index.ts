@@ -14,7 +14,8 @@ export {
   KafkaSecurity,
   KafkaLogger,
 } from './kafka-factory';
-export { topicNames, pipelineTopics, ensureTopics, waitForLeaders, TopicNames, TopicSpec } from './topics';
+export { topicNames, pipelineTopics, ensureTopics, waitForLeaders, truncateTopic, COMPACTED_SEGMENT_MS, TopicNames, TopicSpec } from './topics';
+export { PartitionWriter, PartitionWriterOptions, FencedError } from './partition-writer';
 export { MetaReporter, MetaSink, MetaAction } from './meta-reporter';
 export { Publisher, PublisherOptions, rawSink } from './publisher';
 export {
@@ -24,6 +25,8 @@ export {
   CheckpointedConsumerOptions,
   RecordFingerprint,
   StateMismatchError,
+  TopicLayoutError,
+  PartitionOwner,
   fingerprint,
 } from './checkpointed-consumer';
 export { consumerLag, totalLag, PartitionLag } from './lag';

@@ -30,15 +30,28 @@ export interface TopicSpec {
   partitions: number;
   /** Latest value per key is all that matters (movies, mean ratings). */
   compacted?: boolean;
+  /** -1 = keep forever. */
   retentionMs?: number;
 }
 
-/** The pipeline's topics: ratings spread over partitions by movie id; per-key state topics compacted. */
-export function pipelineTopics(names: TopicNames, ratingsPartitions: number): TopicSpec[] {
+/**
+ * Compacted topics roll their active segment after this long: the active segment is never compacted, so
+ * without it a changelog read on restore would grow with the whole run instead of the number of movies.
+ */
+export const COMPACTED_SEGMENT_MS = 10 * 60 * 1000;
+
+/**
+ * The pipeline's topics. ratings, movies and mean-ratings are co-partitioned (same count, all keyed by
+ * movie id with the same partitioner), so movie m lives in partition p of all three and an instance that
+ * owns p owns all of m. mean-ratings is the processor's changelog and movies the sink's, so both are
+ * compacted; ratings is kept as long as `ratingsRetentionMs` says (-1: forever, so state can always be
+ * rebuilt from the start).
+ */
+export function pipelineTopics(names: TopicNames, partitions: number, ratingsRetentionMs = -1): TopicSpec[] {
   return [
-    { name: names.ratings, partitions: ratingsPartitions },
-    { name: names.movies, partitions: 3, compacted: true },
-    { name: names.meanRatings, partitions: 3, compacted: true },
+    { name: names.ratings, partitions, retentionMs: ratingsRetentionMs },
+    { name: names.movies, partitions, compacted: true },
+    { name: names.meanRatings, partitions, compacted: true },
     { name: names.metaPublished, partitions: 1, retentionMs: 7 * 24 * 3600 * 1000 },
     { name: names.metaConsumed, partitions: 1, retentionMs: 7 * 24 * 3600 * 1000 },
     ...[names.ratings, names.movies, names.meanRatings].map((t) => ({ name: deadLetterTopic(t), partitions: 1 })),
@@ -56,7 +69,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
   const rf = replicationFactor > 0 ? replicationFactor : Math.min(3, (await admin.describeCluster()).brokers.length);
   const topics: ITopicConfig[] = missing.map((s) => {
     const configEntries = [{ name: 'min.insync.replicas', value: String(Math.max(1, rf - 1)) }];
-    if (s.compacted) configEntries.push({ name: 'cleanup.policy', value: 'compact' });
+    if (s.compacted) configEntries.push({ name: 'cleanup.policy', value: 'compact' }, { name: 'segment.ms', value: String(COMPACTED_SEGMENT_MS) });
     if (s.retentionMs) configEntries.push({ name: 'retention.ms', value: String(s.retentionMs) });
     return { topic: s.name, numPartitions: s.partitions, replicationFactor: rf, configEntries };
   });
@@ -93,4 +106,13 @@ export async function waitForLeaders(admin: Admin, topics: string[], timeoutMs =
     if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leaders after ${timeoutMs / 1000} s: ${last}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Deletes every record of every partition of `topic` (the topic stays, its offsets keep counting). */
+export async function truncateTopic(admin: Admin, topic: string): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  if (!existing.has(topic)) return;
+  const offsets = await admin.fetchTopicOffsets(topic);
+  const partitions = offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => ({ partition: o.partition, offset: o.high }));
+  if (partitions.length) await admin.deleteTopicRecords({ topic, partitions });
 }

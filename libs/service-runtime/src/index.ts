@@ -10,3 +10,4 @@ export {
 } from './stateful-consumer-service';
 export { publishCsv, CSV_PRODUCER_OPTIONS, CsvProducerSpec, CsvProducerSummary } from './csv-producer';
 export { defaultSourceName, sourceIdOf, planResume, SourcePosition, ResumePlan } from './resume';
+export { PartitionedState, Changelog, RestoreInfo, writerId } from './partition-owner';

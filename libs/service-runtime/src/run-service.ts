@@ -17,6 +17,7 @@ export const COMMON_OPTIONS = [
   'topicMeanRatings',
   'topicMetaPrefix',
   'ratingsPartitions',
+  'ratingsRetentionMs',
   'replicationFactor',
   'metaWindowMs',
   'httpHost',

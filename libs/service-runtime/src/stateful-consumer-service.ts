@@ -9,9 +9,12 @@ import {
   Publisher,
   rawSink,
   StateMismatchError,
+  TopicLayoutError,
+  truncateTopic,
 } from '@movie-stream/messaging';
 import { ColumnSpec, StorableFrame } from '@movie-stream/storable-frame';
 import { connectAndEnsureTopics } from './kafka-setup';
+import { Changelog, PartitionedState } from './partition-owner';
 import type { ServiceContext } from './run-service';
 
 /** The options a table-keeping consumer reads (besides the common ones). */
@@ -37,12 +40,18 @@ export interface StatefulConsumerSpec<K, Row> {
   name: string;
   columns: ColumnSpec<Row>[];
   fromRecord(rec: Record<string, string>): [K, Row];
+  /** Co-partitioned topics: partition p of each belongs to one instance. */
   topics: string[];
+  /** Topics that must have the same partition count as `topics` (e.g. the output written partition by partition). */
+  coPartitionedWith?: string[];
+  /** The output topic that is also the state's changelog: restores read it, and batches are written through a fenced writer. */
+  changelog?: Changelog<K, Row>;
   /**
    * Applies one partition's batch. Must do all its changes inside `frame.update` and record
-   * `batch.nextOffset` there (so state and offsets move together).
+   * `batch.nextOffset` there (so state and offsets move together). With a changelog, `state.writer(p)` is
+   * the partition's fenced writer.
    */
-  handle(batch: PartitionBatch, frame: StorableFrame<K, Row>, publisher: Publisher): Promise<void>;
+  handle(batch: PartitionBatch, frame: StorableFrame<K, Row>, publisher: Publisher, state: PartitionedState<K, Row>): Promise<void>;
 }
 
 export interface StatefulConsumerResult {
@@ -72,6 +81,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(outputFile, { force: true });
   }
+  const groupId = (config.groupId as string | undefined) ?? `movie-stream.${ctx.service}`;
   const frame = new StorableFrame<K, Row>({
     name: spec.name,
     stateDir,
@@ -84,6 +94,11 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
 
   const admin = kafka.admin();
   await connectAndEnsureTopics(admin, ctx);
+  if (config.resetState && spec.changelog) {
+    // The changelog describes the state being thrown away: a restore must not bring it back.
+    logger.warn(`reset-state: deleting the records of the changelog ${spec.changelog.topic}`);
+    await truncateTopic(admin, spec.changelog.topic);
+  }
   const publisher = new Publisher(kafka, {
     brokers,
     logger,
@@ -97,6 +112,23 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   const meta = ctx.createMetaReporter(rawSink(publisher.producer));
   meta.start();
 
+  const restores: { partition: number; source: string; ms: number }[] = [];
+  ctx.health.restores = restores;
+  const state = new PartitionedState<K, Row>({
+    kafka,
+    admin,
+    brokers,
+    groupId,
+    topics: spec.topics,
+    frame,
+    logger,
+    signal,
+    changelog: spec.changelog,
+    onRestore: (info) => {
+      restores.push(info);
+      if (restores.length > 100) restores.shift();
+    },
+  });
   const consumer = new CheckpointedConsumer({
     kafka,
     admin,
@@ -104,8 +136,10 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     logger,
     meta,
     signal,
-    groupId: (config.groupId as string | undefined) ?? `movie-stream.${ctx.service}`,
+    groupId,
     topics: spec.topics,
+    owner: state,
+    coPartitioned: [...spec.topics, ...(spec.coPartitionedWith ?? [])],
     checkpoint: frame,
     sessionTimeoutMs: config.sessionTimeoutMs as number,
     fetchMaxBytesPerPartition: config.fetchMaxBytesPerPartition as number,
@@ -115,7 +149,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     handle: (batch) => {
       // The batch's last record goes into the state with its offset when the handler records its offset.
       frame.noteLastRecord(batch.topic, batch.partition, batch.nextOffset, batch.last);
-      return spec.handle(batch, frame, publisher);
+      return spec.handle(batch, frame, publisher, state);
     },
   });
   // A state that does not belong to the topics (recreated, repartitioned) stops the service: say what to do.
@@ -127,13 +161,15 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     await frame.stopPeriodic();
     await meta.close().catch(() => undefined);
     await consumer.stop().catch(() => undefined);
+    await state.close();
     await publisher.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     await frame.close();
+    if (e instanceof TopicLayoutError) throw new Error(`${e.message}. Refusing to start.`);
     throw new Error(
       `${e.message}. Refusing to start on the state in ${stateDir}. To rebuild it from the topics as they are now, ` +
         'start once with --reset-state=true (or RESET_STATE=true), which deletes that state and ' +
-        `${outputFile}; or point the service at the topics the state was built from.`,
+        `${outputFile}${spec.changelog ? ` and the records of ${spec.changelog.topic}` : ''}; or point the service at the topics the state was built from.`,
     );
   };
   frame.startPeriodic(config.snapshotIntervalMs as number, (info) => {
@@ -145,7 +181,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   try {
     await consumer.start();
   } catch (e) {
-    if (e instanceof StateMismatchError) await refuse(e);
+    if (e instanceof StateMismatchError || e instanceof TopicLayoutError) await refuse(e);
     throw e;
   }
   logger.info(`consuming ${spec.topics.join(', ')}`);
@@ -158,7 +194,11 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
         new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true })),
         consumer.failed,
       ]);
-  if (mismatch) await refuse(mismatch);
+  if (mismatch) {
+    if (mismatch instanceof StateMismatchError || mismatch instanceof TopicLayoutError) await refuse(mismatch);
+    await refuse(mismatch).catch(() => undefined);
+    throw mismatch;
+  }
   ctx.health.state = 'stopping';
   // The order matters: offsets are committed only after the snapshot that holds their effects is on
   // disk, so a stop cut short at any step (the deadline, a kill) has committed nothing beyond the state.
@@ -183,6 +223,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   ctx.step('leaving the consumer group');
   await consumer.stop();
   ctx.step('disconnecting from Kafka');
+  await state.close();
   await publisher.disconnect();
   await admin.disconnect();
   ctx.step('closing the snapshot writer');

@@ -219,6 +219,37 @@ export class StorableFrame<K, Row> {
     });
   }
 
+  /**
+   * Drops whatever the frame holds of these partitions (their rows, as `rowPartition` places them, and
+   * their offsets and marks in every topic): the instance no longer owns them. Returns the rows dropped.
+   */
+  async dropPartitions(partitions: number[], rowPartition: (key: K, row: Row) => number): Promise<number> {
+    if (partitions.length === 0) return 0;
+    const drop = new Set(partitions);
+    return this.mutex.runExclusive(() => {
+      const keys = [...this.rows.entries()].filter(([k, row]) => drop.has(rowPartition(k, row))).map(([k]) => k);
+      for (const k of keys) this.rows.delete(k);
+      for (const map of [this.offsetMap, this.markMap] as Record<string, Record<string, unknown>>[])
+        for (const parts of Object.values(map)) for (const p of partitions) delete parts[String(p)];
+      this.changedSinceSnapshot = true;
+      return keys.length;
+    });
+  }
+
+  /**
+   * Moves a partition's offset forward past records that hold nothing for the state (transaction markers);
+   * never backwards. The mark goes: the record before the new offset is no data record.
+   */
+  async advance(topic: string, partition: number, next: string): Promise<void> {
+    await this.mutex.runExclusive(() => {
+      const cur = this.offsetMap[topic]?.[String(partition)];
+      if (cur !== undefined && BigInt(cur) >= BigInt(next)) return;
+      (this.offsetMap[topic] ??= {})[String(partition)] = next;
+      delete this.markMap[topic]?.[String(partition)];
+      this.changedSinceSnapshot = true;
+    });
+  }
+
   /** Read-only access under the lock. */
   async read<T>(fn: (rows: ReadonlyFrameTable<K, Row>) => T): Promise<T> {
     return this.mutex.runExclusive(() => fn(this.rows));

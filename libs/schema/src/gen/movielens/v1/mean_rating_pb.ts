@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file movielens/v1/mean_rating.proto.
  */
 export const file_movielens_v1_mean_rating: GenFile = /*@__PURE__*/
-  fileDesc("Ch5tb3ZpZWxlbnMvdjEvbWVhbl9yYXRpbmcucHJvdG8SDG1vdmllbGVucy52MSJICgpNZWFuUmF0aW5nEhAKCG1vdmllX2lkGAEgASgFEgwKBG1lYW4YAiABKAESCwoDc3VtGAMgASgBEg0KBWNvdW50GAQgASgNYgZwcm90bzM");
+  fileDesc("Ch5tb3ZpZWxlbnMvdjEvbWVhbl9yYXRpbmcucHJvdG8SDG1vdmllbGVucy52MSJ9CgpNZWFuUmF0aW5nEhAKCG1vdmllX2lkGAEgASgFEgwKBG1lYW4YAiABKAESCwoDc3VtGAMgASgBEg0KBWNvdW50GAQgASgNEhgKEHNvdXJjZV9wYXJ0aXRpb24YBSABKA0SGQoNc291cmNlX29mZnNldBgGIAEoA0ICMAFiBnByb3RvMw");
 
 /**
  * The running mean of one movie. Carries sum and count so every update is absolute:
@@ -40,6 +40,20 @@ export type MeanRating = Message<"movielens.v1.MeanRating"> & {
    * @generated from field: uint32 count = 4;
    */
   count: number;
+
+  /**
+   * The ratings partition and the offset after the last rating this update covers (0/"" in updates from
+   * before scale-out). The topic is the processor's changelog: a new owner of partition p rebuilds its
+   * state from mean-ratings partition p and continues reading ratings at the highest source_offset.
+   *
+   * @generated from field: uint32 source_partition = 5;
+   */
+  sourcePartition: number;
+
+  /**
+   * @generated from field: int64 source_offset = 6 [jstype = JS_STRING];
+   */
+  sourceOffset: string;
 };
 
 /**
