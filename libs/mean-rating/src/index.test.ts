@@ -1,4 +1,13 @@
-import { aggregate, decodeRatingRecord, decodeRatings, encodeRating, MovieMean, meanFromRecord } from './index';
+import {
+  aggregate,
+  decodeMeanChangelog,
+  decodeRatingRecord,
+  decodeRatings,
+  encodeMeanRating,
+  encodeRating,
+  MovieMean,
+  meanFromRecord,
+} from './index';
 
 describe('aggregate', () => {
   it('adds ratings to the existing sums without changing the table', () => {
@@ -55,5 +64,18 @@ describe('Rating source fields', () => {
     const withSource = encodeRating(r, { sourceId: 0xfedcba98, sourceRow: 25_000_095 }).length;
     expect(withSource - plain).toBeLessThanOrEqual(10);
     process.stderr.write(`Rating: ${plain} bytes, ${withSource} with source id and row\n`);
+  });
+});
+
+describe('the mean-ratings changelog', () => {
+  it('reads back the row and the ratings offset an update covers', () => {
+    const value = encodeMeanRating({ movieId: 42, sum: 7.5, count: 2 }, { partition: 3, offset: '123456789012' });
+    expect(decodeMeanChangelog(value)).toEqual({ key: 42, row: { movieId: 42, sum: 7.5, count: 2 }, sourceOffset: '123456789012' });
+  });
+
+  it('says "0" for updates written without a source (before scale-out) and rejects what is no MeanRating', () => {
+    expect(decodeMeanChangelog(encodeMeanRating({ movieId: 1, sum: 3, count: 1 }))?.sourceOffset).toBe('0');
+    expect(decodeMeanChangelog(Buffer.from([0xff, 0xff, 0xff]))).toBeUndefined();
+    expect(decodeMeanChangelog(encodeMeanRating({ movieId: 0, sum: 3, count: 1 }, { partition: 0, offset: '5' }))).toBeUndefined();
   });
 });

@@ -66,6 +66,10 @@ export class PartitionWriter {
   /** Connects and takes the transactional id over (the fence). */
   async open(): Promise<void> {
     await connectWithRetry(this.producer, this.opts.brokers, this.opts.logger, this.opts.signal);
+    // KafkaJS registers the transactional id (InitProducerId, the fence) only with the first transaction,
+    // not on connect: begin one now and end it empty, so the fence is up before the caller restores.
+    const tx = await this.producer.transaction();
+    await tx.abort();
     this.open_ = true;
   }
 

@@ -355,3 +355,42 @@ describe('writeGeneration', () => {
     expect(JSON.parse(readFileSync(join(res.dir, 'offsets.json'), 'utf8')).offsets).toEqual({ t: { '0': '3' } });
   });
 });
+
+describe('StorableFrame partitions', () => {
+  it('drops the rows and the offsets and marks of released partitions only, and the next snapshot holds the rest', async () => {
+    const dir = tmp();
+    const frame = makeFrame(join(dir, 'state'), join(dir, 'out.csv'));
+    await frame.update((rows, recordOffset) => {
+      for (let id = 1; id <= 10; id++) rows.set(id, { id, title: `m${id}`, sum: id, count: 1 });
+      for (const p of [0, 1, 2]) recordOffset('ratings', p, String(100 + p), { offset: String(99 + p), timestamp: '1', hash: 'h' });
+      recordOffset('changelog', 1, '7');
+    });
+    // Row id % 3 is its partition here.
+    expect(await frame.dropPartitions([1], (id) => id % 3)).toBe(4); // 1, 4, 7, 10
+    expect(frame.size).toBe(6);
+    expect(frame.offsets()).toEqual({ ratings: { '0': '100', '2': '102' }, changelog: {} });
+    expect(frame.lastRecord('ratings', 1)).toBeUndefined();
+    expect(frame.lastRecord('ratings', 2)).toEqual({ offset: '101', timestamp: '1', hash: 'h' });
+    await frame.snapshot();
+    await frame.close();
+    const again = makeFrame(join(dir, 'state'));
+    expect(await again.load()).toBe(true);
+    expect(again.size).toBe(6);
+    expect(await again.read((rows) => [...rows.keys()].sort((a, b) => a - b))).toEqual([2, 3, 5, 6, 8, 9]);
+    await again.close();
+  });
+
+  it('advances an offset past transaction markers, never backwards, and drops the mark it no longer describes', async () => {
+    const frame = makeFrame(join(tmp(), 'state'));
+    await frame.update((_rows, recordOffset) => recordOffset('t', 0, '10', { offset: '9', timestamp: '1', hash: 'h' }));
+    await frame.advance('t', 0, '8');
+    expect(frame.nextOffset('t', 0)).toBe('10');
+    expect(frame.lastRecord('t', 0)).toBeDefined();
+    await frame.advance('t', 0, '11');
+    expect(frame.nextOffset('t', 0)).toBe('11');
+    expect(frame.lastRecord('t', 0)).toBeUndefined();
+    await frame.advance('t', 3, '2');
+    expect(frame.nextOffset('t', 3)).toBe('2');
+    await frame.close();
+  });
+});

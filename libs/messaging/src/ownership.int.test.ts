@@ -1,0 +1,111 @@
+// Partition ownership in CheckpointedConsumer on the real broker: two members of one group, each with its
+// own state. What each member handles, claims and releases follows the group's assignment, and a member's
+// commit never sets back a partition that moved to the other one (the broker does not check ownership).
+import { Kafka, logLevel } from './kafkajs';
+import { createLogger } from '@movie-stream/logging';
+import { CheckpointedConsumer, ensureTopics, PartitionOwner, Publisher } from './index';
+
+jest.setTimeout(180_000);
+
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const logger = createLogger({ service: 'test', level: 'error', format: 'json' });
+const kafka = new Kafka({ clientId: 'ownership-int-test', brokers, logLevel: logLevel.NOTHING });
+const prefix = `owner-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+const PARTITIONS = 4;
+const PER_PARTITION = 50;
+
+async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cond();
+}
+
+/** One member: its own offsets, the values it handled, and what it was told to claim and release. */
+function member(topic: string, groupId: string, admin: ReturnType<Kafka['admin']>) {
+  const next = new Map<number, string>();
+  const handled = new Map<number, number[]>();
+  const claims: number[][] = [];
+  const releases: number[][] = [];
+  const owner: PartitionOwner = {
+    claim: async (ps) => void claims.push([...ps].sort()),
+    release: async (ps) => {
+      releases.push([...ps].sort());
+      for (const p of ps) next.delete(p);
+    },
+  };
+  const consumer = new CheckpointedConsumer({
+    kafka,
+    admin,
+    brokers,
+    logger,
+    groupId,
+    topics: [topic],
+    owner,
+    sessionTimeoutMs: 6_000,
+    checkpoint: { nextOffset: (_t, p) => next.get(p) },
+    handle: async (b) => {
+      for (const m of b.messages)
+        (handled.get(b.partition) ?? handled.set(b.partition, []).get(b.partition))?.push(Number(String(m.value)));
+      next.set(b.partition, b.nextOffset);
+    },
+  });
+  return { consumer, next, handled, claims, releases };
+}
+
+describe('CheckpointedConsumer with several members in one group', () => {
+  const admin = kafka.admin();
+  const topic = `${prefix}.t`;
+  const groupId = `${prefix}.group`;
+
+  beforeAll(async () => {
+    await admin.connect();
+    await ensureTopics(admin, [{ name: topic, partitions: PARTITIONS }], 0, logger);
+    const publisher = new Publisher(kafka, { brokers, logger, idempotent: true });
+    await publisher.connect();
+    for (let p = 0; p < PARTITIONS; p++) {
+      await publisher.producer.send({
+        topic,
+        messages: Array.from({ length: PER_PARTITION }, (_, i) => ({ partition: p, value: String(p * 1000 + i) })),
+      });
+    }
+    await publisher.disconnect();
+  });
+  afterAll(async () => {
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  });
+
+  it('claims what is assigned, releases what moves, and commits only what it owns', async () => {
+    const a = member(topic, groupId, admin);
+    await a.consumer.start();
+    expect(await until(() => [...a.next.values()].filter((n) => n === String(PER_PARTITION)).length === PARTITIONS, 60_000)).toBe(true);
+    expect(a.claims).toEqual([[0, 1, 2, 3]]);
+    await a.consumer.commit({ [topic]: Object.fromEntries([...a.next].map(([p, n]) => [String(p), n])) });
+
+    // b joins: the group splits the partitions; a releases exactly what b claims.
+    const b = member(topic, groupId, admin);
+    await b.consumer.start();
+    expect(await until(() => b.claims.length === 1 && a.releases.length === 1, 60_000)).toBe(true);
+    const moved = b.claims[0];
+    expect(moved.length).toBe(PARTITIONS / 2);
+    expect(a.releases[0]).toEqual(moved);
+    // b has no state of them: it reads them from the start, all of each partition exactly once.
+    expect(await until(() => moved.every((p) => b.handled.get(p)?.length === PER_PARTITION), 60_000)).toBe(true);
+    for (const p of moved) expect(b.handled.get(p)).toEqual(Array.from({ length: PER_PARTITION }, (_, i) => p * 1000 + i));
+    await b.consumer.commit({ [topic]: Object.fromEntries(moved.map((p) => [String(p), String(PER_PARTITION)])) });
+
+    // a's stale view of the moved partitions (offset 1) must not reach the group's offsets.
+    await a.consumer.commit({ [topic]: Object.fromEntries(Array.from({ length: PARTITIONS }, (_, p) => [String(p), '1'])) });
+    const committed = (await admin.fetchOffsets({ groupId, topics: [topic] }))[0].partitions;
+    for (const { partition, offset } of committed) expect([partition, offset]).toEqual([partition, moved.includes(partition) ? '50' : '1']);
+
+    await b.consumer.stop();
+    // b left: a claims the moved partitions again (nothing of them in its state: from the start).
+    expect(await until(() => a.claims.length === 2, 60_000)).toBe(true);
+    expect(a.claims[1]).toEqual(moved);
+    await a.consumer.stop();
+  });
+});
