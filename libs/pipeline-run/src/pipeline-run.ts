@@ -391,7 +391,9 @@ export class PipelineRun {
       await this.stopConsumers();
       if (this.scaled) this.mergeOutputs();
       const elapsedSeconds = (performance.now() - started) / 1000;
-      return { ratings, movies, movieData: readMovieData(join(this.outDir, 'movie-data.csv')), elapsedSeconds, outDir: this.outDir };
+      const movieData = readMovieData(join(this.outDir, 'movie-data.csv'));
+      const instances = { processors: this.instanceCounts['mean-rating-processor'], sinks: this.instanceCounts['movie-data-sink'] };
+      return { ratings, movies, movieData, elapsedSeconds, outDir: this.outDir, ...(this.scaled ? { instances } : {}) };
     } finally {
       if (this.stopping) await this.stopping;
       for (const s of this.all()) if (running(s)) s.child.kill('SIGKILL');
