@@ -355,9 +355,14 @@ export class PipelineRun {
    * purpose (kill()) are not asked for an exit code.
    */
   async stopConsumers(): Promise<void> {
-    const consumers = this.all(CONSUMER_APPS).filter((s) => !this.deliberate.has(s));
-    const codes = await Promise.all(consumers.map((s) => this.stopProcess(s)));
-    if (codes.some((c) => c !== 0)) throw new Error(`a consumer did not stop cleanly (exit codes ${codes.join(', ')}); see ${this.logDir}`);
+    const consumers = CONSUMER_APPS.flatMap((app) => [...(this.services.get(app) ?? [])].map(([i, s]) => ({ app, i, s })));
+    const stopped = await Promise.all(
+      consumers.filter(({ s }) => !this.deliberate.has(s)).map(async (c) => ({ ...c, code: await this.stopProcess(c.s) })),
+    );
+    const unclean = stopped
+      .filter(({ code }) => code !== 0)
+      .map(({ app, i, s, code }) => `${this.scaled ? `${app} instance ${i}` : app} exited with ${code ?? s.child.signalCode}`);
+    if (unclean.length) throw new Error(`a consumer did not stop cleanly (${unclean.join(', ')}); see ${this.logDir}`);
   }
 
   /**
