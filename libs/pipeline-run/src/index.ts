@@ -4,3 +4,5 @@ export { PipelineRun, PipelineOptions, RunSteps } from './pipeline-run';
 export { buildApps, ensureLocalKafka, startService, ServiceProcess } from './services';
 export { readMovieData, topMovies, formatSummary, PipelineSummary, ProducerSummary, MovieDataEntry } from './summary';
 export { closeAndExit, closeWithin, openSince, Resources } from './shutdown';
+export { instanceLayout, InstanceLayout, INSTANCES_DIR, CONSUMER_OUTPUT } from './layout';
+export { mergeRunOutputs, instanceStateDirs, MergedOutput } from './merge-outputs';

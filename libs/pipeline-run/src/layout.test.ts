@@ -1,7 +1,7 @@
 import { loadConfig } from '@movie-stream/config';
 import { runsOf } from '@movie-stream/messaging';
-import { APPS, CONSUMER_APPS } from './apps';
-import { configEnv, runLayout } from './layout';
+import { AppName, APPS, CONSUMER_APPS } from './apps';
+import { configEnv, instanceLayout, runLayout } from './layout';
 import { PipelineRun } from './pipeline-run';
 
 const SERVICE_SETTINGS = [
@@ -76,5 +76,77 @@ describe('PipelineRun.serviceEnv', () => {
       });
       expect(env.KAFKA_ACKS).toBe('1');
     }
+  });
+});
+
+describe('a scaled run', () => {
+  const run = new PipelineRun({
+    ratingsFile: 'r.csv',
+    moviesFile: 'm.csv',
+    outDir: '/tmp/x',
+    brokers: ['127.0.0.1:1'],
+    runId: 'run-s-1',
+    processors: 3,
+    sinks: 2,
+    appEnv: (a, i) => (a === 'movie-data-sink' ? configEnv({ httpPort: 9000 + i }) : {}),
+  });
+
+  it('gives every consumer instance its own output directory, INSTANCE_ID and log; producers stay as they are', () => {
+    expect(run.scaled).toBe(true);
+    expect(run.instanceCounts).toEqual({ 'mean-rating-processor': 3, 'movie-data-sink': 2 });
+    const seen = (app: AppName, i: number) => {
+      const c = loadConfig(['outDir', 'instanceId', 'httpPort', 'groupId'], [], { ...process.env, ...run.serviceEnv(app, i) });
+      return { ...c, log: run.instanceLayout(app, i).logName };
+    };
+    expect([0, 1, 2].map((i) => seen('mean-rating-processor', i))).toEqual(
+      [0, 1, 2].map((i) => ({
+        outDir: `/tmp/x/instances/mean-rating-processor-${i}`,
+        instanceId: `mean-rating-processor-${i}-run-s-1`,
+        httpPort: 0,
+        groupId: 'run-s-1.mean-rating-processor',
+        log: `mean-rating-processor-${i}`,
+      })),
+    );
+    expect([0, 1].map((i) => seen('movie-data-sink', i))).toEqual(
+      [0, 1].map((i) => ({
+        outDir: `/tmp/x/instances/movie-data-sink-${i}`,
+        instanceId: `movie-data-sink-${i}-run-s-1`,
+        httpPort: 9000 + i,
+        groupId: 'run-s-1.movie-data-sink',
+        log: `movie-data-sink-${i}`,
+      })),
+    );
+    expect(seen('rating-producer', 0)).toEqual({
+      outDir: '/tmp/x',
+      instanceId: 'rating-producer-run-s-1',
+      httpPort: 0,
+      groupId: undefined,
+      log: 'rating-producer',
+    });
+    expect(() => run.serviceEnv('rating-producer', 1)).toThrow('rating-producer: instance 1 in a run that is not scaled');
+  });
+
+  it('is scaled on request with one instance each, and not at all by default', () => {
+    const base = { ratingsFile: '', moviesFile: '', outDir: '/tmp/y', brokers: ['127.0.0.1:1'], runId: 'run-s-2' };
+    const one = new PipelineRun({ ...base, scaled: true });
+    expect([one.scaled, one.instanceLayout('movie-data-sink', 0).outDir]).toEqual([true, '/tmp/y/instances/movie-data-sink-0']);
+    const plain = new PipelineRun(base);
+    expect([plain.scaled, plain.instanceLayout('movie-data-sink', 0)]).toEqual([
+      false,
+      { name: 'movie-data-sink', outDir: '/tmp/y', instanceId: 'movie-data-sink-run-s-2', logName: 'movie-data-sink' },
+    ]);
+    expect(() => plain.serviceEnv('movie-data-sink', 1)).toThrow('movie-data-sink: instance 1 in a run that is not scaled');
+    expect(() => new PipelineRun({ ...base, sinks: 0 })).toThrow('instances of movie-data-sink must be an integer ≥ 1, got 0');
+  });
+});
+
+describe('instanceLayout', () => {
+  it('names instances by app and index under <out>/instances', () => {
+    expect(instanceLayout({ outDir: '/o', runId: 'r', app: 'mean-rating-processor', instance: 11, scaled: true })).toEqual({
+      name: 'mean-rating-processor-11',
+      outDir: '/o/instances/mean-rating-processor-11',
+      instanceId: 'mean-rating-processor-11-r',
+      logName: 'mean-rating-processor-11',
+    });
   });
 });

@@ -1,9 +1,10 @@
 // A run's names and each service's environment. Every name derives from the run id (topics and groups
 // `<runId>.*`, meta topics from messaging's runMetaPrefix) and every variable name comes from the config
 // option list, so the runner cannot drift from what the services read.
+import { join } from 'node:path';
 import { OPTIONS, OptionName } from '@movie-stream/config';
 import { runMetaPrefix, topicNames, TopicNames } from '@movie-stream/messaging';
-import type { ConsumerApp } from './apps';
+import { AppName, CONSUMER_APPS, ConsumerApp } from './apps';
 
 export interface RunLayout {
   runId: string;
@@ -52,4 +53,37 @@ export function configEnv(settings: Partial<Record<OptionName, string | number |
     env[spec.env] = value === undefined ? undefined : Array.isArray(value) ? value.join(',') : String(value);
   }
   return env;
+}
+
+/** Where a scaled run keeps its consumer instances' own output directories: `<out>/instances/<app>-<i>`. */
+export const INSTANCES_DIR = 'instances';
+
+/** The file each consumer writes into its output directory (and a scaled run merges into `<out>`). */
+export const CONSUMER_OUTPUT: Record<ConsumerApp, string> = {
+  'mean-rating-processor': 'mean-ratings.csv',
+  'movie-data-sink': 'movie-data.csv',
+};
+
+/** Instance i (0-based) of an app in a scaled run: its name, output directory, INSTANCE_ID and log file. */
+export interface InstanceLayout {
+  name: string;
+  outDir: string;
+  instanceId: string;
+  logName: string;
+}
+
+/**
+ * Where instance `i` of `app` writes. Unscaled (one instance per app): the run's output directory and the
+ * names a run always had. Scaled, each consumer instance has a directory of its own (its state under it,
+ * as a single service keeps it under `<out>`), so instances never share a state; producers stay as they are.
+ */
+export function instanceLayout(o: { outDir: string; runId: string; app: AppName; instance: number; scaled: boolean }): InstanceLayout {
+  const consumer = (CONSUMER_APPS as readonly string[]).includes(o.app);
+  if (!o.scaled || !consumer) {
+    if (o.instance !== 0)
+      throw new Error(`${o.app}: instance ${o.instance} in a run that is not scaled (only consumers of a scaled run have several)`);
+    return { name: o.app, outDir: o.outDir, instanceId: `${o.app}-${o.runId}`, logName: o.app };
+  }
+  const name = `${o.app}-${o.instance}`;
+  return { name, outDir: join(o.outDir, INSTANCES_DIR, name), instanceId: `${name}-${o.runId}`, logName: name };
 }

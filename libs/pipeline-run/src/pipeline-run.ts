@@ -11,7 +11,8 @@ import {
   waitForStableGroups,
 } from '@movie-stream/messaging';
 import { AppName, CONSUMER_APPS, ConsumerApp, ProducerApp } from './apps';
-import { configEnv, runLayout, RunLayout } from './layout';
+import { configEnv, INSTANCES_DIR, instanceLayout, runLayout, RunLayout } from './layout';
+import { MergedOutput, mergeRunOutputs } from './merge-outputs';
 import { ServiceProcess, startService } from './services';
 import { PipelineSummary, ProducerSummary, readMovieData } from './summary';
 
@@ -41,8 +42,17 @@ export interface PipelineOptions {
   stallTimeoutMs?: number;
   /** Extra environment for every service (e.g. KAFKA_SASL_*). */
   env?: NodeJS.ProcessEnv;
-  /** Environment for one service, over `env` (e.g. a profiler for one app, fixed HTTP ports). */
-  appEnv?: (app: AppName) => NodeJS.ProcessEnv;
+  /** Environment for one service instance, over `env` (e.g. a profiler for one app, fixed HTTP ports). */
+  appEnv?: (app: AppName, instance: number) => NodeJS.ProcessEnv;
+  /** Instances of mean-rating-processor run() starts (default 1). */
+  processors?: number;
+  /** Instances of movie-data-sink run() starts (default 1). */
+  sinks?: number;
+  /**
+   * Each consumer instance gets an output directory of its own (`<out>/instances/<app>-<i>`) and the run's
+   * outputs are merged from their states. Implied by processors or sinks above 1.
+   */
+  scaled?: boolean;
   /** TLS and SASL of the run's own client (topics, lag); the services take theirs from `env`. */
   security?: KafkaSecurity;
   log?: (line: string) => void;
@@ -61,7 +71,15 @@ export class PipelineRun {
   readonly topics: { ratings: string; movies: string; meanRatings: string; metaPrefix: string };
   readonly groups: { processor: string; sink: string };
   readonly kafka: KafkaClient;
-  private readonly services = new Map<AppName, ServiceProcess>();
+  /** Whether consumer instances have directories of their own and the outputs are merged (see PipelineOptions.scaled). */
+  readonly scaled: boolean;
+  /** Consumer instances run() starts, per consumer app. */
+  readonly instanceCounts: Record<ConsumerApp, number>;
+  /** Per app, its instances by index (the latest process started as that instance). */
+  private readonly services = new Map<AppName, Map<number, ServiceProcess>>();
+  /** Processes signalled on purpose (kill, scale down): their exit is not "a consumer died". */
+  private readonly deliberate = new WeakSet<ServiceProcess>();
+  private readonly paused = new WeakSet<ServiceProcess>();
   private readonly log: (line: string) => void;
   /** Set by stopAll(): run() must not SIGKILL services that are writing their final snapshots. */
   private stopping?: Promise<void>;
@@ -76,6 +94,11 @@ export class PipelineRun {
     this.groups = this.layout.groups;
     this.log = opts.log ?? ((l) => process.stderr.write(l + '\n'));
     this.kafka = kafkaClient({ ...opts.security, brokers: opts.brokers }, `pipeline-${this.runId}`, { warn: (m) => this.log(m) });
+    this.instanceCounts = { 'mean-rating-processor': opts.processors ?? 1, 'movie-data-sink': opts.sinks ?? 1 };
+    for (const [app, n] of Object.entries(this.instanceCounts)) {
+      if (!Number.isInteger(n) || n < 1) throw new Error(`PipelineRun: instances of ${app} must be an integer ≥ 1, got ${n}`);
+    }
+    this.scaled = opts.scaled === true || Object.values(this.instanceCounts).some((n) => n > 1);
   }
 
   /** Removes the previous run's outputs and snapshots from the output directory. */
@@ -85,43 +108,117 @@ export class PipelineRun {
       return;
     }
     for (const entry of readdirSync(this.outDir)) {
-      if (['.state', 'logs', 'mean-ratings.csv', 'movie-data.csv'].includes(entry) || entry.startsWith('rejected-')) {
+      if (['.state', 'logs', INSTANCES_DIR, 'mean-ratings.csv', 'movie-data.csv'].includes(entry) || entry.startsWith('rejected-')) {
         rmSync(join(this.outDir, entry), { recursive: true, force: true });
       }
     }
   }
 
-  serviceEnv(app: AppName): NodeJS.ProcessEnv {
+  /** Where instance `i` of `app` writes: its output directory, INSTANCE_ID and log name. */
+  instanceLayout(app: AppName, instance = 0) {
+    return instanceLayout({ outDir: this.outDir, runId: this.runId, app, instance, scaled: this.scaled });
+  }
+
+  serviceEnv(app: AppName, instance = 0): NodeJS.ProcessEnv {
+    const il = this.instanceLayout(app, instance);
     return {
       ...configEnv({
         brokers: this.opts.brokers,
         ...this.layout.topicSettings,
-        outDir: this.outDir,
+        outDir: il.outDir,
         // Producers get none: a GROUP_ID of the runner's own environment must not reach them either.
         groupId: (this.layout.consumers as Partial<Record<AppName, { group: string }>>)[app]?.group,
         snapshotIntervalMs: this.opts.snapshotIntervalMs ?? 1000,
-        instanceId: `${app}-${this.runId}`,
+        instanceId: il.instanceId,
         httpPort: 0, // several runs may share a host: any free port
         ...(this.opts.ratingsPartitions !== undefined ? { ratingsPartitions: this.opts.ratingsPartitions } : {}),
       }),
       ...this.opts.env,
-      ...this.opts.appEnv?.(app),
+      ...this.opts.appEnv?.(app, instance),
     };
   }
 
-  start(app: AppName, args: string[] = []): ServiceProcess {
-    const s = startService(app, this.serviceEnv(app), args, this.logDir);
-    this.services.set(app, s);
+  /** Starts instance `instance` of `app` (0 unless the run is scaled); it replaces an earlier process of that instance. */
+  start(app: AppName, args: string[] = [], instance = 0): ServiceProcess {
+    const il = this.instanceLayout(app, instance);
+    const s = startService(app, this.serviceEnv(app, instance), args, this.logDir, il.logName);
+    let byIndex = this.services.get(app);
+    if (!byIndex) this.services.set(app, (byIndex = new Map()));
+    byIndex.set(instance, s);
     return s;
   }
 
-  service(app: AppName): ServiceProcess | undefined {
-    return this.services.get(app);
+  /** Starts instance i of a consumer (fault tests: a restart, or one more instance). */
+  startInstance(app: ConsumerApp, instance: number): ServiceProcess {
+    return this.start(app, [], instance);
+  }
+
+  service(app: AppName, instance = 0): ServiceProcess | undefined {
+    return this.services.get(app)?.get(instance);
+  }
+
+  /** The instances of `app` still running, by index. */
+  instances(app: AppName): { instance: number; process: ServiceProcess }[] {
+    return [...(this.services.get(app) ?? new Map<number, ServiceProcess>())]
+      .filter(([, s]) => running(s))
+      .sort(([a], [b]) => a - b)
+      .map(([instance, process]) => ({ instance, process }));
+  }
+
+  private all(apps: readonly AppName[] = [...this.services.keys()]): ServiceProcess[] {
+    return apps.flatMap((a) => [...(this.services.get(a)?.values() ?? [])]);
+  }
+
+  private instance(app: AppName, instance: number): ServiceProcess {
+    const s = this.service(app, instance);
+    if (!s) throw new Error(`${app} instance ${instance} was not started`);
+    return s;
+  }
+
+  /** Sends `signal` to instance i on purpose (fault tests): its exit does not count as a consumer dying. */
+  kill(
+    app: AppName,
+    instance: number,
+    signal: NodeJS.Signals = 'SIGKILL',
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const s = this.instance(app, instance);
+    this.deliberate.add(s);
+    if (running(s)) s.child.kill(signal);
+    return s.exited;
+  }
+
+  /** Freezes instance i (SIGSTOP): it holds its partitions without working, as a hung process would. */
+  pause(app: AppName, instance: number): void {
+    const s = this.instance(app, instance);
+    this.paused.add(s);
+    s.child.kill('SIGSTOP');
+  }
+
+  /** Lets a paused instance go on (SIGCONT). */
+  resume(app: AppName, instance: number): void {
+    const s = this.instance(app, instance);
+    this.paused.delete(s);
+    s.child.kill('SIGCONT');
+  }
+
+  /**
+   * Runs instances 0..n-1 of a consumer: starts those not running, stops (gracefully) running ones from n
+   * up. Resolves with the exit codes of the stopped ones.
+   */
+  async scale(app: ConsumerApp, n: number): Promise<(number | null)[]> {
+    if (!Number.isInteger(n) || n < 0) throw new Error(`scale ${app}: ${n} is not a number of instances`);
+    if (n > 1 && !this.scaled) throw new Error(`scale ${app} to ${n}: the run is not scaled (set scaled, processors or sinks)`);
+    for (let i = 0; i < n; i++) {
+      const s = this.service(app, i);
+      if (!s || !running(s)) this.startInstance(app, i);
+    }
+    const excess = this.instances(app).filter(({ instance }) => instance >= n);
+    return Promise.all(excess.map(({ instance }) => this.stop(app, 15_000, instance)));
   }
 
   /** Waits for a producer to finish and returns its summary line. */
   async producerResult(app: ProducerApp): Promise<ProducerSummary> {
-    const s = this.services.get(app);
+    const s = this.service(app);
     if (!s) throw new Error(`${app} was not started`);
     const { code, signal } = await s.exited;
     if (code !== 0) throw new Error(`${app} exited with ${code ?? signal}; see ${s.logFile}`);
@@ -135,11 +232,14 @@ export class PipelineRun {
     return groupLag(this.kafka, group, topics);
   }
 
-  /** Throws when a consumer has exited (a run cannot drain without it). */
-  private checkConsumers(when: string): void {
+  /** Throws when a consumer instance has exited unexpectedly (not killed or stopped on purpose): a run cannot drain without it. */
+  checkConsumers(when: string): void {
     for (const app of CONSUMER_APPS) {
-      const s = this.services.get(app);
-      if (s && s.child.exitCode !== null) throw new Error(`${app} exited with ${s.child.exitCode} ${when}; see ${s.logFile}`);
+      for (const [i, s] of this.services.get(app) ?? []) {
+        if (running(s) || this.deliberate.has(s) || this.stops.has(s)) continue;
+        const name = this.scaled ? `${app} instance ${i}` : app;
+        throw new Error(`${name} exited with ${s.child.exitCode ?? s.child.signalCode} ${when}; see ${s.logFile}`);
+      }
     }
   }
 
@@ -188,12 +288,22 @@ export class PipelineRun {
    * second SIGTERM would make it exit at once, without its final snapshot (Ctrl-C during a run used to
    * reach the consumers twice, from stopAll and from run() going on to stop them).
    */
-  stop(app: AppName, timeoutMs = 15_000): Promise<number | null> {
-    const s = this.services.get(app);
-    if (!s || s.child.exitCode !== null) return Promise.resolve(s?.child.exitCode ?? null);
+  stop(app: AppName, timeoutMs = 15_000, instance = 0): Promise<number | null> {
+    const s = this.service(app, instance);
+    if (!s) return Promise.resolve(null);
+    return this.stopProcess(s, timeoutMs);
+  }
+
+  private stopProcess(s: ServiceProcess, timeoutMs = 15_000): Promise<number | null> {
     let stopping = this.stops.get(s);
+    if (!stopping && !running(s)) return Promise.resolve(s.child.exitCode);
     if (!stopping) {
       s.child.kill('SIGTERM');
+      // A paused process takes the SIGTERM only once it runs again.
+      if (this.paused.has(s)) {
+        this.paused.delete(s);
+        s.child.kill('SIGCONT');
+      }
       const timer = setTimeout(() => s.child.kill('SIGKILL'), timeoutMs);
       stopping = s.exited.then(({ code }) => {
         clearTimeout(timer);
@@ -206,7 +316,7 @@ export class PipelineRun {
 
   /** Graceful stop of every service (SIGTERM, SIGKILL after the timeout); run() then ends too. */
   async stopAll(): Promise<void> {
-    this.stopping = Promise.all([...this.services.keys()].map((a) => this.stop(a))).then(() => undefined);
+    this.stopping = Promise.all(this.all().map((s) => this.stopProcess(s))).then(() => undefined);
     await this.stopping;
   }
 
@@ -223,9 +333,9 @@ export class PipelineRun {
     await createPipelineTopics(this.kafka, this.layout.names, ratingsPartitions);
   }
 
-  /** Starts the consumers (the topics must exist). */
+  /** Starts the consumers, every instance (the topics must exist). */
   startConsumers(): void {
-    for (const app of CONSUMER_APPS) this.start(app);
+    for (const app of CONSUMER_APPS) for (let i = 0; i < this.instanceCounts[app]; i++) this.startInstance(app, i);
   }
 
   /** Starts the producers on the run's files. */
@@ -240,10 +350,30 @@ export class PipelineRun {
     this.startProducers();
   }
 
-  /** Graceful stop of the consumers (final snapshots); fails unless both exit 0. */
+  /**
+   * Graceful stop of every consumer instance (final snapshots); fails unless all exit 0. Instances killed on
+   * purpose (kill()) are not asked for an exit code.
+   */
   async stopConsumers(): Promise<void> {
-    const codes = await Promise.all(CONSUMER_APPS.map((a) => this.stop(a)));
-    if (codes.some((c) => c !== 0)) throw new Error(`a consumer did not stop cleanly (exit codes ${codes.join(', ')}); see ${this.logDir}`);
+    const consumers = CONSUMER_APPS.flatMap((app) => [...(this.services.get(app) ?? [])].map(([i, s]) => ({ app, i, s })));
+    const stopped = await Promise.all(
+      consumers.filter(({ s }) => !this.deliberate.has(s)).map(async (c) => ({ ...c, code: await this.stopProcess(c.s) })),
+    );
+    const unclean = stopped
+      .filter(({ code }) => code !== 0)
+      .map(({ app, i, s, code }) => `${this.scaled ? `${app} instance ${i}` : app} exited with ${code ?? s.child.signalCode}`);
+    if (unclean.length) throw new Error(`a consumer did not stop cleanly (${unclean.join(', ')}); see ${this.logDir}`);
+  }
+
+  /**
+   * A scaled run's outputs: `<out>/mean-ratings.csv` and `<out>/movie-data.csv` merged from the instances'
+   * states (each partition from the instance furthest in it). Meant for stopped instances; a running one is
+   * read at its latest snapshot.
+   */
+  mergeOutputs(): MergedOutput[] {
+    const merged = mergeRunOutputs(this.outDir, (app) => this.layout.consumers[app].topics);
+    for (const m of merged) for (const w of m.warnings) this.log(`merging ${m.app}: ${w}`);
+    return merged;
   }
 
   /**
@@ -264,12 +394,20 @@ export class PipelineRun {
       await this.waitUntilDrained();
       await steps.afterDrained?.();
       await this.stopConsumers();
+      if (this.scaled) this.mergeOutputs();
       const elapsedSeconds = (performance.now() - started) / 1000;
-      return { ratings, movies, movieData: readMovieData(join(this.outDir, 'movie-data.csv')), elapsedSeconds, outDir: this.outDir };
+      const movieData = readMovieData(join(this.outDir, 'movie-data.csv'));
+      const instances = { processors: this.instanceCounts['mean-rating-processor'], sinks: this.instanceCounts['movie-data-sink'] };
+      return { ratings, movies, movieData, elapsedSeconds, outDir: this.outDir, ...(this.scaled ? { instances } : {}) };
     } finally {
       if (this.stopping) await this.stopping;
-      for (const s of this.services.values()) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+      for (const s of this.all()) if (running(s)) s.child.kill('SIGKILL');
       if (!this.opts.keepTopics) await this.deleteTopics().catch((e) => this.log(`could not delete topics: ${(e as Error).message}`));
     }
   }
+}
+
+/** Not exited (a paused process is running). */
+function running(s: ServiceProcess): boolean {
+  return s.child.exitCode === null && s.child.signalCode === null;
 }

@@ -32,9 +32,10 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-export function startService(app: AppName, env: NodeJS.ProcessEnv, args: string[], logDir: string): ServiceProcess {
+/** Starts `node dist/apps/<app>/main.js`; its stderr goes to `<logDir>/<logName>.log` (default: the app's name). */
+export function startService(app: AppName, env: NodeJS.ProcessEnv, args: string[], logDir: string, logName: string = app): ServiceProcess {
   mkdirSync(logDir, { recursive: true });
-  const logFile = join(logDir, `${app}.log`);
+  const logFile = join(logDir, `${logName}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', app, 'main.js'), ...args], {
     env: { ...process.env, LOG_FORMAT: 'text', ...env },

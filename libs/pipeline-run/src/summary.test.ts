@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readMovieData, topMovies } from './summary';
+import { formatSummary, readMovieData, topMovies } from './summary';
 
 describe('summary', () => {
   it('reads movie-data.csv with quoted titles and empty means', () => {
@@ -21,5 +21,14 @@ describe('summary', () => {
       { movieId: 4, title: 'd', genres: '', mean: 4.5, count: 70 },
     ];
     expect(topMovies(rows, 10, 50).map((r) => r.movieId)).toEqual([4, 3, 2]);
+  });
+
+  it('says how many instances a scaled run had, and nothing of instances otherwise', () => {
+    const p = { file: 'f', rowsRead: 1, rowsAccepted: 1, rowsRejected: 0, rejectReasons: {}, published: 1, seconds: 1, complete: true };
+    const base = { ratings: p, movies: p, movieData: [], elapsedSeconds: 1, outDir: '/o' };
+    expect(formatSummary({ ...base, instances: { processors: 3, sinks: 2 } })).toContain(
+      '  instances:       3 mean-rating-processor, 2 movie-data-sink (outputs merged from /o/instances)\n  output:',
+    );
+    expect(formatSummary(base)).not.toContain('instances');
   });
 });

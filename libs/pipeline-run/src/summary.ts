@@ -49,6 +49,8 @@ export interface PipelineSummary {
   movieData: MovieDataEntry[];
   elapsedSeconds: number;
   outDir: string;
+  /** Instances each consumer ran with; present for a scaled run (outputs merged from the instances' states). */
+  instances?: { processors: number; sinks: number };
 }
 
 export function formatSummary(s: PipelineSummary): string {
@@ -69,6 +71,12 @@ export function formatSummary(s: PipelineSummary): string {
   lines.push(
     `  elapsed:         ${s.elapsedSeconds.toFixed(1)} s, ${Math.round(s.ratings.published / s.elapsedSeconds)} ratings/s end to end`,
   );
+  if (s.instances) {
+    const { processors, sinks } = s.instances;
+    lines.push(
+      `  instances:       ${processors} mean-rating-processor, ${sinks} movie-data-sink (outputs merged from ${s.outDir}/instances)`,
+    );
+  }
   lines.push(`  output:          ${s.outDir}/movie-data.csv, ${s.outDir}/mean-ratings.csv`);
   const top = topMovies(s.movieData);
   lines.push('');

@@ -391,7 +391,7 @@ export class StorableFrame<K, Row> {
 }
 
 /** Reads one generation directory, checking that table and offsets are complete and agree. */
-function readGeneration(dir: string): { meta: SnapshotMeta; records: Record<string, string>[] } {
+export function readGeneration(dir: string): { meta: SnapshotMeta; records: Record<string, string>[]; fields: string[] } {
   let meta: SnapshotMeta;
   try {
     meta = JSON.parse(readFileSync(join(dir, META_FILE), 'utf8')) as SnapshotMeta;
@@ -414,5 +414,5 @@ function readGeneration(dir: string): { meta: SnapshotMeta; records: Record<stri
   if (parsed.data.length !== meta.rows) {
     throw new Error(`snapshot ${dir} has ${parsed.data.length} rows, its ${META_FILE} says ${meta.rows}`);
   }
-  return { meta, records: parsed.data };
+  return { meta, records: parsed.data, fields: parsed.meta.fields ?? [] };
 }

@@ -88,7 +88,7 @@ export function writeGeneration(req: WriteRequest): WriteResult {
 // The user's copy is a file of its own, not a hard link to the generation's table: a link would make an
 // in-place edit of the output (an editor, `sed -i` on some systems, a script appending) edit the saved state.
 // Written to a temp file and renamed over the old one, so a reader never sees a half-written table.
-function publishOutput(csv: string, target: string): void {
+export function publishOutput(csv: string, target: string): void {
   const outDir = dirname(target);
   mkdirSync(outDir, { recursive: true });
   const tmp = join(outDir, `.${basename(target)}.${process.pid}.tmp`);

@@ -24,6 +24,8 @@ describe('bench arguments', () => {
         ratings: 100_000,
         movies: 20_000,
         partitions: 6,
+        processors: 1,
+        sinks: 1,
         runs: 1,
         seed: 0,
         keepData: false,
@@ -37,6 +39,9 @@ describe('bench arguments', () => {
   it('names the bad value', () => {
     expect(() => parseBenchArgs(['--ratings', '1e3x'])).toThrow('--ratings must be an integer ≥ 1, got 1e3x');
     expect(() => parseBenchArgs(['--runs', '0'])).toThrow('--runs must be an integer ≥ 1, got 0');
+    expect(() => parseBenchArgs(['--processors', '0'])).toThrow('--processors must be an integer ≥ 1, got 0');
+    expect(() => parseBenchArgs(['--sinks', '40'])).toThrow('--sinks must be at most 32, got 40');
+    expect(parseBenchArgs(['--processors', '3', '--sinks', '2'])).toMatchObject({ opts: { processors: 3, sinks: 2 } });
     expect(() => parseBenchArgs(['--ratngs', '5'])).toThrow(/ratngs/);
     expect(() => parseVariant('nocolon')).toThrow('--variant nocolon: expected NAME:KEY=VALUE[,KEY=VALUE…]');
     expect(() => parseVariant('v:A=1,B')).toThrow('--variant v:A=1,B: "B" is not KEY=VALUE');

@@ -2,10 +2,15 @@
 import { parseArgs } from 'node:util';
 import type { BenchOptions, Variant } from './bench';
 
+/** As npm start: one machine, and instances beyond the partitions only idle. */
+const MAX_INSTANCES = 32;
+
 export const USAGE = `npm run bench -- [options]
   --ratings N            ratings in the generated data set (default 1000000)
   --movies M             movies in it (default 20000)
   --partitions P         partitions of the ratings topic (default 6)
+  --processors N         mean-rating-processor instances (default 1; above 1 the run is scaled, outputs merged)
+  --sinks M              movie-data-sink instances (default 1)
   --runs R               runs; figures are medians with [min–max] (default 1)
   --seed S               generator seed (default 42)
   --keep-data            keep a data set this bench generated under .bench/data
@@ -31,7 +36,16 @@ export function parseVariant(spec: string): Variant {
 
 export type BenchArgs =
   | { help: true }
-  | { help: false; opts: Omit<BenchOptions, 'brokers' | 'log' | 'benchDir'> & { ratings: number; movies: number; partitions: number } };
+  | {
+      help: false;
+      opts: Omit<BenchOptions, 'brokers' | 'log' | 'benchDir'> & {
+        ratings: number;
+        movies: number;
+        partitions: number;
+        processors: number;
+        sinks: number;
+      };
+    };
 
 export function parseBenchArgs(args: string[]): BenchArgs {
   const { values } = parseArgs({
@@ -40,6 +54,8 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       ratings: { type: 'string', default: '1000000' },
       movies: { type: 'string', default: '20000' },
       partitions: { type: 'string', default: '6' },
+      processors: { type: 'string', default: '1' },
+      sinks: { type: 'string', default: '1' },
       runs: { type: 'string', default: '1' },
       seed: { type: 'string', default: '42' },
       'keep-data': { type: 'boolean', default: false },
@@ -50,9 +66,10 @@ export function parseBenchArgs(args: string[]): BenchArgs {
     },
   });
   if (values.help) return { help: true };
-  const int = (name: string, v: string, min = 1) => {
+  const int = (name: string, v: string, min = 1, max = Infinity) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${v}`);
+    if (n > max) throw new Error(`--${name} must be at most ${max}, got ${v}`);
     return n;
   };
   return {
@@ -61,6 +78,8 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       ratings: int('ratings', values.ratings),
       movies: int('movies', values.movies),
       partitions: int('partitions', values.partitions),
+      processors: int('processors', values.processors, 1, MAX_INSTANCES),
+      sinks: int('sinks', values.sinks, 1, MAX_INSTANCES),
       runs: int('runs', values.runs),
       seed: int('seed', values.seed, 0),
       keepData: values['keep-data'],

@@ -8,7 +8,7 @@ import { kafkaClient } from '@movie-stream/messaging';
 import { APPS, type AppName, configEnv, PipelineRun, REPO_ROOT } from '@movie-stream/pipeline-run';
 import { compareMovieData, readSemicolonCsv } from '@movie-stream/test-support';
 import { freePorts } from '@movie-stream/test-support';
-import { CounterPoller } from './counters';
+import { combinedRate, CounterPoller } from './counters';
 import { type DataSet, dataSet, reference, type Reference } from './dataset';
 import { FIGURES, type RunFigures } from './figures';
 import { runKafkaPerf, type KafkaPerf } from './kafka-perf';
@@ -26,6 +26,10 @@ export interface BenchOptions {
   ratings: number;
   movies: number;
   partitions: number;
+  /** mean-rating-processor instances (default 1); above 1 (or sinks above 1) the run is scaled and its outputs merged. */
+  processors?: number;
+  /** movie-data-sink instances (default 1). */
+  sinks?: number;
   runs: number;
   seed?: number;
   brokers?: string[];
@@ -50,10 +54,17 @@ export interface BenchResult {
   correct: boolean;
 }
 
-function resultLine(stdout: string[]): { rows: number; snapshots: number; maxCopyMs: number; skippedReplays: number } {
+type ResultLine = { rows: number; snapshots: number; maxCopyMs: number; skippedReplays: number };
+
+function resultLine(stdout: string[]): ResultLine {
   const line = stdout.find((l) => l.startsWith('{"result"'));
   if (!line) throw new Error('a consumer printed no result line');
   return JSON.parse(line).result;
+}
+
+/** A consumer's instances together: snapshots summed, the longest block of any. */
+function resultOfInstances(lines: ResultLine[]): { snapshots: number; maxCopyMs: number } {
+  return { snapshots: lines.reduce((a, r) => a + r.snapshots, 0), maxCopyMs: Math.max(...lines.map((r) => r.maxCopyMs)) };
 }
 
 async function runPipelineOnce(o: {
@@ -65,6 +76,8 @@ async function runPipelineOnce(o: {
   brokers: string[];
   benchDir: string;
   partitions: number;
+  processors: number;
+  sinks: number;
   profileDir?: string;
   log: (l: string) => void;
 }): Promise<{ figures: RunFigures; problems: string[] }> {
@@ -72,8 +85,13 @@ async function runPipelineOnce(o: {
   const usageDir = join(outDir, 'usage');
   rmSync(usageDir, { recursive: true, force: true });
   mkdirSync(usageDir, { recursive: true });
-  const [processorPort, sinkPort] = await freePorts(2);
-  const httpPorts: Partial<Record<AppName, number>> = { 'mean-rating-processor': processorPort, 'movie-data-sink': sinkPort };
+  // One /metrics port per consumer instance (the rate fallback polls them).
+  const ports = await freePorts(o.processors + o.sinks);
+  const httpPorts: Partial<Record<AppName, number[]>> = {
+    'mean-rating-processor': ports.slice(0, o.processors),
+    'movie-data-sink': ports.slice(o.processors),
+  };
+  const instanceCount = (a: AppName) => httpPorts[a]?.length ?? 1;
   const pr = new PipelineRun({
     ratingsFile: o.data.ratingsFile,
     moviesFile: o.data.moviesFile,
@@ -81,6 +99,8 @@ async function runPipelineOnce(o: {
     brokers: o.brokers,
     runId: `bench-${Date.now().toString(36)}-${process.pid}`,
     ratingsPartitions: o.partitions,
+    processors: o.processors,
+    sinks: o.sinks,
     snapshotIntervalMs: 1000, // what npm start uses: commits (and so "drained") follow each snapshot
     log: o.log,
     // Read below, after the consumers stopped; deleted at the end.
@@ -91,22 +111,24 @@ async function runPipelineOnce(o: {
       BENCH_USAGE_DIR: usageDir,
       ...o.variant.env,
     },
-    appEnv: (app) => ({
-      ...(httpPorts[app] ? configEnv({ httpPort: httpPorts[app] }) : {}),
-      ...(o.profileDir ? { BENCH_CPU_PROF_DIR: join(resolve(o.profileDir), o.variant.name, app) } : {}),
+    appEnv: (app, i) => ({
+      ...(httpPorts[app] ? configEnv({ httpPort: httpPorts[app][i] }) : {}),
+      ...(o.profileDir
+        ? { BENCH_CPU_PROF_DIR: join(resolve(o.profileDir), o.variant.name, instanceCount(app) > 1 ? `${app}-${i}` : app) }
+        : {}),
       NODE_OPTIONS: [o.variant.env.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '', `--require=${EXIT_USAGE_HOOK}`].join(' ').trim(),
     }),
   });
+  /** Every instance's process of an app (the run starts instances 0..n-1). */
+  const processes = (a: AppName) => Array.from({ length: instanceCount(a) }, (_, i) => pr.service(a, i)).filter((s) => s !== undefined);
   const pids = () =>
-    APPS.flatMap((a) => {
-      const s = pr.service(a);
-      return s?.child.pid !== undefined && s.child.exitCode === null ? [s.child.pid] : [];
-    });
+    APPS.flatMap((a) => processes(a).flatMap((s) => (s.child.pid !== undefined && s.child.exitCode === null ? [s.child.pid] : [])));
   const sampler = new ProcSampler(pids, usageDir);
   const pollers = {
-    processor: new CounterPoller(processorPort, 'consumed', pr.topics.ratings),
-    sink: new CounterPoller(sinkPort, 'consumed', pr.topics.meanRatings),
+    processor: ports.slice(0, o.processors).map((port) => new CounterPoller(port, 'consumed', pr.topics.ratings)),
+    sink: ports.slice(o.processors).map((port) => new CounterPoller(port, 'consumed', pr.topics.meanRatings)),
   };
+  const allPollers = [...pollers.processor, ...pollers.sink];
   try {
     // e2e starts when the rating-producer is spawned (its startup included, group joins not) and ends
     // when both groups have committed everything, i.e. every rating is in movie-data.csv.
@@ -119,19 +141,19 @@ async function runPipelineOnce(o: {
         e2e = (performance.now() - t0) / 1000;
         sampler.sample();
         await new Promise((r) => setTimeout(r, 250)); // a last /metrics sample after the drain
-        for (const p of Object.values(pollers)) p.stop();
+        for (const p of allPollers) p.stop();
       },
     });
     const ratings = summary.ratings;
-    const proc = resultLine(pr.service('mean-rating-processor')!.stdout);
-    const sinkResult = resultLine(pr.service('movie-data-sink')!.stdout);
+    const proc = resultOfInstances(processes('mean-rating-processor').map((s) => resultLine(s.stdout)));
+    const sinkResult = resultOfInstances(processes('movie-data-sink').map((s) => resultLine(s.stdout)));
 
     // Rate = messages ÷ (end of the last window − start of the first) of the service's reports: 100 ms windows.
     const metaRate = await metaRates(pr.kafka, pr.topics.metaPrefix);
     // The meta topics are the source when they hold every report (their totals equal the counters);
     // otherwise (reports lost or failing) the /metrics samples are.
-    const pick = (m: { count: number; perSec: number }, p: CounterPoller) => {
-      const c = p.rate();
+    const pick = (m: { count: number; perSec: number }, p: CounterPoller[]) => {
+      const c = combinedRate(p);
       return m.count > 0 && m.count === c.count ? { ...m, source: 'meta' } : { ...c, source: 'metrics' };
     };
     const processor = pick(metaRate('mean-rating-processor', pr.topics.ratings), pollers.processor);
@@ -146,7 +168,11 @@ async function runPipelineOnce(o: {
     if (processor.count !== o.data.ratings)
       problems.push(`processor ${processor.source} counts ${processor.count} ratings consumed, expected ${o.data.ratings}`);
 
-    const u = (a: AppName) => sampler.usage(pr.service(a)?.child.pid);
+    // Per service: CPU summed over its instances, peak RSS of the largest instance.
+    const u = (a: AppName) => {
+      const each = processes(a).map((s) => sampler.usage(s.child.pid));
+      return { cpuSeconds: each.reduce((x, e) => x + e.cpuSeconds, 0), peakRssMb: Math.max(0, ...each.map((e) => e.peakRssMb)) };
+    };
     const kp = o.perf?.producerPerSec ?? NaN;
     const kc = o.perf?.consumerPerSec ?? NaN;
     const producerPerSec = ratings.published / ratings.seconds;
@@ -183,7 +209,7 @@ async function runPipelineOnce(o: {
     return { figures, problems };
   } finally {
     sampler.stop();
-    for (const p of Object.values(pollers)) p.stop();
+    for (const p of allPollers) p.stop();
     await pr.deleteTopics().catch((e) => o.log(`could not delete topics: ${(e as Error).message}`));
   }
 }
@@ -227,6 +253,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
           brokers,
           benchDir,
           partitions: opts.partitions,
+          processors: opts.processors ?? 1,
+          sinks: opts.sinks ?? 1,
           profileDir: opts.profileDir,
           log,
         });
@@ -247,6 +275,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       ratings: data.ratings,
       movies: data.movies,
       partitions: opts.partitions,
+      processors: opts.processors ?? 1,
+      sinks: opts.sinks ?? 1,
       rate_source: all.every((r) => r.rate_source === 'meta') ? 'meta' : 'metrics',
       correct: problems.length === 0,
       ...(variants.length > 1

@@ -44,13 +44,28 @@ export class CounterPoller {
 
   /** Count and rate over the active span; each end is the midpoint between the samples around the change. */
   rate(): { count: number; perSec: number } {
+    return combinedRate([this]);
+  }
+
+  /** Final count and the active span (ms, performance.now()); undefined before the counter moved. */
+  span(): { count: number; start: number; end: number } | undefined {
     const s = this.samples;
     const first = s.findIndex((x) => x.n > 0);
-    if (first < 0) return { count: 0, perSec: NaN };
+    if (first < 0) return undefined;
     const final = s[s.length - 1].n;
     const last = s.findIndex((x) => x.n === final);
     const start = first > 0 ? (s[first - 1].t + s[first].t) / 2 : s[first].t;
     const end = last > 0 ? (s[last - 1].t + s[last].t) / 2 : s[last].t;
-    return { count: final, perSec: final / Math.max(0.001, (end - start) / 1000) };
+    return { count: final, start, end };
   }
+}
+
+/** The instances of one service together: their counts summed, over the span from the first start to the last end. */
+export function combinedRate(pollers: CounterPoller[]): { count: number; perSec: number } {
+  const spans = pollers.map((p) => p.span()).filter((x): x is { count: number; start: number; end: number } => x !== undefined);
+  if (spans.length === 0) return { count: 0, perSec: NaN };
+  const count = spans.reduce((a, x) => a + x.count, 0);
+  const start = Math.min(...spans.map((x) => x.start));
+  const end = Math.max(...spans.map((x) => x.end));
+  return { count, perSec: count / Math.max(0.001, (end - start) / 1000) };
 }

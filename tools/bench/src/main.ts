@@ -1,4 +1,4 @@
-// npm run bench -- [--ratings N] [--movies M] [--partitions P] [--runs R] [--keep-data] [--seed S]
+// npm run bench -- [--ratings N] [--movies M] [--partitions P] [--processors N] [--sinks M] [--runs R] [--keep-data] [--seed S]
 //   [--variant NAME:KEY=V[,KEY=V…]]… [--profile DIR] [--skip-kafka-perf] [--help]
 // Prints progress on stderr, then a table and, as the last line, one JSON object on stdout.
 // Exit 1 when the pipeline's movie-data.csv differs from the independent computation.
@@ -19,7 +19,8 @@ async function main(): Promise<void> {
   const r = await runBench(opts);
   for (const p of r.problems.slice(0, 20)) process.stderr.write(`MISMATCH ${p}\n`);
   process.stdout.write(
-    `\nmovie-stream bench: ${opts.ratings} ratings, ${opts.movies} movies, ${opts.partitions} partitions, ${opts.runs} run(s)\n`,
+    `\nmovie-stream bench: ${opts.ratings} ratings, ${opts.movies} movies, ${opts.partitions} partitions, ` +
+      `${opts.processors} processor(s), ${opts.sinks} sink(s), ${opts.runs} run(s)\n`,
   );
   process.stdout.write(r.table + '\n');
   process.stdout.write(JSON.stringify(r.json) + '\n');

@@ -1,21 +1,21 @@
 // npm start: run the whole pipeline on a data set and print a summary.
 //   npm start -- [--ratings FILE] [--movies FILE] [--out DIR] [--brokers HOST:PORT] [--keep-topics] [--keep-dashboard]
+//                [--processors N] [--sinks M]
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { configWarnings, KAFKA_OPTIONS, loadConfig, OPTIONS } from '@movie-stream/config';
 import { kafkaEnv } from '@movie-stream/messaging';
 import { startMonitor } from '@movie-stream/monitoring';
 import { writeReport } from '@movie-stream/report';
 import { buildApps, closeAndExit, ensureLocalKafka, formatSummary, PipelineRun } from '@movie-stream/pipeline-run';
+import { parseStartArgs } from './args';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
   // What is open before the run (stdio): anything beyond this at the end was left behind.
   const baseline = process.getActiveResourcesInfo();
-  const own = ['--keep-topics', '--keep-dashboard'];
-  const { values } = parseArgs({ options: { 'keep-topics': { type: 'boolean' }, 'keep-dashboard': { type: 'boolean' } }, strict: false });
-  const argv = process.argv.slice(2).filter((a) => !own.includes(a));
+  const args = parseStartArgs(process.argv.slice(2));
+  const argv = args.rest;
   const config = loadConfig(
     ['ratingsFile', 'moviesFile', 'outDir', ...KAFKA_OPTIONS, 'snapshotIntervalMs', 'dashboardPort', 'stopTimeoutMs'],
     argv,
@@ -23,8 +23,8 @@ async function main(): Promise<void> {
   for (const warning of configWarnings(config)) process.stderr.write(`warning: ${warning}\n`);
   if (!process.env[OPTIONS.brokers.env] && !argv.some((a) => a.startsWith(`--${OPTIONS.brokers.flag}`))) ensureLocalKafka();
   buildApps();
-  const keepDashboard = values['keep-dashboard'] === true;
-  const keepTopics = values['keep-topics'] === true || keepDashboard;
+  const keepDashboard = args.keepDashboard;
+  const keepTopics = args.keepTopics || keepDashboard;
   const run = new PipelineRun({
     ratingsFile: config.ratingsFile,
     moviesFile: config.moviesFile,
@@ -37,8 +37,11 @@ async function main(): Promise<void> {
     // Deleted below, after the monitor is closed: its consumer reads the meta topics, and a consumer whose
     // topics vanish crashes and restarts by itself, racing its own disconnect.
     keepTopics: true,
+    processors: args.processors,
+    sinks: args.sinks,
   });
-  log(`run ${run.runId}: topics ${run.runId}.*, logs in ${run.logDir}`);
+  const scale = run.scaled ? `; ${args.processors} mean-rating-processor and ${args.sinks} movie-data-sink instances` : '';
+  log(`run ${run.runId}: topics ${run.runId}.*, logs in ${run.logDir}${scale}`);
   const monitor = await startMonitor({
     brokers: config.brokers,
     security: config,
@@ -92,7 +95,7 @@ async function main(): Promise<void> {
     process.removeListener('SIGINT', onSignal);
     log(`dashboard stays up at ${monitor.url}; Ctrl-C ends it`);
     await new Promise((r) => process.once('SIGINT', r));
-    if (values['keep-topics'] !== true) closing.push([`deleting the topics ${run.runId}.*`, () => run.deleteTopics()]);
+    if (!args.keepTopics) closing.push([`deleting the topics ${run.runId}.*`, () => run.deleteTopics()]);
   }
   return interrupted ?? end(0);
 }
