@@ -38,9 +38,12 @@ export default [
               name: 'kafkajs',
               message: "Only libs/messaging uses KafkaJS: import from '@movie-stream/messaging' (inside libs/messaging: './kafkajs').",
             },
+            // One PostgreSQL seam: libs/movie-db holds the pool, the migrations and every SQL statement.
+            { name: 'pg', message: "Only libs/movie-db uses PostgreSQL's driver: import from '@movie-stream/movie-db'." },
           ],
           patterns: [
             { group: ['kafkajs/*'], message: "KafkaJS internals are libs/messaging's business (see its kafkajs-fix.ts)." },
+            { group: ['pg/*', 'pg-*'], message: "PostgreSQL's driver is libs/movie-db's business: import from '@movie-stream/movie-db'." },
             // A project is used through its public entry (index.ts), never by reaching into its src/.
             {
               group: ['@movie-stream/*/src', '@movie-stream/*/src/*'],
@@ -53,4 +56,23 @@ export default [
   },
   // The seam's one door to KafkaJS.
   { files: ['libs/messaging/src/kafkajs.ts'], rules: { 'no-restricted-imports': 'off' } },
+  // The PostgreSQL seam: its files may import pg (the project-entry rule still applies to them).
+  {
+    files: ['libs/movie-db/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'kafkajs', message: "Only libs/messaging uses KafkaJS: import from '@movie-stream/messaging'." }],
+          patterns: [
+            { group: ['kafkajs/*'], message: "KafkaJS internals are libs/messaging's business." },
+            {
+              group: ['@movie-stream/*/src', '@movie-stream/*/src/*'],
+              message: "Import the project's public entry, '@movie-stream/<name>'.",
+            },
+          ],
+        },
+      ],
+    },
+  },
 ];

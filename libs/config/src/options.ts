@@ -286,6 +286,21 @@ export const OPTIONS = {
     default: 'true',
     description: 'Idempotent producer: the broker drops a batch that a retry sends twice (needs acks -1; one send in flight).',
   },
+  databaseUrl: {
+    env: 'DATABASE_URL',
+    flag: 'database-url',
+    type: 'string',
+    secret: true,
+    description:
+      'PostgreSQL connection string (postgres://user@host:5432/db) of the database modes; unset = none. Masked in logs: it may hold a password.',
+  },
+  databasePoolSize: {
+    env: 'DATABASE_POOL_SIZE',
+    flag: 'database-pool-size',
+    type: 'int',
+    default: '10',
+    description: 'Most PostgreSQL connections a service opens (batches and API queries share them).',
+  },
   dashboardHost: {
     env: 'DASHBOARD_HOST',
     flag: 'dashboard-host',
@@ -347,3 +362,6 @@ export const KAFKA_OPTIONS = [
   'kafkaSaslPassword',
   'kafkaSaslPasswordFile',
 ] as const satisfies readonly OptionName[];
+
+/** The options of a PostgreSQL connection (libs/movie-db's connectDatabase). */
+export const DATABASE_OPTIONS = ['databaseUrl', 'databasePoolSize'] as const satisfies readonly OptionName[];

@@ -1,0 +1,10 @@
+export {
+  compareTop,
+  memoryMovieQueries,
+  viewOfRow,
+  type MovieQueries,
+  type MovieView,
+  type ReadableMovieRows,
+  type TopQuery,
+} from './queries';
+export { API_PATH, MAX_TOP, withMovieApi, type ServerRoutes } from './http';

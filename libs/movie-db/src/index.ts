@@ -1,0 +1,21 @@
+// The one door to PostgreSQL (only this lib imports `pg`, enforced by eslint): the pool, the schema's
+// migrations, the exactly-once batch writes with their offsets, and the live queries.
+export { connectDatabase, describeDatabase, isTransientConnectError, type ConnectOptions, type DbLogger, type Pool } from './connect';
+export { migrate, SchemaError, type MigrateResult } from './migrate';
+export type { Migration } from './migration-files';
+export { MIGRATIONS } from './migrations.generated';
+export { OffsetOverlapError, type BatchOffsets } from './offsets';
+export {
+  applyRatingsBatch,
+  applySinkBatch,
+  getRatingsState,
+  loadOffsets,
+  type BatchResult,
+  type RatingsBatch,
+  type RatingsBatchResult,
+  type SinkBatch,
+  type SinkMean,
+  type SinkMovie,
+  type StoredOffsets,
+} from './batches';
+export { pgMovieQueries } from './queries';
