@@ -74,6 +74,18 @@ export class PartitionedState<K, Row> implements PartitionOwner {
   }
 
   async claim(partitions: number[]): Promise<void> {
+    await this.claimState(partitions);
+    // Every claimed partition gets an offset in the state, also one with nothing in it yet (its start):
+    // the state then says which partitions it holds, and merging instances' outputs finds every partition.
+    const starts = new Map<string, Map<number, string>>();
+    for (const t of this.opts.topics) starts.set(t, new Map((await this.opts.admin.fetchTopicOffsets(t)).map((o) => [o.partition, o.low])));
+    await this.opts.frame.update((_rows, recordOffset) => {
+      for (const t of this.opts.topics)
+        for (const p of partitions) if (this.opts.frame.nextOffset(t, p) === undefined) recordOffset(t, p, starts.get(t)?.get(p) ?? '0');
+    });
+  }
+
+  private async claimState(partitions: number[]): Promise<void> {
     const { changelog } = this.opts;
     if (!changelog) {
       // The sink's topics are its changelog: a partition without saved state is read from its start.
