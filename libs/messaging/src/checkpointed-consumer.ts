@@ -4,6 +4,7 @@ import type { Logger } from '@movie-stream/logging';
 import { connectWithRetry, retryForever } from './kafka-client';
 import type { MetaReporter } from './meta-reporter';
 import { FencedError } from './partition-writer';
+import { coPartitionedAssigner } from './co-partitioned-assigner';
 
 /**
  * Which record a partition's state offset was recorded after: its offset (the state's offset - 1),
@@ -169,7 +170,8 @@ export class CheckpointedConsumer {
       maxBytes: opts.fetchMaxBytes ?? 32 * 1024 * 1024,
       minBytes: opts.fetchMinBytes ?? 1,
       maxWaitTimeInMs: opts.fetchMaxWaitMs ?? 500,
-      ...(opts.partitionAssigners ? { partitionAssigners: opts.partitionAssigners } : {}),
+      // Partition p of every topic to one member, sticky across rebalances (what this member owns is in its join metadata).
+      partitionAssigners: opts.partitionAssigners ?? [coPartitionedAssigner(() => this.owned)],
     });
     // Kafka would start each assigned partition at the group's committed offset; the state says where to
     // continue (behind it after a crash between snapshot and commit, at the start when the state was
@@ -236,7 +238,16 @@ export class CheckpointedConsumer {
       this.fenced.delete(p);
     }
     // Gained partitions wait (paused) until their state is claimed; kept ones continue where the state is.
-    if (gained.length) this.consumer.pause(this.topicPartitions(assignment, gained));
+    if (gained.length) {
+      this.consumer.pause(this.topicPartitions(assignment, gained));
+      // The group's offsets of a gained partition are the previous owner's; this member may have to rebuild
+      // it from further back. Commit where this state stands, so that lag (and a run's "drained") says what
+      // this owner has, not what the last one had. Commits only ever say where some state really is.
+      const positions = this.topicPartitions(assignment, gained).flatMap(({ topic, partitions }) =>
+        partitions.map((partition) => ({ topic, partition, offset: this.expected(topic, partition).toString() })),
+      );
+      this.consumer.commitOffsets(positions).catch((err: Error) => this.opts.logger.debug(`commit on join failed: ${err.message}`));
+    }
     const kept = [...indices].filter((p) => this.owned.has(p)).flatMap(seekTo);
     this.opts.logger.info('joined consumer group', {
       groupId: this.opts.groupId,
@@ -255,7 +266,7 @@ export class CheckpointedConsumer {
         for (const p of gained) this.owned.add(p);
         const positions = gained.flatMap(seekTo);
         this.consumer.resume(this.topicPartitions(assignment, gained));
-        this.opts.logger.info('claimed partitions; consuming them from the state\'s offsets', { positions });
+        this.opts.logger.info("claimed partitions; consuming them from the state's offsets", { positions });
       })
       .catch((e: Error) => this.fail(e));
   }
@@ -323,7 +334,8 @@ export class CheckpointedConsumer {
     if (new Set(co.map(([, n]) => n)).size > 1) throw new TopicLayoutError(co);
     // Partitions the saved state holds: released on the first join unless assigned.
     for (const topic of this.opts.topics)
-      for (let p = 0; p < (this.partitionCounts.get(topic) ?? 0); p++) if (this.opts.checkpoint.nextOffset(topic, p) !== undefined) this.held.add(p);
+      for (let p = 0; p < (this.partitionCounts.get(topic) ?? 0); p++)
+        if (this.opts.checkpoint.nextOffset(topic, p) !== undefined) this.held.add(p);
     await connectWithRetry(this.consumer, this.opts.brokers, logger, this.opts.signal);
     await this.consumer.subscribe({ topics, fromBeginning: true });
     await this.consumer.run({

@@ -14,7 +14,16 @@ export {
   KafkaSecurity,
   KafkaLogger,
 } from './kafka-factory';
-export { topicNames, pipelineTopics, ensureTopics, waitForLeaders, truncateTopic, COMPACTED_SEGMENT_MS, TopicNames, TopicSpec } from './topics';
+export {
+  topicNames,
+  pipelineTopics,
+  ensureTopics,
+  waitForLeaders,
+  truncateTopic,
+  COMPACTED_SEGMENT_MS,
+  TopicNames,
+  TopicSpec,
+} from './topics';
 export { PartitionWriter, PartitionWriterOptions, FencedError } from './partition-writer';
 export { MetaReporter, MetaSink, MetaAction } from './meta-reporter';
 export { Publisher, PublisherOptions, rawSink } from './publisher';

@@ -46,7 +46,7 @@ export function deleteTopicsAndGroups(kafka: KafkaClient, prefix: string, groups
 export function waitForStableGroups(
   kafka: KafkaClient,
   groups: string[],
-  opts: { timeoutMs?: number; check?: () => void } = {},
+  opts: { timeoutMs?: number; check?: () => void; members?: Record<string, number> } = {},
 ): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   return withAdmin(kafka, async (admin) => {
@@ -54,7 +54,7 @@ export function waitForStableGroups(
     while (Date.now() < until) {
       opts.check?.();
       const d = await admin.describeGroups(groups);
-      if (d.groups.every((g) => g.state === 'Stable' && g.members.length > 0)) return;
+      if (d.groups.every((g) => g.state === 'Stable' && g.members.length >= (opts.members?.[g.groupId] ?? 1))) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`consumer groups ${groups.join(', ')} not stable after ${timeoutMs / 1000} s`);

@@ -69,7 +69,8 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
   const rf = replicationFactor > 0 ? replicationFactor : Math.min(3, (await admin.describeCluster()).brokers.length);
   const topics: ITopicConfig[] = missing.map((s) => {
     const configEntries = [{ name: 'min.insync.replicas', value: String(Math.max(1, rf - 1)) }];
-    if (s.compacted) configEntries.push({ name: 'cleanup.policy', value: 'compact' }, { name: 'segment.ms', value: String(COMPACTED_SEGMENT_MS) });
+    if (s.compacted)
+      configEntries.push({ name: 'cleanup.policy', value: 'compact' }, { name: 'segment.ms', value: String(COMPACTED_SEGMENT_MS) });
     if (s.retentionMs) configEntries.push({ name: 'retention.ms', value: String(s.retentionMs) });
     return { topic: s.name, numPartitions: s.partitions, replicationFactor: rf, configEntries };
   });

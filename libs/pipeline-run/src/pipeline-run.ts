@@ -9,6 +9,7 @@ import {
   KafkaSecurity,
   newRunId,
   waitForStableGroups,
+  withAdmin,
 } from '@movie-stream/messaging';
 import { AppName, CONSUMER_APPS, ConsumerApp, ProducerApp } from './apps';
 import { configEnv, INSTANCES_DIR, instanceLayout, runLayout, RunLayout } from './layout';
@@ -248,7 +249,12 @@ export class PipelineRun {
     return waitForStableGroups(
       this.kafka,
       CONSUMER_APPS.map((a) => this.layout.consumers[a].group),
-      { timeoutMs, check: () => this.checkConsumers('on start') },
+      {
+        timeoutMs,
+        check: () => this.checkConsumers('on start'),
+        // Every instance started so far is in its group (else one joining later moves partitions mid-run).
+        members: Object.fromEntries(CONSUMER_APPS.map((a) => [this.layout.consumers[a].group, this.instances(a).length])),
+      },
     );
   }
 
@@ -256,19 +262,33 @@ export class PipelineRun {
    * Waits until the processor has committed every rating and then the sink every movie and mean rating.
    * Fails when neither lag moves for `stallTimeoutMs` (or a consumer died).
    */
+  /** The app's group is Stable with every running instance as a member. */
+  private async settled(app: ConsumerApp): Promise<boolean> {
+    const running = this.instances(app).filter((i) => i.process.child.exitCode === null && i.process.child.signalCode === null).length;
+    const group = this.layout.consumers[app].group;
+    const d = await withAdmin(this.kafka, (admin) => admin.describeGroups([group])).catch(() => undefined);
+    const g = d?.groups.find((x) => x.groupId === group);
+    return g?.state === 'Stable' && g.members.length === running;
+  }
+
   async waitUntilDrained(): Promise<void> {
     const stallMs = this.opts.stallTimeoutMs ?? 120_000;
     const waitFor = async (what: ConsumerApp) => {
       const { group, topics } = this.layout.consumers[what];
       let last = Number.NaN;
       let lastChange = Date.now();
+      let zeroes = 0;
       for (;;) {
         this.checkConsumers('while draining');
         // A failed lag query (a leader moving, a broker restarting in the fault tests) is not progress and
         // not a reason to give up: it counts toward the stall time like an unchanged lag.
         let error: Error | undefined;
         const lag = await this.lag(group, topics).catch((e: Error) => void (error = e));
-        if (lag === 0) return;
+        // Scaled: partitions may just have moved to an instance that rebuilds them (it commits where it
+        // stands right after the join); so lag 0 counts only with the group settled, twice in a row.
+        if (lag === 0 && (!this.scaled || (await this.settled(what)))) {
+          if (!this.scaled || ++zeroes >= 2) return;
+        } else zeroes = 0;
         if (lag !== undefined && lag !== last) {
           last = lag;
           lastChange = Date.now();
@@ -386,7 +406,7 @@ export class PipelineRun {
     try {
       await this.createTopics();
       this.startConsumers();
-      if (steps.waitForConsumerGroups) await this.waitForConsumerGroups();
+      if (steps.waitForConsumerGroups || this.scaled) await this.waitForConsumerGroups();
       await steps.beforeProducers?.();
       this.startProducers();
       const [movies, ratings] = await Promise.all([this.producerResult('movie-producer'), this.producerResult('rating-producer')]);

@@ -11,5 +11,10 @@ export async function connectAndEnsureTopics(
 ): Promise<void> {
   const { config, logger } = ctx;
   await connectWithRetry(admin, config.brokers as string[], logger, ctx.signal);
-  await ensureTopics(admin, pipelineTopics(ctx.topics, config.ratingsPartitions as number, config.ratingsRetentionMs as number), config.replicationFactor as number, logger);
+  await ensureTopics(
+    admin,
+    pipelineTopics(ctx.topics, config.ratingsPartitions as number, config.ratingsRetentionMs as number),
+    config.replicationFactor as number,
+    logger,
+  );
 }

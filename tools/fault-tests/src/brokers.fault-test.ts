@@ -22,8 +22,9 @@ afterAll(async () => {
   cluster.stop();
 });
 
-function newRun(name: string, ratingsFile: string, moviesFile: string): PipelineRun {
+function newRun(name: string, ratingsFile: string, moviesFile: string, scale: { processors?: number; sinks?: number } = {}): PipelineRun {
   const run = new PipelineRun({
+    ...scale,
     ratingsFile,
     moviesFile,
     brokers: cluster.brokers,
@@ -74,8 +75,9 @@ async function whenPublishing(run: PipelineRun, total: number): Promise<number> 
 
 async function finish(run: PipelineRun, ratingsFile: string, moviesFile: string): Promise<void> {
   await run.waitUntilDrained();
-  expect(await run.stop('mean-rating-processor')).toBe(0);
-  expect(await run.stop('movie-data-sink')).toBe(0);
+  // Every instance of both consumers exits 0 (stopConsumers throws otherwise); a scaled run's outputs are merged.
+  await run.stopConsumers();
+  if (run.scaled) run.mergeOutputs();
   expect(await mismatches(run, ratingsFile, moviesFile)).toEqual([]);
 }
 
@@ -94,6 +96,21 @@ describe('3 brokers, replication factor 3, min.insync.replicas 2, acks=all, idem
     expect(producer.published).toBe(200_000);
     await sleep(3000);
     cluster.startBroker(2);
+    await run.producerResult('movie-producer');
+    await finish(run, ratingsFile, moviesFile);
+  });
+
+  it('3 processors and 2 sinks, a broker SIGKILLed mid-stream: the merged outputs are exact', async () => {
+    const { ratingsFile, moviesFile } = await dataset(200_000, 2_000);
+    const run = newRun('broker-kill-scaled', ratingsFile, moviesFile, { processors: 3, sinks: 2 });
+    await run.createTopics();
+    run.startConsumers();
+    await run.waitForConsumerGroups();
+    run.startProducers();
+    await whenPublishing(run, 200_000);
+    cluster.killBroker(3);
+    expect((await run.producerResult('rating-producer')).published).toBe(200_000);
+    cluster.startBroker(3);
     await run.producerResult('movie-producer');
     await finish(run, ratingsFile, moviesFile);
   });
