@@ -260,7 +260,7 @@ export class CheckpointedConsumer {
       .then(async () => {
         if (lost.length) await owner.release(lost);
         if (gained.length === 0) return;
-        await owner.claim(gained);
+        await this.claim(owner, gained);
         // A later join decides for itself what to do with these (it saw them as not yet owned).
         if (join !== this.joins || this.failure) return;
         for (const p of gained) this.owned.add(p);
@@ -290,7 +290,7 @@ export class CheckpointedConsumer {
     const join = this.joins;
     this.ownerChain = this.ownerChain
       .then(async () => {
-        await owner.claim(again);
+        await this.claim(owner, again);
         if (join !== this.joins || this.failure) return;
         const assignment: Record<string, number[]> = Object.fromEntries(this.opts.topics.map((t) => [t, again]));
         for (const p of again) {
@@ -301,6 +301,29 @@ export class CheckpointedConsumer {
         this.opts.logger.info(`claimed partitions ${again.join(', ')} again after their transactions were fenced`);
       })
       .catch((e: Error) => this.fail(e));
+  }
+
+  /**
+   * Claims partitions, retrying what a broker may fail for a while (a leader election, a coordinator moving):
+   * each attempt fences again and restores again, which keeps the order fence-then-restore. A state that does
+   * not belong to the topics is no transient failure: it stops the service.
+   */
+  private async claim(owner: PartitionOwner, partitions: number[]): Promise<void> {
+    const refused = await retryForever(
+      `claiming partitions ${partitions.join(', ')}`,
+      async () => {
+        try {
+          await owner.claim(partitions);
+          return undefined;
+        } catch (e) {
+          if (e instanceof StateMismatchError || e instanceof TopicLayoutError) return e;
+          throw e;
+        }
+      },
+      this.opts.logger,
+      this.opts.signal,
+    );
+    if (refused) throw refused;
   }
 
   /** A newer owner fenced this partition's writes: stop consuming it at once (nothing of the batch was applied). */
