@@ -158,3 +158,50 @@ describe('mean-rating-processor on a ratings topic deleted and recreated under i
     await expectRefusal(`${run.topics.ratings} has 8 partitions, the state was built on 6`);
   });
 });
+
+describe('mean-rating-processor on topics that are not co-partitioned', () => {
+  it('refuses to start, naming each topic with its partition count and the fix, and writes nothing', async () => {
+    const a = await dataset(2_000, 100, 33);
+    const run = track(
+      new PipelineRun({
+        ratingsFile: a.ratingsFile,
+        moviesFile: a.moviesFile,
+        outDir: join(tmpdir(), `copart-${Date.now()}`),
+        brokers,
+        log: () => undefined,
+      }),
+    );
+    run.cleanOutput();
+    const admin = run.kafka.admin();
+    await admin.connect();
+    try {
+      // mean-ratings as it was before scale-out: 3 partitions beside 6 of ratings.
+      await admin.createTopics({
+        topics: [
+          { topic: run.topics.ratings, numPartitions: 6, replicationFactor: 1 },
+          {
+            topic: run.topics.meanRatings,
+            numPartitions: 3,
+            replicationFactor: 1,
+            configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+          },
+        ],
+        waitForLeaders: true,
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const s = run.start(PROCESSOR);
+    let timer: NodeJS.Timeout | undefined;
+    const exited = await Promise.race([s.exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), 60_000)))]);
+    clearTimeout(timer);
+    if (exited === null) await run.stop(PROCESSOR);
+    expect(exited?.code).toBe(1);
+    const log = logOf(run, PROCESSOR);
+    expect(log).toContain(
+      `${run.topics.ratings} (6 partitions), ${run.topics.meanRatings} (3 partitions) must have the same partition count`,
+    );
+    expect(log).toContain('Recreate them with one count');
+    expect(existsSync(join(run.outDir, 'mean-ratings.csv'))).toBe(false);
+  });
+});
