@@ -26,8 +26,10 @@ meta="${TOPIC_META_PREFIX:-meta}"
 # ratings, movies and mean-ratings co-partitioned: one count for all three (see docs/SCALING.md).
 partitions="${RATINGS_PARTITIONS:-6}"
 create "$ratings" "$partitions" --config "retention.ms=${RATINGS_RETENTION_MS:--1}"
-create "$movies" "$partitions" --config cleanup.policy=compact --config segment.ms=600000
-create "$mean" "$partitions" --config cleanup.policy=compact --config segment.ms=600000
+# compact,delete without limits = compaction that still allows DeleteRecords (--reset-state empties the changelog).
+compacted=(--config "cleanup.policy=compact,delete" --config retention.ms=-1 --config segment.ms=600000)
+create "$movies" "$partitions" "${compacted[@]}"
+create "$mean" "$partitions" "${compacted[@]}"
 create "$meta.published" 1 --config "retention.ms=$week"
 create "$meta.consumed" 1 --config "retention.ms=$week"
 for t in "$ratings" "$movies" "$mean"; do create "$t.dlq" 1; done

@@ -5,6 +5,7 @@ import { connectWithRetry, retryForever } from './kafka-client';
 import type { MetaReporter } from './meta-reporter';
 import { FencedError } from './partition-writer';
 import { coPartitionedAssigner } from './co-partitioned-assigner';
+import { readPartitions } from './partition-tails';
 
 /**
  * Which record a partition's state offset was recorded after: its offset (the state's offset - 1),
@@ -228,7 +229,6 @@ export class CheckpointedConsumer {
     const lost = [...this.held].filter((p) => !indices.has(p));
     const gained = [...indices].filter((p) => !this.owned.has(p));
     for (const p of lost) {
-      for (const topic of this.opts.topics) this.marksToCheck.delete(`${topic}:${p}`);
       this.owned.delete(p);
       this.held.delete(p);
       this.fenced.delete(p);
@@ -353,6 +353,7 @@ export class CheckpointedConsumer {
       this.opts.signal,
     );
     this.checkStateAgainstTopics();
+    await this.verifyMarks();
     const co = (this.opts.coPartitioned ?? []).map((t): [string, number] => [t, this.partitionCounts.get(t) ?? 0]);
     if (new Set(co.map(([, n]) => n)).size > 1) throw new TopicLayoutError(co);
     // Partitions the saved state holds: released on the first join unless assigned.
@@ -418,12 +419,67 @@ export class CheckpointedConsumer {
     for (const topic of this.opts.topics) cp.setPartitionCount?.(topic, this.partitionCounts.get(topic) as number);
   }
 
-  /** Where a partition is read from after an assignment: the state's last record while it is still to be compared. */
+  /**
+   * Reads, before joining, the record before each partition's saved offset and compares it with the one the
+   * state last consumed there: a topic recreated with at least as many records has another one there. Done
+   * up front, so a state that does not belong to the topic is refused before anything (a claim, a snapshot)
+   * has touched it.
+   */
+  private async verifyMarks(): Promise<void> {
+    const byTopic = new Map<string, Map<number, RecordFingerprint>>();
+    for (const [key, mark] of this.marksToCheck) {
+      const i = key.lastIndexOf(':');
+      const topic = key.slice(0, i);
+      (byTopic.get(topic) ?? byTopic.set(topic, new Map()).get(topic))?.set(Number(key.slice(i + 1)), mark);
+    }
+    const problems: string[] = [];
+    for (const [topic, marks] of byTopic) {
+      const parts = await readPartitions(
+        {
+          kafka: this.opts.kafka,
+          admin: this.opts.admin,
+          brokers: this.opts.brokers,
+          topic,
+          logger: this.opts.logger,
+          signal: this.opts.signal,
+          groupIdPrefix: `${this.opts.groupId}.verify`,
+        },
+        ({ partition, high }) => marks.get(partition)?.offset ?? high,
+        ({ partition, high }) => {
+          const m = marks.get(partition);
+          return m ? (BigInt(m.offset) + 1n).toString() : high;
+        },
+      );
+      for (const [partition, mark] of marks) {
+        const at = parts.find((p) => p.partition === partition)?.records.find((r) => r.offset === mark.offset);
+        if (!at) {
+          // Compaction removed it (or it was a marker): nothing to compare; the range checks passed.
+          this.opts.logger.info(`${topic}:${partition}: the state's last record (offset ${mark.offset}) is gone: resuming unchecked`);
+          continue;
+        }
+        const found = fingerprint(at);
+        if (found.timestamp !== mark.timestamp || found.hash !== mark.hash) {
+          const how =
+            found.hash === mark.hash
+              ? `same key and value, but written at ${found.timestamp}, the state's at ${mark.timestamp}`
+              : 'a different key or value';
+          problems.push(
+            `${topic} partition ${partition}: the record at offset ${mark.offset} is not the one the state last consumed there (${how})`,
+          );
+        }
+      }
+    }
+    if (problems.length) throw new StateMismatchError(problems);
+    if (this.marksToCheck.size)
+      this.opts.logger.info(
+        `the records before the state's offsets are the ones the state last consumed (${this.marksToCheck.size} partitions)`,
+      );
+    this.marksToCheck.clear();
+  }
+
+  /** Where a partition is read from after an assignment: where the state continues. */
   private startOffset(topic: string, partition: number): bigint {
-    const mark = this.marksToCheck.get(`${topic}:${partition}`);
-    const expected = this.expected(topic, partition);
-    // The mark belongs to the saved offset only: a claim or release may have moved the offset since.
-    return mark && BigInt(mark.offset) === expected - 1n ? BigInt(mark.offset) : expected;
+    return this.expected(topic, partition);
   }
 
   private fail(e: Error): void {
@@ -461,39 +517,9 @@ export class CheckpointedConsumer {
         return;
       }
     }
-    let marked = 0;
-    const mark = this.marksToCheck.get(key);
-    if (mark) {
-      const at = messages.find((m) => m.offset === mark.offset);
-      if (at) {
-        const found = fingerprint(at);
-        if (found.timestamp !== mark.timestamp || found.hash !== mark.hash) {
-          const how =
-            found.hash === mark.hash
-              ? `same key and value, but written at ${found.timestamp}, the state's at ${mark.timestamp}`
-              : 'a different key or value';
-          this.fail(
-            new StateMismatchError([
-              `${topic} partition ${partition}: the record at offset ${mark.offset} is not the one the state last consumed there (${how})`,
-            ]),
-          );
-          return;
-        }
-        marked = 1; // the state's own last record, read again to compare: not a replay
-        this.marksToCheck.delete(key);
-        this.opts.logger.info(`${key}: the record before the state's offset is the one the state last consumed: resuming at ${expected}`);
-      } else if (first > want) {
-        // Sought there and still started after it: compaction removed that record. Nothing to compare;
-        // the range checks at start passed.
-        this.marksToCheck.delete(key);
-        this.opts.logger.info(
-          `${key}: the state's last record (offset ${mark.offset}) was compacted away: resuming at ${expected} unchecked`,
-        );
-      }
-    }
     let start = 0;
     while (start < messages.length && BigInt(messages[start].offset) < expected) start++;
-    this.skippedReplays += start - marked;
+    this.skippedReplays += start;
     let last = messages[messages.length - 1].offset;
     // A transaction's commit marker after the last message: the state's offset goes past it, or the group's
     // lag would stay 1 per partition forever (the marker is never delivered as a message).

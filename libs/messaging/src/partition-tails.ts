@@ -8,6 +8,8 @@ import { connectWithRetry, retryForever } from './kafka-client';
 export interface TopicRecord {
   partition: number;
   offset: string;
+  /** Create or log-append time, ms since the epoch, as KafkaJS gives it. */
+  timestamp: string;
   key: Buffer | null;
   value: Buffer | null;
 }
@@ -43,6 +45,8 @@ export interface ReadPartitionsOptions {
 export async function readPartitions(
   opts: ReadPartitionsOptions,
   from: (p: { partition: number; low: string; high: string }) => string,
+  /** Where to stop (exclusive) when before the high watermark. */
+  to?: (p: { partition: number; low: string; high: string }) => string,
 ): Promise<PartitionContents[]> {
   const { kafka, admin, topic, logger, signal } = opts;
   const offsets = await retryForever(`reading the offsets of ${topic}`, () => admin.fetchTopicOffsets(topic), logger, signal);
@@ -53,7 +57,10 @@ export async function readPartitions(
     const high = BigInt(o.high);
     let start = BigInt(from({ partition: o.partition, low: o.low, high: o.high }));
     if (start < low) start = low;
-    parts.set(o.partition, { partition: o.partition, low: o.low, high: o.high, records: [], next: start, end: high });
+    let end = high;
+    const stop = to?.({ partition: o.partition, low: o.low, high: o.high });
+    if (stop !== undefined && BigInt(stop) < end) end = BigInt(stop);
+    parts.set(o.partition, { partition: o.partition, low: o.low, high: o.high, records: [], next: start, end });
   }
   const pending = new Set([...parts.values()].filter((p) => p.next < p.end).map((p) => p.partition));
   const result = () =>
@@ -106,7 +113,7 @@ export async function readPartitions(
         for (const m of batch.messages) {
           const offset = BigInt(m.offset);
           if (offset < p.next || offset >= p.end) continue;
-          p.records.push({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
+          p.records.push({ partition: batch.partition, offset: m.offset, timestamp: m.timestamp, key: m.key, value: m.value });
           p.next = offset + 1n;
         }
       },

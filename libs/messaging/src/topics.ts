@@ -69,8 +69,14 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
   const rf = replicationFactor > 0 ? replicationFactor : Math.min(3, (await admin.describeCluster()).brokers.length);
   const topics: ITopicConfig[] = missing.map((s) => {
     const configEntries = [{ name: 'min.insync.replicas', value: String(Math.max(1, rf - 1)) }];
+    // compact,delete with no time or size limit is compaction alone, except that it allows DeleteRecords,
+    // which `--reset-state` needs to empty a changelog (Kafka refuses it on a topic that is compact only).
     if (s.compacted)
-      configEntries.push({ name: 'cleanup.policy', value: 'compact' }, { name: 'segment.ms', value: String(COMPACTED_SEGMENT_MS) });
+      configEntries.push(
+        { name: 'cleanup.policy', value: 'compact,delete' },
+        { name: 'retention.ms', value: '-1' },
+        { name: 'segment.ms', value: String(COMPACTED_SEGMENT_MS) },
+      );
     if (s.retentionMs) configEntries.push({ name: 'retention.ms', value: String(s.retentionMs) });
     return { topic: s.name, numPartitions: s.partitions, replicationFactor: rf, configEntries };
   });
@@ -115,5 +121,14 @@ export async function truncateTopic(admin: Admin, topic: string): Promise<void> 
   if (!existing.has(topic)) return;
   const offsets = await admin.fetchTopicOffsets(topic);
   const partitions = offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => ({ partition: o.partition, offset: o.high }));
-  if (partitions.length) await admin.deleteTopicRecords({ topic, partitions });
+  if (partitions.length === 0) return;
+  try {
+    await admin.deleteTopicRecords({ topic, partitions });
+  } catch (e) {
+    throw new Error(
+      `could not delete the records of ${topic}: ${(e as Error).message}. Kafka refuses this on a topic whose cleanup.policy ` +
+        `is compact only: set it to compact,delete with retention.ms=-1 (kafka-configs.sh --alter --entity-type topics ` +
+        `--entity-name ${topic} --add-config cleanup.policy=[compact,delete],retention.ms=-1), or delete and recreate the topic`,
+    );
+  }
 }

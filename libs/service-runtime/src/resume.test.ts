@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultSourceName, planResume, sameRecord, sourceIdOf, SourcePosition } from './resume';
 
-const rec = (partition: number, offset: string, value: string) => ({ partition, offset, key: Buffer.from('k'), value: Buffer.from(value) });
+const rec = (partition: number, offset: string, value: string) => ({
+  partition,
+  offset,
+  timestamp: '0',
+  key: Buffer.from('k'),
+  value: Buffer.from(value),
+});
 // Test values "sourceId:row" stand in for encoded Ratings.
 const positionOf = (v: Buffer): SourcePosition | undefined => {
   const [id, row] = String(v).split(':').map(Number);

@@ -130,7 +130,7 @@ describe('mean-rating-processor on a ratings topic deleted and recreated under i
     run.start(PROCESSOR);
     await expectExactFor(files.both);
     expect(await run.stop(PROCESSOR)).toBe(0);
-    expect(logOf(run, PROCESSOR)).toMatch(/the record before the state's offset is the one the state last consumed/);
+    expect(logOf(run, PROCESSOR)).toMatch(/the records before the state's offsets are the ones the state last consumed/);
   });
 
   it('refuses the topic recreated with fewer records, and --reset-state=true rebuilds exactly', async () => {
