@@ -26,6 +26,14 @@ export {
   StateMismatchError,
   fingerprint,
 } from './checkpointed-consumer';
+export {
+  coPartitionedAssigner,
+  assignCoPartitioned,
+  assignedIndices,
+  encodeOwned,
+  decodeOwned,
+  coPartitioningError,
+} from './co-partitioned-assigner';
 export { consumerLag, totalLag, PartitionLag } from './lag';
 export { deadLetterTopic, deadLetter, DLQ_HEADERS } from './dead-letter';
 export { newRunId, runMetaPrefix, runsOf, latestRun, RunRef } from './runs';
