@@ -1,6 +1,6 @@
 // The admin operations a cluster view polls with (topic sizes, consumer groups and their lag, brokers in
 // the metadata), so that nothing outside libs/messaging needs a KafkaJS admin client.
-import type { Admin } from './kafkajs';
+import { AssignerProtocol, type Admin } from './kafkajs';
 import type { KafkaClient } from './kafka-types';
 import { consumerLag, PartitionLag } from './lag';
 
@@ -16,6 +16,58 @@ export interface ConsumerGroupInfo {
   groupId: string;
   /** Stable, Empty, PreparingRebalance, ... from describeGroups, when the group was described. */
   state?: string;
+  /** The members and the partitions each holds, when the group was described. */
+  members?: GroupMember[];
+}
+
+export interface GroupMember {
+  memberId: string;
+  clientId: string;
+  host: string;
+  /** Topic → the partitions this member holds, ascending. Empty while the group rebalances. */
+  assignment: Record<string, number[]>;
+  /** Why the assignment could not be read (a member of a non-consumer group, or bytes KafkaJS cannot decode). */
+  assignmentError?: string;
+}
+
+export interface GroupMembers {
+  groupId: string;
+  state: string;
+  members: GroupMember[];
+}
+
+/**
+ * The members of each group and what each holds: the assignment the leader handed out, decoded from
+ * describeGroups (KafkaJS returns it as the encoded bytes). Members ordered by client id, then member id.
+ */
+export async function describeGroupMembers(admin: Admin, groupIds: string[]): Promise<GroupMembers[]> {
+  if (groupIds.length === 0) return [];
+  const { groups } = await admin.describeGroups(groupIds);
+  return groups.map((g) => ({
+    groupId: g.groupId,
+    state: g.state,
+    members: g.members
+      .map((m) => ({
+        memberId: m.memberId,
+        clientId: m.clientId,
+        host: m.clientHost,
+        ...decodeAssignment(g.protocolType, m.memberAssignment),
+      }))
+      .sort((a, b) => a.clientId.localeCompare(b.clientId) || a.memberId.localeCompare(b.memberId)),
+  }));
+}
+
+function decodeAssignment(protocolType: string, bytes: Buffer): Pick<GroupMember, 'assignment' | 'assignmentError'> {
+  // Other group types (Kafka Connect, ...) share the API but not the consumer's assignment format.
+  if (protocolType !== 'consumer') return { assignment: {}, assignmentError: `protocol type "${protocolType}" is not a consumer group's` };
+  try {
+    const decoded = bytes.length ? AssignerProtocol.MemberAssignment.decode(bytes) : null;
+    const assignment: Record<string, number[]> = {};
+    for (const [topic, partitions] of Object.entries(decoded?.assignment ?? {})) assignment[topic] = [...partitions].sort((a, b) => a - b);
+    return { assignment };
+  } catch (e) {
+    return { assignment: {}, assignmentError: `undecodable assignment (${bytes.length} bytes): ${(e as Error).message}` };
+  }
 }
 
 export interface MetadataBroker {
@@ -60,14 +112,17 @@ export class ClusterAdmin {
     return out;
   }
 
-  /** The consumer groups `include` accepts, by id, with their state. */
+  /** The consumer groups `include` accepts, by id, with their state and members. */
   async consumerGroups(include: (groupId: string) => boolean): Promise<ConsumerGroupInfo[]> {
     const ids = (await this.admin.listGroups()).groups
       .map((g) => g.groupId)
       .filter(include)
       .sort();
-    const described = ids.length ? (await this.admin.describeGroups(ids)).groups : [];
-    return ids.map((groupId) => ({ groupId, state: described.find((d) => d.groupId === groupId)?.state }));
+    const described = await describeGroupMembers(this.admin, ids);
+    return ids.map((groupId) => {
+      const d = described.find((x) => x.groupId === groupId);
+      return { groupId, state: d?.state, members: d?.members };
+    });
   }
 
   /** Lag of every partition the group has committed offsets for (consumerLag over all its topics). */

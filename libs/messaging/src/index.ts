@@ -58,7 +58,15 @@ export {
   PartitionTail,
   ReadPartitionsOptions,
 } from './partition-tails';
-export { ClusterAdmin, TopicSize, ConsumerGroupInfo, MetadataBroker } from './cluster-admin';
+export {
+  ClusterAdmin,
+  TopicSize,
+  ConsumerGroupInfo,
+  GroupMember,
+  GroupMembers,
+  MetadataBroker,
+  describeGroupMembers,
+} from './cluster-admin';
 export { readTopicRange, followTopics, TopicMessage, TopicFollower, ReadTopicRangeOptions, FollowTopicsOptions } from './topic-reader';
 export type { KafkaClient, KafkaAdmin, KafkaProducer, KafkaConsumer, OutgoingMessage, ConsumedMessage } from './kafka-types';
 export { withAdmin, createPipelineTopics, groupLag, deleteTopicsAndGroups, waitForStableGroups, withTemporaryTopic } from './run-admin';

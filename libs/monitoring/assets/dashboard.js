@@ -128,6 +128,29 @@ function render(s) {
         '</td></tr>',
     ),
   );
+  // One row per member: which partitions of which topic it holds (co-partitioned sinks hold the same numbers of both).
+  rows(
+    'members',
+    s.groups.flatMap((g) =>
+      g.members.map(
+        (m) =>
+          '<tr><td>' +
+          esc(g.groupId) +
+          '</td><td>' +
+          esc(m.clientId) +
+          '</td><td>' +
+          esc(m.host) +
+          '</td><td>' +
+          (m.assignmentError
+            ? esc(m.assignmentError)
+            : Object.entries(m.assignment)
+                .sort(([a], [b]) => a.localeCompare(b))
+                .map(([topic, partitions]) => esc(topic) + ': ' + partitions.join(', '))
+                .join('<br>')) +
+          '</td></tr>',
+      ),
+    ),
+  );
   rows(
     'brokers',
     s.brokers.map(

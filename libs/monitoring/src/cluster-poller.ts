@@ -1,7 +1,7 @@
 // Polls the cluster every few seconds: lag per consumer group and partition (committed vs end offsets),
-// group status, topic sizes and which brokers answer. The admin requests are libs/messaging's ClusterAdmin.
+// group status and members, topic sizes and which brokers answer. The admin requests are libs/messaging's ClusterAdmin.
 import { connect } from 'node:net';
-import { ClusterAdmin, TopicSize } from '@movie-stream/messaging';
+import { ClusterAdmin, GroupMember, TopicSize } from '@movie-stream/messaging';
 import { DEFAULT_RULES, GroupEvaluation, groupStatus, LagSample, PartitionOffsets, StatusRules } from './lag-status';
 
 export interface BrokerState {
@@ -18,6 +18,8 @@ export interface BrokerState {
 export interface GroupView extends GroupEvaluation {
   groupId: string;
   state?: string;
+  /** Who is in the group and which partitions each holds (none when nobody consumes; no partitions while it rebalances). */
+  members: GroupMember[];
   /** [poll time, total lag] over the retention. */
   lagHistory: [number, number][];
 }
@@ -99,7 +101,7 @@ export class ClusterPoller {
     const groups: GroupView[] = [];
     try {
       topics.push(...(await admin.topicSizes((t) => this.inScope(t))));
-      for (const { groupId, state } of await admin.consumerGroups((g) => this.inScope(g) && !this.opts.ignoreGroup?.(g))) {
+      for (const { groupId, state, members } of await admin.consumerGroups((g) => this.inScope(g) && !this.opts.ignoreGroup?.(g))) {
         const partitions: PartitionOffsets[] = await admin.groupLag(groupId);
         if (partitions.length === 0) continue; // a group that never committed has no lag to show
         const history = this.remember(groupId, { t: now, partitions, state });
@@ -108,7 +110,7 @@ export class ClusterPoller {
         lagHistory.push([now, evaluation.totalLag]);
         this.trim(lagHistory, now);
         this.lagHistory.set(groupId, lagHistory);
-        groups.push({ groupId, state, ...evaluation, lagHistory });
+        groups.push({ groupId, state, members: members ?? [], ...evaluation, lagHistory });
       }
     } catch (e) {
       error = (e as Error).message;

@@ -268,3 +268,61 @@ describe('monitor event streams', () => {
     fast.socket.destroy();
   });
 });
+
+describe('monitor cluster view', () => {
+  it("shows each group's members and the partitions each holds: disjoint, covering the topic", async () => {
+    const scope = `${fresh('members')}.`;
+    const topic = `${scope}t`;
+    const group = `${scope}group`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
+    await admin.disconnect();
+    created.push(topic);
+    // One message per partition: the group commits, and the poller shows only groups that have.
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic, messages: [0, 1, 2, 3].map((partition) => ({ partition, value: Buffer.from('x') })) });
+    await producer.disconnect();
+    const clients = ['a', 'b'].map((n) => `${scope}client-${n}`);
+    const consumers = clients.map((clientId) =>
+      kafkaClient({ brokers }, clientId, { warn: () => undefined }).consumer({
+        groupId: group,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 500,
+      }),
+    );
+    try {
+      for (const c of consumers) {
+        await c.connect();
+        await c.subscribe({ topic, fromBeginning: true });
+        await c.run({ eachMessage: async () => undefined });
+      }
+      monitor = await startMonitor({ brokers, metaPrefix: `${scope}meta`, scope, port: 0, pollMs: 500 });
+      const m = monitor;
+      type Member = { clientId: string; host: string; assignment: Record<string, number[]> };
+      const members = await waitFor(
+        'both members holding partitions in /api/state',
+        async () => {
+          const s = (await (await fetch(`${m.url}api/state`)).json()) as {
+            groups: { groupId: string; state?: string; members: Member[] }[];
+          };
+          const g = s.groups.find((x) => x.groupId === group);
+          const held = g?.members.map((x) => x.assignment[topic] ?? []) ?? [];
+          return g?.state === 'Stable' && held.length === 2 && held.every((h) => h.length > 0) ? g.members : undefined;
+        },
+        90_000,
+      );
+      expect(members.map((x) => x.clientId)).toEqual(clients);
+      const [a, b] = members.map((x) => x.assignment[topic]!);
+      expect(a!.filter((p) => b!.includes(p))).toEqual([]);
+      expect([...a!, ...b!].sort()).toEqual([0, 1, 2, 3]);
+    } finally {
+      await Promise.all(consumers.map((c) => c.disconnect()));
+      const cleanup = kafka.admin();
+      await cleanup.connect();
+      await cleanup.deleteGroups([group]).catch(() => undefined);
+      await cleanup.disconnect();
+    }
+  });
+});
