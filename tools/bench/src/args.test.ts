@@ -42,6 +42,8 @@ describe('bench arguments', () => {
     expect(() => parseBenchArgs(['--processors', '0'])).toThrow('--processors must be an integer ≥ 1, got 0');
     expect(() => parseBenchArgs(['--sinks', '40'])).toThrow('--sinks must be at most 32, got 40');
     expect(parseBenchArgs(['--processors', '3', '--sinks', '2'])).toMatchObject({ opts: { processors: 3, sinks: 2 } });
+    expect(parseBenchArgs(['--processors', '1,2,3'])).toMatchObject({ opts: { processors: 1, processorCounts: [1, 2, 3] } });
+    expect(() => parseBenchArgs(['--processors', '1,0'])).toThrow('--processors must be an integer ≥ 1, got 0');
     expect(() => parseBenchArgs(['--ratngs', '5'])).toThrow(/ratngs/);
     expect(() => parseVariant('nocolon')).toThrow('--variant nocolon: expected NAME:KEY=VALUE[,KEY=VALUE…]');
     expect(() => parseVariant('v:A=1,B')).toThrow('--variant v:A=1,B: "B" is not KEY=VALUE');

@@ -9,7 +9,8 @@ export const USAGE = `npm run bench -- [options]
   --ratings N            ratings in the generated data set (default 1000000)
   --movies M             movies in it (default 20000)
   --partitions P         partitions of the ratings topic (default 6)
-  --processors N         mean-rating-processor instances (default 1; above 1 the run is scaled, outputs merged)
+  --processors N[,N…]    mean-rating-processor instances (default 1; above 1 the run is scaled, outputs merged);
+                         a list (1,2,3) measures each count side by side in every run
   --sinks M              movie-data-sink instances (default 1)
   --runs R               runs; figures are medians with [min–max] (default 1)
   --seed S               generator seed (default 42)
@@ -78,7 +79,10 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       ratings: int('ratings', values.ratings),
       movies: int('movies', values.movies),
       partitions: int('partitions', values.partitions),
-      processors: int('processors', values.processors, 1, MAX_INSTANCES),
+      processors: int('processors', values.processors.split(',')[0], 1, MAX_INSTANCES),
+      ...(values.processors.includes(',')
+        ? { processorCounts: values.processors.split(',').map((v) => int('processors', v.trim(), 1, MAX_INSTANCES)) }
+        : {}),
       sinks: int('sinks', values.sinks, 1, MAX_INSTANCES),
       runs: int('runs', values.runs),
       seed: int('seed', values.seed, 0),

@@ -20,6 +20,9 @@ export interface Variant {
   name: string;
   /** Extra service environment, e.g. { PUBLISH_BATCH_SIZE: '5000' }. */
   env: Record<string, string>;
+  /** Instances of this configuration (default: the bench's --processors / --sinks). */
+  processors?: number;
+  sinks?: number;
 }
 
 export interface BenchOptions {
@@ -30,6 +33,8 @@ export interface BenchOptions {
   processors?: number;
   /** movie-data-sink instances (default 1). */
   sinks?: number;
+  /** Several processor counts (--processors 1,2,3): each measured as a configuration of its own in every run. */
+  processorCounts?: number[];
   runs: number;
   seed?: number;
   brokers?: string[];
@@ -223,7 +228,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   log(`data: ${data.ratings} ratings over ${data.movies} movies in ${dir}${generated ? ' (generated)' : ' (cached)'}`);
   try {
     const ref = await reference(data);
-    const variants: Variant[] = [{ name: 'baseline', env: {} }, ...(opts.variants ?? [])];
+    // A list of processor counts makes each count a configuration of its own, measured side by side.
+    const counts = opts.processorCounts ?? [];
+    const variants: Variant[] =
+      counts.length > 1
+        ? counts.map((n) => ({ name: `${n}-processor${n > 1 ? 's' : ''}`, env: {}, processors: n }))
+        : [{ name: 'baseline', env: {} }, ...(opts.variants ?? [])];
     const all: RunFigures[] = [];
     const problems: string[] = [];
     for (let run = 1; run <= opts.runs; run++) {
@@ -253,8 +263,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
           brokers,
           benchDir,
           partitions: opts.partitions,
-          processors: opts.processors ?? 1,
-          sinks: opts.sinks ?? 1,
+          processors: variant.processors ?? opts.processors ?? 1,
+          sinks: variant.sinks ?? opts.sinks ?? 1,
           profileDir: opts.profileDir,
           log,
         });
