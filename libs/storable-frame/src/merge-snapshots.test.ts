@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mergeSnapshots, readCurrentState, StorableFrame, writeGeneration } from './index';
 
+// Snapshot writes start worker threads (from source: with tsx's loader), slow on a busy machine.
+jest.setTimeout(60_000);
+
 // States written by StorableFrame itself, so the files are the real format. Rows: a movie-data-like table
 // whose titles need quoting; a movie's partition is movieId mod the partition count (the merge takes the
 // partitioner as a parameter; the runner passes Kafka's).
