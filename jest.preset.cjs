@@ -7,4 +7,7 @@ module.exports = {
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['<rootDir>/src/**/*.test.ts'],
+  // jest's 5 s default fails tests that do real work (reading ml-latest-small, starting worker threads) when
+  // the 2 cores are busy with other suites; a test that hangs still fails, after 60 s.
+  testTimeout: 60_000,
 };
