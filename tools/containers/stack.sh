@@ -14,10 +14,11 @@
 #
 # Podman without systemd runs a healthcheck only when asked: while compose waits for
 # `condition: service_healthy` and while `up` waits, this script runs `podman healthcheck run` on each
-# container that is not healthy yet, one round per HEALTH_INTERVAL seconds (default 8; a broker's check starts a JVM). After that the
-# health of a podman container is what the last `status` or `health` found.
+# container that is not healthy yet, one round per HEALTH_INTERVAL seconds (default 8; a broker's check
+# starts a JVM). After that the health of a podman container is what the last `status` or `health` found.
 #
-# Env: COMPOSE_PROJECT_NAME (default movie-stream, or deploy/.env's), KAFKA_IMAGE (default: deploy/.env's,
+# Env: COMPOSE_PROJECT_NAME (default movie-stream, or deploy/.env's), STACK_OVERRIDES (more compose files
+# of deploy/, e.g. docker-compose.sasl.yml), KAFKA_IMAGE (default: deploy/.env's,
 # else apache/kafka:4.1.2; when that is neither here nor pullable, the image make-kafka-image.sh builds
 # from the project's Kafka jars), STACK_TIMEOUT (s, default 300), every variable of deploy/.env.example.
 set -euo pipefail
@@ -47,7 +48,10 @@ else
   command -v docker-compose >/dev/null 2>&1 || die "docker-compose is missing: run tools/containers/setup.sh"
   COMPOSE=(docker-compose)
 fi
-COMPOSE+=(-f "$COMPOSE_FILE_PATH" --project-directory "$DEPLOY")
+COMPOSE+=(-f "$COMPOSE_FILE_PATH")
+# STACK_OVERRIDES: more compose files from deploy/, e.g. docker-compose.sasl.yml (space-separated).
+for f in ${STACK_OVERRIDES:-}; do COMPOSE+=(-f "$DEPLOY/$f"); done
+COMPOSE+=(--project-directory "$DEPLOY")
 
 # Podman: one API service per user, on its own socket (never the system's), started when it does not answer.
 podman_service() {
