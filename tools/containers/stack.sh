@@ -54,8 +54,9 @@ for f in ${STACK_OVERRIDES:-}; do COMPOSE+=(-f "$DEPLOY/$f"); done
 COMPOSE+=(--project-directory "$DEPLOY")
 
 # Podman: one API service per user, on its own socket (never the system's), started when it does not answer.
+SERVICE_DIR="${XDG_RUNTIME_DIR:-${TMPDIR:-/tmp}}/movie-stream-podman-$(id -u)"
 podman_service() {
-  local dir="${XDG_RUNTIME_DIR:-${TMPDIR:-/tmp}}/movie-stream-podman-$(id -u)"
+  local dir="$SERVICE_DIR"
   local sock="$dir/podman.sock" i
   # Only compose gets DOCKER_HOST: with it exported, lib.sh would take the socket for a Docker engine.
   DOCKER_HOST_URL="unix://$sock"
@@ -63,7 +64,8 @@ podman_service() {
   if podman --remote --url "$DOCKER_HOST_URL" version >/dev/null 2>&1; then return; fi
   mkdir -p "$dir"
   rm -f "$sock"
-  # setsid + nohup: it outlives this script (compose commands later reuse it); `down` leaves it too.
+  # setsid + nohup: it outlives this script (later compose commands reuse it); `down` ends it when no
+  # compose container is left.
   setsid nohup "${ENGINE[@]}" system service --time=0 "$DOCKER_HOST_URL" >"$dir/service.log" 2>&1 </dev/null &
   echo $! >"$dir/service.pid"
   for ((i = 0; i < 100; i++)); do
@@ -154,7 +156,16 @@ case "$cmd" in
     awk -v a="$started" -v b="$images_done" -v c="$(date +%s.%N)" \
       'BEGIN { printf "[stack] up and healthy in %.1f s (images %.1f s, containers %.1f s)\n", c - a, b - a, c - b }' >&2
     ;;
-  down) compose down --remove-orphans "$@" ;;
+  down)
+    compose down --remove-orphans "$@"
+    # The API service we started, once no compose project (ours or another's on the same socket) has containers.
+    if [[ "${ENGINE[0]}" == podman && -f "$SERVICE_DIR/service.pid" && -z "$("${ENGINE[@]}" ps -aq --filter label=com.docker.compose.project)" ]]; then
+      pid="$(cat "$SERVICE_DIR/service.pid")"
+      if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "system service --time=0 unix://$SERVICE_DIR/podman.sock"; then
+        kill "$pid" && rm -f "$SERVICE_DIR/service.pid" && log "stopped the podman API service (pid $pid)"
+      fi
+    fi
+    ;;
   health) wait_healthy $(($(date +%s) + STACK_TIMEOUT)) ;;
   status)
     health_round || true
