@@ -64,10 +64,12 @@ podman_service() {
   if podman --remote --url "$DOCKER_HOST_URL" version >/dev/null 2>&1; then return; fi
   mkdir -p "$dir"
   rm -f "$sock"
-  # setsid + nohup: it outlives this script (later compose commands reuse it); `down` ends it when no
-  # compose container is left.
-  setsid nohup "${ENGINE[@]}" system service --time=0 "$DOCKER_HOST_URL" >"$dir/service.log" 2>&1 </dev/null &
-  echo $! >"$dir/service.pid"
+  # setsid + nohup in a subshell: it outlives this script and is not its child (a `wait` here never waits for
+  # it); later compose commands reuse it; `down` ends it when no compose container is left.
+  (
+    setsid nohup "${ENGINE[@]}" system service --time=0 "$DOCKER_HOST_URL" >"$dir/service.log" 2>&1 </dev/null &
+    echo $! >"$dir/service.pid"
+  )
   for ((i = 0; i < 100; i++)); do
     podman --remote --url "$DOCKER_HOST_URL" version >/dev/null 2>&1 && { log "podman API service on $sock (pid $(cat "$dir/service.pid"))"; return; }
     sleep 0.1
@@ -112,14 +114,15 @@ unhealthy() {
 
 # One round: under podman run each pending check (in parallel: a broker's check is a JVM start).
 health_round() {
-  local pending id name status
+  local pending id name status pids=()
   pending="$(unhealthy)"
   [[ -n "$pending" ]] || return 0
   if [[ "${ENGINE[0]}" == podman ]]; then
     while read -r id name status; do
       "${ENGINE[@]}" healthcheck run "$id" >/dev/null 2>&1 &
+      pids+=($!)
     done <<<"$pending"
-    wait
+    wait "${pids[@]}" || true
     pending="$(unhealthy)"
   fi
   [[ -z "$pending" ]]
