@@ -16,15 +16,29 @@ const services = compose.services;
 
 const CONSUMERS = CONSUMER_APPS;
 const BROKERS = ['kafka-1', 'kafka-2', 'kafka-3'];
+// The monitor's own options (apps/monitor/src/main.ts passes this list to runService).
+const MONITOR_OPTIONS: readonly OptionName[] = [
+  'dashboardHost',
+  'dashboardPort',
+  'lagPollMs',
+  'monitorScope',
+  'monitorHistoryMinutes',
+  'groupId',
+  'dashboardMaxClients',
+  'dashboardClientBufferBytes',
+];
+const SERVICES = [...APPS, 'monitor'];
 
 /** Options an app reads: the common ones plus the lists service-runtime defines for its kind. */
 function appOptions(app: string): OptionName[] {
   const own: readonly OptionName[] =
-    app === 'rating-producer'
-      ? ['ratingsFile', ...CSV_PRODUCER_OPTIONS]
-      : app === 'movie-producer'
-        ? ['moviesFile', ...CSV_PRODUCER_OPTIONS]
-        : STATEFUL_CONSUMER_OPTIONS;
+    app === 'monitor'
+      ? MONITOR_OPTIONS
+      : app === 'rating-producer'
+        ? ['ratingsFile', ...CSV_PRODUCER_OPTIONS]
+        : app === 'movie-producer'
+          ? ['moviesFile', ...CSV_PRODUCER_OPTIONS]
+          : STATEFUL_CONSUMER_OPTIONS;
   return [...COMMON_OPTIONS, ...own];
 }
 const stackEnvs = new Map(APPS.flatMap((a) => appOptions(a)).map((n) => [OPTIONS[n].env, OPTIONS[n] as { env: string; default?: string }]));
@@ -51,12 +65,46 @@ describe('deploy/docker-compose.yml', () => {
     expect(doc.warnings).toEqual([]);
   });
 
-  it('has the brokers, topic setup, Kafdrop and the four services, each with an image', () => {
-    expect(Object.keys(services).sort()).toEqual([...BROKERS, 'kafdrop', 'topic-setup', ...APPS].sort());
+  it('has the brokers, topic setup, Kafdrop, the four services and the monitor, each with an image', () => {
+    expect(Object.keys(services).sort()).toEqual([...BROKERS, 'kafdrop', 'topic-setup', ...SERVICES].sort());
     for (const [name, s] of Object.entries(services)) expect([name, typeof s.image]).toEqual([name, 'string']);
-    for (const app of APPS) expect(services[app].image).toMatch(new RegExp(`^movie-stream/${app}:`));
-    for (const b of BROKERS) expect(services[b].image).toMatch(/apache\/kafka:4\.1\.\d+\}?$/);
+    for (const app of SERVICES) expect(services[app].image).toMatch(new RegExp(`^movie-stream/${app}:`));
+    // KAFKA_IMAGE: apache/kafka by default, the image built from the project's jars where it cannot be pulled.
+    for (const b of [...BROKERS, 'topic-setup']) expect(services[b].image).toMatch(/^\$\{KAFKA_IMAGE:-apache\/kafka:4\.1\.\d+\}$/);
     expect(services.kafdrop.image).toMatch(/obsidiandynamics\/kafdrop/);
+    // Kafdrop cannot be built locally: only with `--profile kafdrop`.
+    expect(services.kafdrop.profiles).toEqual(['kafdrop']);
+    for (const [name, s] of Object.entries(services)) if (name !== 'kafdrop') expect([name, s.profiles]).toEqual([name, undefined]);
+  });
+
+  it('publishes every port on the host address of a PUBLISH_HOST variable, 127.0.0.1 by default', () => {
+    const published: string[] = [];
+    for (const [name, s] of Object.entries(services)) {
+      for (const p of (s.ports ?? []) as string[]) {
+        expect([name, p]).toEqual([
+          name,
+          expect.stringMatching(/^\$\{(KAFKA|HTTP)_PUBLISH_HOST:-127\.0\.0\.1\}:\$\{[A-Z0-9_]+:-\d+\}:\d+$/),
+        ]);
+        published.push(p.match(/\}:\$\{([A-Z0-9_]+):-/)![1]!);
+      }
+    }
+    expect(new Set(published).size).toBe(published.length); // distinct host-port variables
+    for (const s of [...BROKERS, 'mean-rating-processor', 'movie-data-sink', 'monitor', 'kafdrop'])
+      expect([s, services[s].ports?.length]).toEqual([s, 1]);
+    // The external listener is unauthenticated: advertised to the host only.
+    for (const b of BROKERS) expect(services[b].ports[0]).toMatch(/^\$\{KAFKA_PUBLISH_HOST:-127\.0\.0\.1\}:/);
+  });
+
+  it('gives every service instance its own INSTANCE_ID and every consumer instance its own state volume', () => {
+    const ids = SERVICES.map((s) => envOf(s).INSTANCE_ID);
+    expect(ids.every(Boolean)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    const stateVolumes = CONSUMERS.map((c) => (services[c].volumes as string[]).find((v) => v.endsWith(':/data/out'))!.split(':')[0]);
+    expect(new Set(stateVolumes).size).toBe(CONSUMERS.length);
+    for (const [name, s] of Object.entries(services)) {
+      if ((CONSUMERS as readonly string[]).includes(name)) continue;
+      for (const v of (s.volumes ?? []) as string[]) expect([name, stateVolumes.includes(v.split(':')[0]!)]).toEqual([name, false]);
+    }
   });
 
   it('runs three combined KRaft nodes with replication 3 / min ISR 2 for internal topics', () => {
@@ -77,11 +125,11 @@ describe('deploy/docker-compose.yml', () => {
   });
 
   it('has healthchecks on the brokers and the long-running services', () => {
-    for (const s of [...BROKERS, ...APPS]) {
+    for (const s of [...BROKERS, ...SERVICES]) {
       expect([s, Array.isArray(services[s].healthcheck?.test)]).toEqual([s, true]);
     }
     // Exec form for our images: the local base image has no shell.
-    for (const s of APPS) expect(services[s].healthcheck.test[0]).toBe('CMD');
+    for (const s of SERVICES) expect(services[s].healthcheck.test[0]).toBe('CMD');
   });
 
   it('depends only on existing services, with conditions they can meet', () => {
@@ -92,7 +140,7 @@ describe('deploy/docker-compose.yml', () => {
         if (spec.condition === 'service_completed_successfully') expect([dep, services[dep].restart]).toEqual([dep, 'no']);
       }
     }
-    for (const app of APPS) expect(services[app].depends_on['topic-setup'].condition).toBe('service_completed_successfully');
+    for (const app of SERVICES) expect(services[app].depends_on['topic-setup'].condition).toBe('service_completed_successfully');
     for (const b of BROKERS) expect(services['topic-setup'].depends_on[b].condition).toBe('service_healthy');
   });
 
@@ -110,7 +158,7 @@ describe('deploy/docker-compose.yml', () => {
   });
 
   it('gives each service only settings it reads', () => {
-    for (const app of APPS) {
+    for (const app of SERVICES) {
       const reads = new Set(appOptions(app).map((n) => OPTIONS[n].env));
       const unknown = Object.keys(envOf(app)).filter((k) => !reads.has(k));
       expect([app, unknown]).toEqual([app, []]);
@@ -141,7 +189,8 @@ describe('deploy/.env.example', () => {
       expect([name, envExample.has(name)]).toEqual([name, true]);
       if (def !== undefined) expect([name, envExample.get(name)]).toEqual([name, def]);
     }
-    for (const name of envExample.keys()) expect([name, referenced.has(name)]).toEqual([name, true]);
+    // COMPOSE_PROJECT_NAME: read by compose itself (names the containers, network and volumes).
+    for (const name of envExample.keys()) expect([name, referenced.has(name) || name === 'COMPOSE_PROJECT_NAME']).toEqual([name, true]);
   });
 
   it('covers every setting the four services read that makes sense in the stack, with its default', () => {

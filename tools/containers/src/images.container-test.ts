@@ -2,52 +2,21 @@
 // pipeline from them (host network, the shared local broker) on data/sample and compare
 // movie-data.csv with the independent reference. Slow and needs podman/docker: run with
 // `npm run test:containers` (jest -c tools/containers/jest.config.cjs), not by `npm test`.
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { createLogger } from '@movie-stream/logging';
 import { consumerLag, kafkaClient, totalLag } from '@movie-stream/messaging';
 import { compareMovieData, computeReferenceMeans, freePorts, movieIdsOf, readSemicolonCsv, until } from '@movie-stream/test-support';
 import { APPS, CONSUMER_APPS, PRODUCER_APPS } from '@movie-stream/pipeline-run';
+import { ROOT, ctr, ctrAsync, engine, engineEnv } from './engine';
 
 // Image builds and a pipeline run in containers: minutes.
 jest.setTimeout(600_000);
 
-const ROOT = resolve(__dirname, '..', '..', '..');
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const sample = join(ROOT, 'data', 'sample');
-const run = promisify(execFile);
-
-/** The engine command exactly as the scripts choose it (docker if a daemon answers, else podman). */
-const engine: string[] = execFileSync(
-  'bash',
-  ['-c', `source ${ROOT}/tools/containers/lib.sh && container_engine && printf '%s\\n' "\${ENGINE[@]}"`],
-  {
-    encoding: 'utf8',
-  },
-)
-  .trim()
-  .split('\n');
-const engineEnv = {
-  ...process.env,
-  CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? `${process.env.HOME}/.config/movie-stream/containers.conf`,
-};
-
-function ctr(args: string[], timeout = 120_000): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(engine[0]!, [...engine.slice(1), ...args], { encoding: 'utf8', env: engineEnv, timeout });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-async function ctrAsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(engine[0]!, [...engine.slice(1), ...args], { env: engineEnv, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
-}
 
 const version = (app: string) => JSON.parse(readFileSync(join(ROOT, 'apps', app, 'package.json'), 'utf8')).version as string;
 const image = (app: string) => `movie-stream/${app}:${version(app)}`;
@@ -185,7 +154,7 @@ describe('container images', () => {
           ]);
         }),
       );
-      for (const p of producers) expect([p.code, p.stderr.slice(-2000)]).toEqual([0, expect.any(String)]);
+      for (const p of producers) expect([p.status, p.stderr.slice(-2000)]).toEqual([0, expect.any(String)]);
       const summaries = producers.map((p) => JSON.parse(p.stdout.split('\n').find((l) => l.startsWith('{"summary"'))!).summary);
       expect(summaries[0].published).toBeGreaterThan(4000);
 

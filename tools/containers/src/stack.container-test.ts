@@ -1,0 +1,256 @@
+// The compose stack as shipped (deploy/docker-compose.yml), for real: `stack.sh up` with its own project
+// name and free host ports (three KRaft brokers from KAFKA_IMAGE, topic setup, processor, sink,
+// monitor), the sample data fed through the producers' containers, one broker stopped hard while the
+// pipeline runs, movie-data.csv from the sink's volume compared with the independent reference, the
+// stopped broker started again from its volume, and `down -v` leaving nothing of the project behind.
+// Slow, needs podman/docker: `npm run test:containers`.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '@movie-stream/logging';
+import { consumerLag, kafkaClient, totalLag } from '@movie-stream/messaging';
+import { compareMovieData, computeReferenceMeans, freePorts, movieIdsOf, readSemicolonCsv, until } from '@movie-stream/test-support';
+import { ROOT, Result, ctr, engineEnv, runAsync } from './engine';
+
+jest.setTimeout(900_000);
+
+const STACK = join(ROOT, 'tools', 'containers', 'stack.sh');
+const sample = join(ROOT, 'data', 'sample');
+const project = `msstack${Date.now().toString(36)}${process.pid}`;
+const BROKERS = ['kafka-1', 'kafka-2', 'kafka-3'] as const;
+const LONG_RUNNING = [...BROKERS, 'mean-rating-processor', 'movie-data-sink', 'monitor'];
+const groups = { processor: 'movie-stream.mean-rating-processor', sink: 'movie-stream.movie-data-sink' };
+const figures: string[] = [];
+let env: NodeJS.ProcessEnv = engineEnv;
+let externalBrokers: string[] = [];
+let httpPorts: Record<'processor' | 'sink' | 'monitor', number>;
+let down = false;
+const started = performance.now();
+const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
+
+function stack(args: string[]): Promise<Result> {
+  return runAsync('bash', [STACK, ...args], env);
+}
+function ok(r: Result, what: string): Result {
+  if (r.status !== 0) throw new Error(`${what} failed (${r.status}):\n${r.stderr.slice(-4000)}`);
+  return r;
+}
+
+/** The project's containers, networks and volumes, by compose's labels and by its name prefix. */
+function leftovers(): string[] {
+  const label = `label=com.docker.compose.project=${project}`;
+  const names = (args: string[]) =>
+    ctr(args)
+      .stdout.split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+  return [
+    ...names(['ps', '-a', '--filter', label, '--format', '{{.Names}}']).map((n) => `container ${n}`),
+    ...names(['volume', 'ls', '--format', '{{.Name}}'])
+      .filter((n) => n.startsWith(`${project}_`))
+      .map((n) => `volume ${n}`),
+    ...names(['network', 'ls', '--format', '{{.Name}}'])
+      .filter((n) => n.startsWith(`${project}_`))
+      .map((n) => `network ${n}`),
+  ];
+}
+
+/** The container of a compose service (compose v1 names it <project>_<service>_1, v2 <project>-<service>-1). */
+function containerOf(service: string): string {
+  const ids = ctr([
+    'ps',
+    '-a',
+    '--filter',
+    `label=com.docker.compose.project=${project}`,
+    '--filter',
+    `label=com.docker.compose.service=${service}`,
+    '--format',
+    '{{.ID}}',
+  ])
+    .stdout.trim()
+    .split('\n')
+    .filter(Boolean);
+  if (ids.length !== 1) throw new Error(`expected one container of ${service}, found ${ids.length}`);
+  return ids[0]!;
+}
+/** A polled condition: a request failing while a broker is down or leaders move counts as "not yet". */
+const orFalse =
+  (cond: () => Promise<boolean>): (() => Promise<boolean>) =>
+  () =>
+    cond().catch(() => false);
+const state = (service: string, field: string) => ctr(['inspect', '-f', `{{${field}}}`, containerOf(service)]).stdout.trim();
+
+beforeAll(async () => {
+  const ports = await freePorts(6);
+  externalBrokers = ports.slice(0, 3).map((p) => `127.0.0.1:${p}`);
+  httpPorts = { processor: ports[3]!, sink: ports[4]!, monitor: ports[5]! };
+  env = {
+    ...engineEnv,
+    COMPOSE_PROJECT_NAME: project,
+    KAFKA_EXTERNAL_HOST: '127.0.0.1',
+    KAFKA_EXTERNAL_PORT_1: String(ports[0]),
+    KAFKA_EXTERNAL_PORT_2: String(ports[1]),
+    KAFKA_EXTERNAL_PORT_3: String(ports[2]),
+    PROCESSOR_HTTP_PORT: String(httpPorts.processor),
+    SINK_HTTP_PORT: String(httpPorts.sink),
+    MONITOR_HTTP_PORT: String(httpPorts.monitor),
+    // Three brokers and the services on a 2-core CI machine.
+    KAFKA_HEAP_OPTS: '-Xmx256m -Xms256m',
+    SNAPSHOT_INTERVAL_MS: '1000',
+    DATA_DIR: sample,
+    // This checkout's code in the images (nx skips the bundles that did not change).
+    STACK_BUILD: '1',
+  };
+  delete env.KAFKA_BROKERS; // the host's broker is not the stack's
+});
+
+afterAll(async () => {
+  if (!down) await stack(['down', '-v']);
+  const sizes = ctr(['images', '--format', '{{.Repository}}:{{.Tag}} {{.Size}}'])
+    .stdout.split('\n')
+    .filter((l) => /movie-stream/.test(l) && !/<none>/.test(l))
+    .join('\n  ');
+  process.stderr.write(`compose stack test (${project}): ${figures.join('; ')}; whole test ${seconds(started)} s\nimages:\n  ${sizes}\n`);
+});
+
+describe('the compose stack (deploy/docker-compose.yml)', () => {
+  const services = ['kafka-1', 'kafka-2', 'kafka-3', 'topic-setup', 'mean-rating-processor', 'movie-data-sink', 'monitor'];
+
+  it('comes up healthy in dependency order, with the endpoints on 127.0.0.1 of the host only', async () => {
+    const t = performance.now();
+    const up = ok(await stack(['up', ...services]), 'stack.sh up');
+    figures.push(`up (images + containers) ${seconds(t)} s: ${up.stderr.match(/up and healthy in .*/)?.[0] ?? '?'}`);
+    for (const s of LONG_RUNNING) expect([s, state(s, '.State.Running'), state(s, '.State.Health.Status')]).toEqual([s, 'true', 'healthy']);
+    // topic-setup ran after the brokers were healthy and finished before the services started.
+    expect([state('topic-setup', '.State.ExitCode'), state('topic-setup', '.State.Running')]).toEqual(['0', 'false']);
+    const setupDone = Date.parse(state('topic-setup', '.State.FinishedAt'));
+    for (const s of ['mean-rating-processor', 'movie-data-sink', 'monitor']) {
+      expect([s, Date.parse(state(s, '.State.StartedAt')) >= setupDone]).toEqual([s, true]);
+    }
+
+    // Published ports: on the host's loopback only.
+    for (const s of [...BROKERS, 'mean-rating-processor', 'movie-data-sink', 'monitor']) {
+      const bindings = JSON.parse(state(s, 'json .HostConfig.PortBindings')) as Record<string, { HostIp: string }[]>;
+      const ips = Object.values(bindings).flatMap((b) => b.map((x) => x.HostIp));
+      expect([s, ips.length > 0 && ips.every((ip) => ip === '127.0.0.1')]).toEqual([s, true]);
+    }
+    for (const port of Object.values(httpPorts)) {
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect([port, r.status]).toEqual([port, 200]);
+    }
+
+    // The topics as create-topics.sh made them, seen through the external listeners.
+    const kafka = kafkaClient(
+      { brokers: externalBrokers },
+      `${project}-check`,
+      createLogger({ service: 'stack-test', level: 'error', format: 'json' }),
+    );
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: ['ratings', 'movies', 'mean-ratings'] });
+      const layout = Object.fromEntries(meta.topics.map((tp) => [tp.name, [tp.partitions.length, tp.partitions[0]!.replicas.length]]));
+      expect(layout).toEqual({ ratings: [6, 3], movies: [3, 3], 'mean-ratings': [3, 3] });
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('runs the sample data through the producers containers exactly, also with a broker stopped mid-run', async () => {
+    const t = performance.now();
+    const kafka = kafkaClient(
+      { brokers: externalBrokers },
+      `${project}-test`,
+      createLogger({ service: 'stack-test', level: 'error', format: 'json' }),
+    );
+    const admin = kafka.admin();
+    await admin.connect();
+    const out = mkdtempSync(join(tmpdir(), 'stack-out-'));
+    try {
+      const reference = await computeReferenceMeans(join(sample, 'ratings.csv'));
+      const movieIds = await movieIdsOf(join(sample, 'movies.csv'));
+      // The broker to stop: the leader of ratings partition 0 (a leader change on the pipeline's input).
+      const meta = await admin.fetchTopicMetadata({ topics: ['ratings'] });
+      const victim = `kafka-${meta.topics[0]!.partitions.find((p) => p.partitionId === 0)!.leader}`;
+
+      const ratingsEnd = async () => (await admin.fetchTopicOffsets('ratings')).reduce((n, p) => n + Number(p.high), 0);
+      // --no-deps: the brokers and topics are there; compose would start topic-setup again.
+      const feeding = stack(['compose', 'up', '-d', '--no-deps', 'rating-producer', 'movie-producer']);
+      let seen = 0;
+      expect(
+        await until(
+          orFalse(async () => (seen = await ratingsEnd()) > 0),
+          120_000,
+          50,
+        ),
+      ).toBe(true);
+      // stop -t 0: SIGKILL at once, a broker crash (and not restarted: compose marks it stopped).
+      ok(await stack(['compose', 'stop', '-t', '0', victim]), `stop ${victim}`);
+      figures.push(`${victim} stopped when ${seen} of ${reference.ratings} ratings were on the topic`);
+      ok(await feeding, 'compose up producers');
+      expect(state(victim, '.State.Running')).toBe('false');
+
+      // Both producers finish (exit 0) with one broker down: acks=all needs 2 of 3 replicas.
+      expect(
+        await until(() => ['rating-producer', 'movie-producer'].every((p) => state(p, '.State.Running') === 'false'), 180_000, 500),
+      ).toBe(true);
+      for (const p of ['rating-producer', 'movie-producer']) expect([p, state(p, '.State.ExitCode')]).toEqual([p, '0']);
+      const logs = ctr(['logs', containerOf('rating-producer')]);
+      const summary = JSON.parse(logs.stdout.split('\n').find((l) => l.startsWith('{"summary"'))!).summary;
+      expect(summary.published).toBe(reference.ratings);
+
+      // Drained: every rating on the topic, both groups committed to the end (commits follow snapshots).
+      const drained = await until(
+        async () => {
+          for (const s of ['mean-rating-processor', 'movie-data-sink']) expect([s, state(s, '.State.Running')]).toEqual([s, 'true']);
+          return orFalse(
+            async () =>
+              (await ratingsEnd()) === reference.ratings &&
+              totalLag(await consumerLag(admin, groups.processor, ['ratings'])) === 0 &&
+              totalLag(await consumerLag(admin, groups.sink, ['movies', 'mean-ratings'])) === 0,
+          )();
+        },
+        300_000,
+        500,
+      );
+      expect(drained).toBe(true);
+      figures.push(`fed and drained in ${seconds(t)} s`);
+
+      // movie-data.csv out of the sink's volume, against the independent computation.
+      expect(ctr(['cp', `${containerOf('movie-data-sink')}:/data/out/movie-data.csv`, join(out, 'movie-data.csv')]).status).toBe(0);
+      const rows = await readSemicolonCsv(join(out, 'movie-data.csv'));
+      expect(compareMovieData(rows, reference.means, movieIds)).toEqual([]);
+      expect(rows).toHaveLength(new Set([...movieIds, ...reference.means.keys()]).size);
+
+      // The stopped broker comes back from its volume (formatted once, not again) and catches up.
+      const t2 = performance.now();
+      ok(await stack(['compose', 'start', victim]), `start ${victim}`);
+      ok(await stack(['health']), 'stack.sh health');
+      const brokerLog = ctr(['logs', containerOf(victim)]);
+      expect((`${brokerLog.stdout}${brokerLog.stderr}`.match(/^formatting /gm) ?? []).length).toBe(1);
+      const inSync = await until(
+        orFalse(async () =>
+          (await admin.fetchTopicMetadata({ topics: ['ratings', 'movies', 'mean-ratings'] })).topics.every((tp) =>
+            tp.partitions.every((p) => p.isr.length === 3),
+          ),
+        ),
+        180_000,
+        1000,
+      );
+      expect(inSync).toBe(true);
+      figures.push(`${victim} back in sync in ${seconds(t2)} s`);
+    } finally {
+      await admin.disconnect();
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('down -v leaves no container, network or volume of the project', async () => {
+    expect(leftovers().length).toBeGreaterThan(0); // the check sees the stack while it is there
+    const t = performance.now();
+    ok(await stack(['down', '-v']), 'stack.sh down -v');
+    down = true;
+    figures.push(`down -v ${seconds(t)} s`);
+    expect(leftovers()).toEqual([]);
+  });
+});
