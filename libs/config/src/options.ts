@@ -188,6 +188,13 @@ export const OPTIONS = {
     default: 'data/out',
     description: 'Where snapshots (mean-ratings.csv, movie-data.csv) and rejected-row files go.',
   },
+  sharedOutDir: {
+    env: 'SHARED_OUT_DIR',
+    flag: 'shared-out',
+    type: 'string',
+    description:
+      'Several instances of a service: a directory all of them can write (a shared volume). Give each OUT_DIR=<it>/instances/<service>-<n>; after every snapshot an instance writes <it>/mean-ratings.csv (movie-data.csv) merged from all instances\' states, each partition from the instance furthest in it. Unset = no merged file.',
+  },
   stateDir: {
     env: 'STATE_DIR',
     flag: 'state-dir',

@@ -56,7 +56,8 @@ export function configEnv(settings: Partial<Record<OptionName, string | number |
 }
 
 /** Where a scaled run keeps its consumer instances' own output directories: `<out>/instances/<app>-<i>`. */
-export const INSTANCES_DIR = 'instances';
+export { INSTANCES_DIR } from '@movie-stream/storable-frame';
+import { INSTANCES_DIR } from '@movie-stream/storable-frame';
 
 /** The file each consumer writes into its output directory (and a scaled run merges into `<out>`). */
 export const CONSUMER_OUTPUT: Record<ConsumerApp, string> = {

@@ -1,22 +1,14 @@
 // A scaled run's result: each consumer instance holds the partitions it owns, in `<out>/instances/<app>-<i>`;
 // the run's `<out>/mean-ratings.csv` and `<out>/movie-data.csv` are merged from those states.
-import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyPartitioner } from '@movie-stream/messaging';
-import { mergeSnapshots, MergeResult, readCurrentState } from '@movie-stream/storable-frame';
+import { instanceStateDirs as serviceStateDirs, mergeSnapshots, MergeResult, readCurrentState } from '@movie-stream/storable-frame';
 import { CONSUMER_APPS, ConsumerApp } from './apps';
 import { CONSUMER_OUTPUT, INSTANCES_DIR } from './layout';
 
 /** The state directory of each instance of `app` found under `<outDir>/instances`, in instance order. */
 export function instanceStateDirs(outDir: string, app: ConsumerApp): string[] {
-  const dir = join(outDir, INSTANCES_DIR);
-  if (!existsSync(dir)) return [];
-  const pattern = new RegExp(`^${app}-(\\d+)$`);
-  return readdirSync(dir)
-    .map((e) => pattern.exec(e))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .sort((a, b) => Number(a[1]) - Number(b[1]))
-    .map((m) => join(dir, m[0], '.state', app));
+  return serviceStateDirs(outDir, app);
 }
 
 /** The topics the states were built from: those they keep a partition count of. */

@@ -8,11 +8,12 @@ import {
   PartitionBatch,
   Publisher,
   rawSink,
+  keyPartitioner,
   StateMismatchError,
   TopicLayoutError,
   truncateTopic,
 } from '@movie-stream/messaging';
-import { ColumnSpec, StorableFrame } from '@movie-stream/storable-frame';
+import { ColumnSpec, instanceStateDirs, mergeSnapshots, StorableFrame } from '@movie-stream/storable-frame';
 import { connectAndEnsureTopics } from './kafka-setup';
 import { Changelog, PartitionedState } from './partition-owner';
 import type { ServiceContext } from './run-service';
@@ -20,6 +21,7 @@ import type { ServiceContext } from './run-service';
 /** The options a table-keeping consumer reads (besides the common ones). */
 export const STATEFUL_CONSUMER_OPTIONS = [
   'outDir',
+  'sharedOutDir',
   'stateDir',
   'resetState',
   'snapshotIntervalMs',
@@ -172,11 +174,13 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
         `${outputFile}${spec.changelog ? ` and the records of ${spec.changelog.topic}` : ''}; or point the service at the topics the state was built from.`,
     );
   };
-  frame.startPeriodic(config.snapshotIntervalMs as number, (info) => {
+  const mergeShared = sharedOutputMerger(spec, ctx);
+  frame.startPeriodic(config.snapshotIntervalMs as number, async (info) => {
     logger.debug(`snapshot ${info.generation} written`, { rows: info.rows, copyMs: info.copyMs, writeMs: info.writeMs });
     ctx.metrics.lastSnapshotCopyMs.set(info.copyMs);
     ctx.health.lastSnapshot = { generation: info.generation, rows: info.rows, at: new Date().toISOString() };
-    return consumer.commit(info.offsets);
+    await consumer.commit(info.offsets);
+    mergeShared();
   });
   try {
     await consumer.start();
@@ -218,6 +222,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     ctx.step('committing the offsets of the last periodic snapshot');
     await consumer.commit(frame.offsets());
   }
+  mergeShared();
   ctx.step('sending the last meta reports');
   await meta.close();
   ctx.step('leaving the consumer group');
@@ -269,4 +274,38 @@ export async function sendToDeadLetterQueue(
     deadLetterTopic(batch.topic),
     bad.map((b) => deadLetter({ topic: batch.topic, partition: batch.partition, service: ctx.service }, b.message, b.reason)),
   );
+}
+
+/**
+ * With SHARED_OUT_DIR: writes `<shared>/<name>.csv` merged from every instance's state under
+ * `<shared>/instances/<service>-<n>` (each partition from the instance furthest in it). A merge that cannot
+ * be done yet (an instance still starting, a partition not claimed yet) is skipped and said once a minute;
+ * it never stops the service.
+ */
+function sharedOutputMerger<K, Row>(spec: StatefulConsumerSpec<K, Row>, ctx: StatefulConsumerSpec<K, Row>['ctx']): () => void {
+  const shared = ctx.config.sharedOutDir as string | undefined;
+  if (!shared) return () => undefined;
+  const key = spec.columns[0].name;
+  let lastWarn = 0;
+  const partitioners = new Map<number, (k: string) => number>();
+  const partitionOf = (record: Record<string, string>, count: number) => {
+    let p = partitioners.get(count);
+    if (!p) partitioners.set(count, (p = keyPartitioner(spec.topics[0], count)));
+    return p(String(record[key]));
+  };
+  return () => {
+    try {
+      mergeSnapshots({
+        stateDirs: instanceStateDirs(shared, ctx.service),
+        outputFile: join(shared, `${spec.name}.csv`),
+        topics: spec.topics,
+        partitionOf,
+      });
+    } catch (e) {
+      if (Date.now() - lastWarn > 60_000) {
+        lastWarn = Date.now();
+        ctx.logger.warn(`could not merge the instances' ${spec.name} into ${shared} yet: ${(e as Error).message}`);
+      }
+    }
+  };
 }

@@ -2,4 +2,12 @@ export { StorableFrame, StorableFrameOptions, SnapshotInfo, SnapshotError, Frame
 export { OffsetMap, ColumnSpec, SnapshotMeta, RecordMark, MarkMap, CURRENT_FILE, TABLE_FILE, META_FILE } from './types';
 export { writeGeneration, serializeTable } from './write-generation';
 export { FrameTable, ReadonlyFrameTable } from './frame-table';
-export { mergeSnapshots, readCurrentState, MergeSnapshotsOptions, MergeResult, MergedPartition } from './merge-snapshots';
+export {
+  mergeSnapshots,
+  readCurrentState,
+  instanceStateDirs,
+  INSTANCES_DIR,
+  MergeSnapshotsOptions,
+  MergeResult,
+  MergedPartition,
+} from './merge-snapshots';

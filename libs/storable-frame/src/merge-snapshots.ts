@@ -2,7 +2,7 @@
 // holds the partitions it owns; an instance that lost a partition may still hold an older copy of it, so
 // every partition is taken from the instance that got furthest in it (highest offsets), and only that
 // partition's rows of that instance.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readGeneration } from './storable-frame';
 import { ColumnarCopy, CURRENT_FILE, OffsetMap, SnapshotMeta } from './types';
@@ -188,4 +188,19 @@ export function mergeSnapshots(opts: MergeSnapshotsOptions): MergeResult {
   };
   publishOutput(serializeTable(table), opts.outputFile);
   return { rows: rows.length, partitions, warnings };
+}
+
+/** Where instances of a service keep their output, under a directory they share: `<dir>/instances/<service>-<n>`. */
+export const INSTANCES_DIR = 'instances';
+
+/** The state directory of each instance of `service` under `<dir>/instances` (`<service>-<n>/.state/<service>`), in instance order. */
+export function instanceStateDirs(dir: string, service: string): string[] {
+  const root = join(dir, INSTANCES_DIR);
+  if (!existsSync(root)) return [];
+  const pattern = new RegExp(`^${service.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`);
+  return readdirSync(root)
+    .map((e) => pattern.exec(e))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .sort((a, b) => Number(a[1]) - Number(b[1]))
+    .map((m) => join(root, m[0], '.state', service));
 }

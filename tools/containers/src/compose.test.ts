@@ -14,7 +14,8 @@ const doc = parseDocument(composeText, { merge: true });
 const compose = doc.toJS({ maxAliasCount: 1000 }) as { services: Record<string, any>; volumes: Record<string, unknown> };
 const services = compose.services;
 
-const CONSUMERS = CONSUMER_APPS;
+// Consumer services: two instances of each app (`<app>` and `<app>-2`).
+const CONSUMERS = CONSUMER_APPS.flatMap((a) => [a, `${a}-2`]);
 const BROKERS = ['kafka-1', 'kafka-2', 'kafka-3'];
 // The monitor's own options (apps/monitor/src/main.ts passes this list to runService).
 const MONITOR_OPTIONS: readonly OptionName[] = [
@@ -27,7 +28,7 @@ const MONITOR_OPTIONS: readonly OptionName[] = [
   'dashboardMaxClients',
   'dashboardClientBufferBytes',
 ];
-const SERVICES = [...APPS, 'monitor'];
+const SERVICES = [...APPS, ...CONSUMER_APPS.map((a) => `${a}-2`), 'monitor'];
 
 /** Options an app reads: the common ones plus the lists service-runtime defines for its kind. */
 function appOptions(app: string): OptionName[] {
@@ -68,7 +69,7 @@ describe('deploy/docker-compose.yml', () => {
   it('has the brokers, topic setup, Kafdrop, the four services and the monitor, each with an image', () => {
     expect(Object.keys(services).sort()).toEqual([...BROKERS, 'kafdrop', 'topic-setup', ...SERVICES].sort());
     for (const [name, s] of Object.entries(services)) expect([name, typeof s.image]).toEqual([name, 'string']);
-    for (const app of SERVICES) expect(services[app].image).toMatch(new RegExp(`^movie-stream/${app}:`));
+    for (const app of SERVICES) expect(services[app].image).toMatch(new RegExp(`^movie-stream/${app.replace(/-2$/, '')}:`));
     // KAFKA_IMAGE: apache/kafka by default, the image built from the project's jars where it cannot be pulled.
     for (const b of [...BROKERS, 'topic-setup']) expect(services[b].image).toMatch(/^\$\{KAFKA_IMAGE:-apache\/kafka:4\.1\.\d+\}$/);
     expect(services.kafdrop.image).toMatch(/obsidiandynamics\/kafdrop/);
@@ -95,12 +96,23 @@ describe('deploy/docker-compose.yml', () => {
     for (const b of BROKERS) expect(services[b].ports[0]).toMatch(/^\$\{KAFKA_PUBLISH_HOST:-127\.0\.0\.1\}:/);
   });
 
-  it('gives every service instance its own INSTANCE_ID and every consumer instance its own state volume', () => {
+  it("gives every service instance its own INSTANCE_ID and every consumer instance its own state directory on its service's shared volume", () => {
     const ids = SERVICES.map((s) => envOf(s).INSTANCE_ID);
     expect(ids.every(Boolean)).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);
-    const stateVolumes = CONSUMERS.map((c) => (services[c].volumes as string[]).find((v) => v.endsWith(':/data/out'))!.split(':')[0]);
-    expect(new Set(stateVolumes).size).toBe(CONSUMERS.length);
+    const volumeOf = (c: string) => (services[c].volumes as string[]).find((v) => v.endsWith(':/data/out'))!.split(':')[0];
+    for (const app of CONSUMER_APPS) {
+      // Both instances of an app: one volume, SHARED_OUT_DIR at its root, OUT_DIR = instances/<INSTANCE_ID> (the layout the merge reads).
+      expect(volumeOf(app)).toBe(volumeOf(`${app}-2`));
+      for (const c of [app, `${app}-2`]) {
+        expect(envOf(c).SHARED_OUT_DIR).toBe('/data/out');
+        expect(envOf(c).OUT_DIR).toBe(`/data/out/instances/${envOf(c).INSTANCE_ID}`);
+        expect(envOf(c).INSTANCE_ID).toMatch(new RegExp(`^${app}-\\d+$`));
+        expect(envOf(c).GROUP_ID).toBe(envOf(app).GROUP_ID);
+      }
+    }
+    const stateVolumes = CONSUMERS.map(volumeOf);
+    expect(new Set(stateVolumes).size).toBe(CONSUMER_APPS.length);
     for (const [name, s] of Object.entries(services)) {
       if ((CONSUMERS as readonly string[]).includes(name)) continue;
       for (const v of (s.volumes ?? []) as string[]) expect([name, stateVolumes.includes(v.split(':')[0]!)]).toEqual([name, false]);
@@ -196,7 +208,17 @@ describe('deploy/.env.example', () => {
   it('covers every setting the four services read that makes sense in the stack, with its default', () => {
     expect(stackEnvs.size).toBeGreaterThan(20);
     // Fixed by the image/compose file (paths, endpoint) or per process (instance id, state dir).
-    const fixed = new Set(['INSTANCE_ID', 'HTTP_HOST', 'HTTP_PORT', 'RATINGS_FILE', 'MOVIES_FILE', 'OUT_DIR', 'STATE_DIR', 'GROUP_ID']);
+    const fixed = new Set([
+      'INSTANCE_ID',
+      'HTTP_HOST',
+      'HTTP_PORT',
+      'RATINGS_FILE',
+      'MOVIES_FILE',
+      'OUT_DIR',
+      'SHARED_OUT_DIR',
+      'STATE_DIR',
+      'GROUP_ID',
+    ]);
     // Stack-specific defaults: the compose cluster, JSON logs for a log collector.
     const differs: Record<string, string> = { KAFKA_BROKERS: 'kafka-1:19092,kafka-2:19092,kafka-3:19092', LOG_FORMAT: 'json' };
     for (const [env, spec] of stackEnvs) {

@@ -18,12 +18,14 @@ const STACK = join(ROOT, 'tools', 'containers', 'stack.sh');
 const sample = join(ROOT, 'data', 'sample');
 const project = `msstack${Date.now().toString(36)}${process.pid}`;
 const BROKERS = ['kafka-1', 'kafka-2', 'kafka-3'] as const;
-const LONG_RUNNING = [...BROKERS, 'mean-rating-processor', 'movie-data-sink', 'monitor'];
+// Two instances of each consumer (docs/SCALING.md): `<app>` and `<app>-2`.
+const CONSUMERS = ['mean-rating-processor', 'mean-rating-processor-2', 'movie-data-sink', 'movie-data-sink-2'];
+const LONG_RUNNING = [...BROKERS, ...CONSUMERS, 'monitor'];
 const groups = { processor: 'movie-stream.mean-rating-processor', sink: 'movie-stream.movie-data-sink' };
 const figures: string[] = [];
 let env: NodeJS.ProcessEnv = engineEnv;
 let externalBrokers: string[] = [];
-let httpPorts: Record<'processor' | 'sink' | 'monitor', number>;
+let httpPorts: Record<'processor' | 'processor2' | 'sink' | 'sink2' | 'monitor', number>;
 let down = false;
 const started = performance.now();
 const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
@@ -81,9 +83,9 @@ const orFalse =
 const state = (service: string, field: string) => ctr(['inspect', '-f', `{{${field}}}`, containerOf(service)]).stdout.trim();
 
 beforeAll(async () => {
-  const ports = await freePorts(6);
+  const ports = await freePorts(8);
   externalBrokers = ports.slice(0, 3).map((p) => `127.0.0.1:${p}`);
-  httpPorts = { processor: ports[3]!, sink: ports[4]!, monitor: ports[5]! };
+  httpPorts = { processor: ports[3]!, sink: ports[4]!, monitor: ports[5]!, processor2: ports[6]!, sink2: ports[7]! };
   env = {
     ...engineEnv,
     COMPOSE_PROJECT_NAME: project,
@@ -93,6 +95,8 @@ beforeAll(async () => {
     KAFKA_EXTERNAL_PORT_3: String(ports[2]),
     PROCESSOR_HTTP_PORT: String(httpPorts.processor),
     SINK_HTTP_PORT: String(httpPorts.sink),
+    PROCESSOR_2_HTTP_PORT: String(httpPorts.processor2),
+    SINK_2_HTTP_PORT: String(httpPorts.sink2),
     MONITOR_HTTP_PORT: String(httpPorts.monitor),
     // Three brokers and the services on a 2-core CI machine.
     KAFKA_HEAP_OPTS: '-Xmx256m -Xms256m',
@@ -114,7 +118,7 @@ afterAll(async () => {
 });
 
 describe('the compose stack (deploy/docker-compose.yml)', () => {
-  const services = ['kafka-1', 'kafka-2', 'kafka-3', 'topic-setup', 'mean-rating-processor', 'movie-data-sink', 'monitor'];
+  const services = ['kafka-1', 'kafka-2', 'kafka-3', 'topic-setup', ...CONSUMERS, 'monitor'];
 
   it('comes up healthy in dependency order, with the endpoints on 127.0.0.1 of the host only', async () => {
     const t = performance.now();
@@ -124,12 +128,12 @@ describe('the compose stack (deploy/docker-compose.yml)', () => {
     // topic-setup ran after the brokers were healthy and finished before the services started.
     expect([state('topic-setup', '.State.ExitCode'), state('topic-setup', '.State.Running')]).toEqual(['0', 'false']);
     const setupDone = Date.parse(state('topic-setup', '.State.FinishedAt'));
-    for (const s of ['mean-rating-processor', 'movie-data-sink', 'monitor']) {
+    for (const s of [...CONSUMERS, 'monitor']) {
       expect([s, Date.parse(state(s, '.State.StartedAt')) >= setupDone]).toEqual([s, true]);
     }
 
     // Published ports: on the host's loopback only.
-    for (const s of [...BROKERS, 'mean-rating-processor', 'movie-data-sink', 'monitor']) {
+    for (const s of [...BROKERS, ...CONSUMERS, 'monitor']) {
       const bindings = JSON.parse(state(s, 'json .HostConfig.PortBindings')) as Record<string, { HostIp: string }[]>;
       const ips = Object.values(bindings).flatMap((b) => b.map((x) => x.HostIp));
       expect([s, ips.length > 0 && ips.every((ip) => ip === '127.0.0.1')]).toEqual([s, true]);
@@ -202,7 +206,7 @@ describe('the compose stack (deploy/docker-compose.yml)', () => {
       // Drained: every rating on the topic, both groups committed to the end (commits follow snapshots).
       const drained = await until(
         async () => {
-          for (const s of ['mean-rating-processor', 'movie-data-sink']) expect([s, state(s, '.State.Running')]).toEqual([s, 'true']);
+          for (const s of CONSUMERS) expect([s, state(s, '.State.Running')]).toEqual([s, 'true']);
           return orFalse(
             async () =>
               (await ratingsEnd()) === reference.ratings &&
@@ -216,10 +220,28 @@ describe('the compose stack (deploy/docker-compose.yml)', () => {
       expect(drained).toBe(true);
       figures.push(`fed and drained in ${seconds(t)} s`);
 
-      // movie-data.csv out of the sink's volume, against the independent computation.
-      expect(ctr(['cp', `${containerOf('movie-data-sink')}:/data/out/movie-data.csv`, join(out, 'movie-data.csv')]).status).toBe(0);
-      const rows = await readSemicolonCsv(join(out, 'movie-data.csv'));
+      // movie-data.csv out of the sinks' shared volume (merged from both instances' states after each of their
+      // snapshots: the last one follows the last commit), against the independent computation.
+      let rows: Awaited<ReturnType<typeof readSemicolonCsv>> = [];
+      const merged = await until(
+        orFalse(async () => {
+          if (ctr(['cp', `${containerOf('movie-data-sink')}:/data/out/movie-data.csv`, join(out, 'movie-data.csv')]).status !== 0)
+            return false;
+          rows = await readSemicolonCsv(join(out, 'movie-data.csv'));
+          return compareMovieData(rows, reference.means, movieIds).length === 0;
+        }),
+        60_000,
+        500,
+      );
       expect(compareMovieData(rows, reference.means, movieIds)).toEqual([]);
+      expect(merged).toBe(true);
+      // Both sinks did share the work: each instance's own table holds only part of the movies.
+      for (const id of ['movie-data-sink-1', 'movie-data-sink-2']) {
+        const own = join(out, `${id}.csv`);
+        expect(ctr(['cp', `${containerOf('movie-data-sink')}:/data/out/instances/${id}/movie-data.csv`, own]).status).toBe(0);
+        const part = (await readSemicolonCsv(own)).length;
+        expect([id, part > 0 && part < rows.length]).toEqual([id, true]);
+      }
       expect(rows).toHaveLength(new Set([...movieIds, ...reference.means.keys()]).size);
 
       // The stopped broker comes back from its volume (formatted once, not again) and catches up.
