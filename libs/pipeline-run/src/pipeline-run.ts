@@ -10,7 +10,7 @@ import {
   newRunId,
   waitForStableGroups,
 } from '@movie-stream/messaging';
-import { connectDatabase, emptyTables, readMovieDataTable } from '@movie-stream/movie-db';
+import { connectDatabase, describeDatabase, emptyTables, readMovieDataTable } from '@movie-stream/movie-db';
 import { MOVIE_DATA_COLUMNS, MovieDataRow } from '@movie-stream/movie-data';
 import { FrameTable, serializeTable } from '@movie-stream/storable-frame';
 import { AppName, CONSUMER_APPS, ConsumerApp, ProducerApp } from './apps';
@@ -441,7 +441,9 @@ export class PipelineRun {
       const elapsedSeconds = (performance.now() - started) / 1000;
       const movieData = readMovieData(join(this.outDir, 'movie-data.csv'));
       const instances = { processors: this.instanceCounts['mean-rating-processor'], sinks: this.instanceCounts['movie-data-sink'] };
-      return { ratings, movies, movieData, elapsedSeconds, outDir: this.outDir, ...(this.scaled ? { instances } : {}) };
+      const db = this.opts.database;
+      const database = db && { where: describeDatabase(db.url), sink: db.sink === true, processor: db.processor === true };
+      return { ratings, movies, movieData, elapsedSeconds, outDir: this.outDir, ...(this.scaled ? { instances } : {}), ...(database ? { database } : {}) };
     } finally {
       if (this.stopping) await this.stopping;
       for (const s of this.all()) if (running(s)) s.child.kill('SIGKILL');
