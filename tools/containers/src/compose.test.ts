@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { OPTIONS, OptionName } from '@movie-stream/config';
-import { COMMON_OPTIONS, CSV_PRODUCER_OPTIONS, STATEFUL_CONSUMER_OPTIONS } from '@movie-stream/service-runtime';
+import { COMMON_OPTIONS, CSV_PRODUCER_OPTIONS, DATABASE_CONSUMER_OPTIONS } from '@movie-stream/service-runtime';
 import { APPS, CONSUMER_APPS } from '@movie-stream/pipeline-run';
 
 const deploy = join(__dirname, '..', '..', '..', 'deploy');
@@ -24,7 +24,11 @@ function appOptions(app: string): OptionName[] {
       ? ['ratingsFile', ...CSV_PRODUCER_OPTIONS]
       : app === 'movie-producer'
         ? ['moviesFile', ...CSV_PRODUCER_OPTIONS]
-        : STATEFUL_CONSUMER_OPTIONS;
+        : app === 'movie-data-sink'
+          ? [...DATABASE_CONSUMER_OPTIONS, 'sinkStore']
+          : app === 'mean-rating-processor'
+            ? [...DATABASE_CONSUMER_OPTIONS, 'processorState']
+            : [];
   return [...COMMON_OPTIONS, ...own];
 }
 const stackEnvs = new Map(APPS.flatMap((a) => appOptions(a)).map((n) => [OPTIONS[n].env, OPTIONS[n] as { env: string; default?: string }]));
@@ -52,7 +56,7 @@ describe('deploy/docker-compose.yml', () => {
   });
 
   it('has the brokers, topic setup, Kafdrop and the four services, each with an image', () => {
-    expect(Object.keys(services).sort()).toEqual([...BROKERS, 'kafdrop', 'topic-setup', ...APPS].sort());
+    expect(Object.keys(services).sort()).toEqual([...BROKERS, 'kafdrop', 'topic-setup', 'postgres', ...APPS].sort());
     for (const [name, s] of Object.entries(services)) expect([name, typeof s.image]).toEqual([name, 'string']);
     for (const app of APPS) expect(services[app].image).toMatch(new RegExp(`^movie-stream/${app}:`));
     for (const b of BROKERS) expect(services[b].image).toMatch(/apache\/kafka:4\.1\.\d+\}?$/);
@@ -149,7 +153,11 @@ describe('deploy/.env.example', () => {
     // Fixed by the image/compose file (paths, endpoint) or per process (instance id, state dir).
     const fixed = new Set(['INSTANCE_ID', 'HTTP_HOST', 'HTTP_PORT', 'RATINGS_FILE', 'MOVIES_FILE', 'OUT_DIR', 'STATE_DIR', 'GROUP_ID']);
     // Stack-specific defaults: the compose cluster, JSON logs for a log collector.
-    const differs: Record<string, string> = { KAFKA_BROKERS: 'kafka-1:19092,kafka-2:19092,kafka-3:19092', LOG_FORMAT: 'json' };
+    const differs: Record<string, string> = {
+      KAFKA_BROKERS: 'kafka-1:19092,kafka-2:19092,kafka-3:19092',
+      LOG_FORMAT: 'json',
+      DATABASE_URL: 'postgres://postgres@postgres:5432/movie_stream',
+    };
     for (const [env, spec] of stackEnvs) {
       if (fixed.has(env)) continue;
       expect([env, envExample.has(env)]).toEqual([env, true]);
