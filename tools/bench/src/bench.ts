@@ -167,7 +167,7 @@ async function runPipelineOnce(o: {
       beforeProducers: () => {
         t0 = performance.now();
         // Freshness under load: probes run while the data set streams through (until the drain).
-        probe = startFreshnessProbe({ kafka: pr.kafka, topic: pr.topics.ratings, ports: httpPorts['movie-data-sink']!, max: o.freshnessSamples });
+        probe = startFreshnessProbe({ kafka: pr.kafka, brokers: o.brokers, topic: pr.topics.ratings, ports: httpPorts['movie-data-sink']!, max: o.freshnessSamples });
       },
       afterDrained: async () => {
         e2e = (performance.now() - t0) / 1000;

@@ -1,7 +1,8 @@
 // API freshness: the time from a rating published to its effect visible in GET /api/movies/:id. The bench
 // publishes probe ratings of its own (movie ids far above the data set's, so they never mix with the
 // data's movies), one at a time, and polls the sinks' APIs until the movie's count includes the probe.
-import type { KafkaClient } from '@movie-stream/messaging';
+import { createLogger } from '@movie-stream/logging';
+import { Publisher, type KafkaClient } from '@movie-stream/messaging';
 import { encodeRating } from '@movie-stream/mean-rating';
 
 /** Movie ids of the probes: outside any generated data set (ids there are at most the movie count). */
@@ -32,21 +33,30 @@ async function countAt(port: number, movieId: number): Promise<number> {
  * Starts probing: publishes a rating of a probe movie, waits until one of the sinks' APIs (`ports`: with
  * several sinks, the one owning the movie's partition answers it) counts it, records the time, repeats.
  */
-export function startFreshnessProbe(o: { kafka: KafkaClient; topic: string; ports: number[]; max: number; timeoutMs?: number }): FreshnessProbe {
-  const producer = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+export function startFreshnessProbe(o: {
+  kafka: KafkaClient;
+  brokers: string[];
+  topic: string;
+  ports: number[];
+  max: number;
+  timeoutMs?: number;
+}): FreshnessProbe {
+  // Idempotent: a retried send must not count a probe twice (the next probe's wait would end at once).
+  const logger = createLogger({ service: 'bench-probe', instanceId: 'bench', level: 'warn', format: 'text' });
+  const publisher = new Publisher(o.kafka, { brokers: o.brokers, logger, idempotent: true, acks: -1 });
   const samples: number[] = [];
   const counts = new Map<number, number>();
   let stopping = false;
   const probe: FreshnessProbe = { samples, published: 0, stop: async () => void (stopping = true) };
   const done = (async () => {
-    await producer.connect();
+    await publisher.connect();
     try {
       for (let i = 0; !stopping && samples.length < o.max; i++) {
         const movieId = PROBE_MOVIE_BASE + (i % PROBE_MOVIES);
         const want = (counts.get(movieId) ?? 0) + 1;
         const t0 = performance.now();
         const value = encodeRating({ userId: 1, movieId, rating: 5, timestamp: Math.floor(Date.now() / 1000) });
-        await producer.send({ topic: o.topic, messages: [{ key: String(movieId), value }], acks: -1 });
+        await publisher.send(o.topic, [{ key: String(movieId), value }]);
         probe.published++;
         counts.set(movieId, want);
         const deadline = t0 + (o.timeoutMs ?? 120_000);
@@ -61,7 +71,7 @@ export function startFreshnessProbe(o: { kafka: KafkaClient; topic: string; port
         }
       }
     } finally {
-      await producer.disconnect();
+      await publisher.disconnect();
     }
   })();
   done.catch(() => undefined); // reported by stop()
