@@ -68,13 +68,11 @@ runService('mean-rating-processor', [...DATABASE_CONSUMER_OPTIONS, 'processorSta
         // Publish before applying: if a publish fails (or is fenced), neither state nor offset has moved.
         await sendToDeadLetterQueue(ctx, publisher, batch, bad);
         if (updated.length) {
-          const next = await state
-            .writer(batch.partition)
-            .send(
-              ctx.topics.meanRatings,
-              batch.partition,
-              updated.map((m) => ({ key: String(m.movieId), value: encodeMeanRating(m, source) })),
-            );
+          const next = await state.writer(batch.partition).send(
+            ctx.topics.meanRatings,
+            batch.partition,
+            updated.map((m) => ({ key: String(m.movieId), value: encodeMeanRating(m, source) })),
+          );
           recordOffset(ctx.topics.meanRatings, batch.partition, next);
         }
         for (const m of updated) rows.set(m.movieId, m);

@@ -50,7 +50,13 @@ runService('movie-data-sink', [...DATABASE_CONSUMER_OPTIONS, 'sinkStore'], async
     columns: MOVIE_DATA_COLUMNS,
     fromRecord: movieDataFromRecord,
     topics,
-    ready: (frame) => ctx.mountRoutes(withMovieApi(lockedMovieQueries((fn) => frame.read(fn)), { routes: {} })),
+    ready: (frame) =>
+      ctx.mountRoutes(
+        withMovieApi(
+          lockedMovieQueries((fn) => frame.read(fn)),
+          { routes: {} },
+        ),
+      ),
     handle: async (batch, frame, publisher) => {
       const apply = batch.topic === ctx.topics.movies ? applyMovie : applyMeanRating;
       await frame.update(async (rows, recordOffset) => {

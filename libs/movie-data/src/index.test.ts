@@ -102,7 +102,11 @@ describe('decoding batches for the database sink', () => {
     expect(bad[2]![1]).toMatch(/^not a Movie: /);
 
     bad.length = 0;
-    const means = [{ value: mean(1, 9, 2), offset: '7' }, { value: mean(3, 4, 0), offset: '8' }, { value: mean(-1, 4, 1), offset: '9' }];
+    const means = [
+      { value: mean(1, 9, 2), offset: '7' },
+      { value: mean(3, 4, 0), offset: '8' },
+      { value: mean(-1, 4, 1), offset: '9' },
+    ];
     expect(decodeMeans(means, (m, reason) => bad.push([m.offset, reason]))).toEqual([{ movieId: 1, sum: 9, count: 2 }]);
     expect(bad).toEqual([
       ['8', 'count 0 is not positive'],

@@ -443,7 +443,15 @@ export class PipelineRun {
       const instances = { processors: this.instanceCounts['mean-rating-processor'], sinks: this.instanceCounts['movie-data-sink'] };
       const db = this.opts.database;
       const database = db && { where: describeDatabase(db.url), sink: db.sink === true, processor: db.processor === true };
-      return { ratings, movies, movieData, elapsedSeconds, outDir: this.outDir, ...(this.scaled ? { instances } : {}), ...(database ? { database } : {}) };
+      return {
+        ratings,
+        movies,
+        movieData,
+        elapsedSeconds,
+        outDir: this.outDir,
+        ...(this.scaled ? { instances } : {}),
+        ...(database ? { database } : {}),
+      };
     } finally {
       if (this.stopping) await this.stopping;
       for (const s of this.all()) if (running(s)) s.child.kill('SIGKILL');

@@ -156,7 +156,10 @@ export async function runDatabaseConsumer(spec: DatabaseConsumerSpec): Promise<D
   const { ctx } = spec;
   const { config, logger, kafka, signal } = ctx;
   const url = config.databaseUrl as string | undefined;
-  if (!url) throw new Error(`${ctx.service}: the postgres mode needs DATABASE_URL (or --database-url), e.g. postgres://postgres@127.0.0.1:5432/movie_stream`);
+  if (!url)
+    throw new Error(
+      `${ctx.service}: the postgres mode needs DATABASE_URL (or --database-url), e.g. postgres://postgres@127.0.0.1:5432/movie_stream`,
+    );
   if (config.resetState) {
     throw new Error(
       `${ctx.service}: --reset-state deletes the file state; in the postgres mode the state is the database at ${describeDatabase(url)}: drop its tables (or use another database) to rebuild`,
@@ -215,7 +218,9 @@ export async function runDatabaseConsumer(spec: DatabaseConsumerSpec): Promise<D
           if (e instanceof OffsetOverlapError) {
             // The database holds the batch's start already (another instance, or a commit whose answer was lost).
             const from = BigInt(e.storedNextOffset);
-            logger.warn(`${batch.topic}:${batch.partition}: the database holds up to ${e.storedNextOffset}: storing only the records from there`);
+            logger.warn(
+              `${batch.topic}:${batch.partition}: the database holds up to ${e.storedNextOffset}: storing only the records from there`,
+            );
             messages = messages.filter((m) => BigInt(m.offset) >= from);
             checkpoint.record(batch.topic, batch.partition, e.storedNextOffset);
             if (messages.length === 0) return;
@@ -224,7 +229,9 @@ export async function runDatabaseConsumer(spec: DatabaseConsumerSpec): Promise<D
           if (!isRetryableDbError(e)) throw e;
           if (signal.aborted) {
             // Stopping: the batch stays unstored, so its offsets are not committed anywhere; the next start reads it again.
-            logger.warn(`${batch.topic}:${batch.partition}: batch ${firstOffset}..${batch.nextOffset} not stored (stopping while PostgreSQL is away)`);
+            logger.warn(
+              `${batch.topic}:${batch.partition}: batch ${firstOffset}..${batch.nextOffset} not stored (stopping while PostgreSQL is away)`,
+            );
             return;
           }
           result.retries++;
@@ -262,7 +269,9 @@ export async function runDatabaseConsumer(spec: DatabaseConsumerSpec): Promise<D
       await consumer.start();
     } catch (e) {
       if (e instanceof StateMismatchError) {
-        throw new Error(`${e.message}. The offsets in ${where} belong to other topics: point the service at another database or drop its tables`);
+        throw new Error(
+          `${e.message}. The offsets in ${where} belong to other topics: point the service at another database or drop its tables`,
+        );
       }
       throw e;
     }

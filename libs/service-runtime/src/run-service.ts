@@ -153,7 +153,19 @@ export function runService<N extends OptionName>(
   http
     .then((ep) => {
       const mountRoutes = (routes: MountedRoutes) => ep?.mount(routes);
-      return main({ service, config, logger, kafka, topics, signal: controller.signal, metrics, health, step, createMetaReporter, mountRoutes });
+      return main({
+        service,
+        config,
+        logger,
+        kafka,
+        topics,
+        signal: controller.signal,
+        metrics,
+        health,
+        step,
+        createMetaReporter,
+        mountRoutes,
+      });
     })
     .then(() => {
       logger.info(`${service} stopped after ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -167,7 +167,13 @@ async function runPipelineOnce(o: {
       beforeProducers: () => {
         t0 = performance.now();
         // Freshness under load: probes run while the data set streams through (until the drain).
-        probe = startFreshnessProbe({ kafka: pr.kafka, brokers: o.brokers, topic: pr.topics.ratings, ports: httpPorts['movie-data-sink']!, max: o.freshnessSamples });
+        probe = startFreshnessProbe({
+          kafka: pr.kafka,
+          brokers: o.brokers,
+          topic: pr.topics.ratings,
+          ports: httpPorts['movie-data-sink']!,
+          max: o.freshnessSamples,
+        });
       },
       afterDrained: async () => {
         e2e = (performance.now() - t0) / 1000;
@@ -200,7 +206,9 @@ async function runPipelineOnce(o: {
     const counted = rows.reduce((s, r) => s + Number(r.rating_count), 0);
     if (counted !== o.data.ratings) problems.push(`movie-data.csv counts ${counted} ratings, expected ${o.data.ratings}`);
     if (processor.count !== o.data.ratings + probes)
-      problems.push(`processor ${processor.source} counts ${processor.count} ratings consumed, expected ${o.data.ratings} + ${probes} probes`);
+      problems.push(
+        `processor ${processor.source} counts ${processor.count} ratings consumed, expected ${o.data.ratings} + ${probes} probes`,
+      );
 
     // Per service: CPU summed over its instances, peak RSS of the largest instance.
     const u = (a: AppName) => {

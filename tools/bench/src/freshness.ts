@@ -66,7 +66,8 @@ export function startFreshnessProbe(o: {
             samples.push(performance.now() - t0);
             break;
           }
-          if (performance.now() > deadline) throw new Error(`probe rating of movie ${movieId} not visible in the API after ${o.timeoutMs ?? 120_000} ms`);
+          if (performance.now() > deadline)
+            throw new Error(`probe rating of movie ${movieId} not visible in the API after ${o.timeoutMs ?? 120_000} ms`);
           await new Promise((r) => setTimeout(r, 5));
         }
       }

@@ -97,7 +97,8 @@ describe('database modes under faults', () => {
     run.startProducers();
     await Promise.all([run.producerResult('movie-producer'), run.producerResult('rating-producer')]);
     await finishExact(run, ratingsFile, moviesFile);
-    for (const app of [SINK, PROCESSOR]) expect(logOf(run, app)).toMatch(/PostgreSQL at 127\.0\.0\.1:\d+\/\w+ answers \(after \d+ attempts\)/);
+    for (const app of [SINK, PROCESSOR])
+      expect(logOf(run, app)).toMatch(/PostgreSQL at 127\.0\.0\.1:\d+\/\w+ answers \(after \d+ attempts\)/);
   });
 
   it('database gone mid-run (every connection reset, new ones refused) and back: Kafka commits stay within what is stored; exact', async () => {

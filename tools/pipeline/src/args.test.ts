@@ -11,8 +11,20 @@ describe('npm start arguments', () => {
       state: 'file',
       rest: ['--ratings', 'r.csv', '--out', '/tmp/o'],
     });
-    expect(parseStartArgs([])).toEqual({ keepTopics: false, keepDashboard: false, processors: 1, sinks: 1, sink: 'csv', state: 'file', rest: [] });
-    expect(parseStartArgs(['--sink', 'postgres', '--state=postgres', '--out', 'o'])).toMatchObject({ sink: 'postgres', state: 'postgres', rest: ['--out', 'o'] });
+    expect(parseStartArgs([])).toEqual({
+      keepTopics: false,
+      keepDashboard: false,
+      processors: 1,
+      sinks: 1,
+      sink: 'csv',
+      state: 'file',
+      rest: [],
+    });
+    expect(parseStartArgs(['--sink', 'postgres', '--state=postgres', '--out', 'o'])).toMatchObject({
+      sink: 'postgres',
+      state: 'postgres',
+      rest: ['--out', 'o'],
+    });
     expect(parseStartArgs(['--keep-dashboard', '--sinks', '32']).sinks).toBe(32);
   });
 
