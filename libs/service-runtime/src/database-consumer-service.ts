@@ -179,7 +179,8 @@ export async function runDatabaseConsumer(spec: DatabaseConsumerSpec): Promise<D
     compression: config.compression as 'none',
     maxInFlight: 1,
     idempotent: (config.idempotent as boolean) && config.acks === -1,
-    signal,
+    // No abort signal, as in the file mode: a stop lets the batch in progress finish its publishes (the
+    // stop deadline ends a stop that brokers hold up; a publish cut short is redone from the replay).
   });
   let consumer: CheckpointedConsumer | undefined;
   let commitTimer: NodeJS.Timeout | undefined;
