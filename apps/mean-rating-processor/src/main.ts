@@ -1,4 +1,6 @@
 // mean-rating-processor (the seed's "meanratingproducer"): ratings → sum/count per movie → mean-ratings.
+// --state file: per-partition state in snapshots; --state postgres: sums and counts in PostgreSQL.
+import { applyRatingsBatch, getRatingsState } from '@movie-stream/movie-db';
 import {
   aggregate,
   decodeMeanChangelog,
@@ -10,13 +12,44 @@ import {
 } from '@movie-stream/mean-rating';
 import {
   BadMessage,
+  DATABASE_CONSUMER_OPTIONS,
+  modeOf,
+  runDatabaseConsumer,
   runService,
   runStatefulConsumer,
   sendToDeadLetterQueue,
-  STATEFUL_CONSUMER_OPTIONS,
 } from '@movie-stream/service-runtime';
 
-runService('mean-rating-processor', STATEFUL_CONSUMER_OPTIONS, async (ctx) => {
+runService('mean-rating-processor', [...DATABASE_CONSUMER_OPTIONS, 'processorState'], async (ctx) => {
+  const mode = modeOf(ctx.config.processorState, 'PROCESSOR_STATE (--state)', ['file', 'postgres'] as const);
+  if (mode === 'postgres') {
+    const result = await runDatabaseConsumer({
+      ctx,
+      topics: [ctx.topics.ratings],
+      coPartitionedWith: [ctx.topics.meanRatings],
+      handle: async (batch, db, groupId, publisher) => {
+        const bad: BadMessage[] = [];
+        const ratings = decodeRatings(batch.messages, (message, reason) => bad.push({ message, reason }));
+        await sendToDeadLetterQueue(ctx, publisher, batch, bad);
+        // aggregate over an empty table: the batch's sum and count per movie, the deltas the database adds.
+        const deltas = aggregate(new Map<number, MovieMean>(), ratings);
+        const { topic, partition, firstOffset, nextOffset } = batch;
+        const res = await applyRatingsBatch(db, { groupId, topic, partition, firstOffset, nextOffset, deltas });
+        // A replay (the commit happened, the publish may not have: a crash in between) publishes the
+        // current rows again: they are absolute, and the sink keeps the one with the highest count.
+        const rows = res.status === 'applied' ? res.rows : await getRatingsState(db, [...new Set(ratings.map((r) => r.movieId))]);
+        // After the commit; Publisher retries a failed send until it is acknowledged.
+        const source = { partition: batch.partition, offset: batch.nextOffset };
+        await publisher.send(
+          ctx.topics.meanRatings,
+          rows.map((m) => ({ key: String(m.movieId), value: encodeMeanRating(m, source), partition: batch.partition })),
+        );
+        return res;
+      },
+    });
+    ctx.logger.info('movie_ratings_state: stopped', { result });
+    return;
+  }
   const result = await runStatefulConsumer<number, MovieMean>({
     ctx,
     name: 'mean-ratings',
@@ -35,13 +68,11 @@ runService('mean-rating-processor', STATEFUL_CONSUMER_OPTIONS, async (ctx) => {
         // Publish before applying: if a publish fails (or is fenced), neither state nor offset has moved.
         await sendToDeadLetterQueue(ctx, publisher, batch, bad);
         if (updated.length) {
-          const next = await state
-            .writer(batch.partition)
-            .send(
-              ctx.topics.meanRatings,
-              batch.partition,
-              updated.map((m) => ({ key: String(m.movieId), value: encodeMeanRating(m, source) })),
-            );
+          const next = await state.writer(batch.partition).send(
+            ctx.topics.meanRatings,
+            batch.partition,
+            updated.map((m) => ({ key: String(m.movieId), value: encodeMeanRating(m, source) })),
+          );
           recordOffset(ctx.topics.meanRatings, batch.partition, next);
         }
         for (const m of updated) rows.set(m.movieId, m);

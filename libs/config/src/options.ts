@@ -308,6 +308,22 @@ export const OPTIONS = {
     default: '10',
     description: 'Most PostgreSQL connections a service opens (batches and API queries share them).',
   },
+  sinkStore: {
+    env: 'SINK_STORE',
+    flag: 'sink',
+    type: 'string',
+    default: 'csv',
+    description:
+      'movie-data-sink: csv (movie-data.csv from its snapshots) or postgres (the movie_data table at DATABASE_URL, written with its offsets in one transaction).',
+  },
+  processorState: {
+    env: 'PROCESSOR_STATE',
+    flag: 'state',
+    type: 'string',
+    default: 'file',
+    description:
+      'mean-rating-processor: file (per-partition state in snapshots, mean-ratings as changelog) or postgres (sums and counts in the database at DATABASE_URL, updated with the offsets in one transaction).',
+  },
   dashboardHost: {
     env: 'DASHBOARD_HOST',
     flag: 'dashboard-host',

@@ -1,6 +1,6 @@
 import { NO_GENRES, type MovieDataRow } from '@movie-stream/movie-data';
 import { sendText, startHttpServer, type HttpServer } from '@movie-stream/observability';
-import { memoryMovieQueries, withMovieApi } from './index';
+import { lockedMovieQueries, memoryMovieQueries, withMovieApi } from './index';
 
 const rows = new Map<number, MovieDataRow>();
 const add = (r: MovieDataRow) => rows.set(r.movieId, r);
@@ -97,5 +97,28 @@ describe('GET /api/movies', () => {
       [`?genre=${'x'.repeat(101)}`, 'genre must be a genre name of 1 to 100 characters, e.g. Comedy'],
     ];
     for (const [q, reason] of cases) expect([q, await get(`/api/movies${q}`)]).toEqual([q, { status: 400, body: reason }]);
+  });
+});
+
+describe('lockedMovieQueries', () => {
+  it('answers as the in-memory queries do, each query inside the read lock it is given', async () => {
+    let reads = 0;
+    let inside = false;
+    const q = lockedMovieQueries(async (fn) => {
+      reads++;
+      inside = true;
+      try {
+        return fn(rows);
+      } finally {
+        inside = false;
+      }
+    });
+    const plain = memoryMovieQueries(rows);
+    expect(await q.getMovie(1)).toEqual(await plain.getMovie(1));
+    expect(await q.topMovies({ top: 3, minRatings: 50, genre: 'Comedy' })).toEqual(
+      await plain.topMovies({ top: 3, minRatings: 50, genre: 'Comedy' }),
+    );
+    expect(reads).toBe(2);
+    expect(inside).toBe(false);
   });
 });

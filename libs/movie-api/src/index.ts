@@ -1,6 +1,7 @@
 export {
   compareTop,
   memoryMovieQueries,
+  lockedMovieQueries,
   viewOfRow,
   type MovieQueries,
   type MovieView,

@@ -59,20 +59,35 @@ export interface ReadableMovieRows {
  */
 export function memoryMovieQueries(rows: ReadableMovieRows): MovieQueries {
   return {
-    getMovie: async (movieId) => {
-      const r = rows.get(movieId);
-      return r ? viewOfRow(r) : undefined;
-    },
-    topMovies: async ({ top, minRatings, genre }) => {
-      const min = Math.max(1, minRatings);
-      const hits: MovieView[] = [];
-      for (const r of rows.values()) {
-        if (r.count < min || r.mean === undefined) continue;
-        const v = viewOfRow(r);
-        if (genre !== undefined && !v.genres?.includes(genre)) continue;
-        hits.push(v);
-      }
-      return hits.sort(compareTop).slice(0, top);
-    },
+    getMovie: async (movieId) => movieOf(rows, movieId),
+    topMovies: async (query) => topOf(rows, query),
+  };
+}
+
+function movieOf(rows: ReadableMovieRows, movieId: number): MovieView | undefined {
+  const r = rows.get(movieId);
+  return r ? viewOfRow(r) : undefined;
+}
+
+function topOf(rows: ReadableMovieRows, { top, minRatings, genre }: TopQuery): MovieView[] {
+  const min = Math.max(1, minRatings);
+  const hits: MovieView[] = [];
+  for (const r of rows.values()) {
+    if (r.count < min || r.mean === undefined) continue;
+    const v = viewOfRow(r);
+    if (genre !== undefined && !v.genres?.includes(genre)) continue;
+    hits.push(v);
+  }
+  return hits.sort(compareTop).slice(0, top);
+}
+
+/**
+ * memoryMovieQueries over a table that a consumer changes concurrently: every query runs inside `read`
+ * (the frame's lock, StorableFrame.read), so it never sees a batch half applied.
+ */
+export function lockedMovieQueries(read: <T>(fn: (rows: ReadableMovieRows) => T) => Promise<T>): MovieQueries {
+  return {
+    getMovie: (movieId) => read((rows) => movieOf(rows, movieId)),
+    topMovies: (query) => read((rows) => topOf(rows, query)),
   };
 }

@@ -5,7 +5,7 @@ import Papa from 'papaparse';
 import { readMovies } from '@movie-stream/movielens-csv';
 import { create, toBinary, MeanRatingSchema, MovieSchema } from '@movie-stream/schema';
 import { FrameTable, serializeTable } from '@movie-stream/storable-frame';
-import { applyMeanRating, applyMovie, movieDataFromRecord, MovieDataRow, MOVIE_DATA_COLUMNS } from './index';
+import { applyMeanRating, applyMovie, decodeMeans, decodeMovies, movieDataFromRecord, MovieDataRow, MOVIE_DATA_COLUMNS } from './index';
 
 const movie = (id: number, title: string, genres: string[]) =>
   Buffer.from(toBinary(MovieSchema, create(MovieSchema, { id, title, genres })));
@@ -79,5 +79,38 @@ describe('movie-data join', () => {
     const r: MovieDataRow = { movieId: 2, title: 't', genres: '', count: 0 };
     expect(MOVIE_DATA_COLUMNS.map((c) => c.get(r))).toEqual([2, 't', '', undefined, 0]);
     expect(movieDataFromRecord({ movieId: '2', title: 't', genres: '', mean_rating: '', rating_count: '0' })).toEqual([2, r]);
+  });
+});
+
+describe('decoding batches for the database sink', () => {
+  it('decodes movies and means, and reports each unusable message with its reason', () => {
+    const bad: [string, string][] = [];
+    const msgs = [
+      { value: movie(1, 'Amélie (2001)', ['Comedy', 'Romance']), offset: '0' },
+      { value: movie(2, 'Unrated', []), offset: '1' },
+      { value: null, offset: '2' },
+      { value: movie(0, 'zero', []), offset: '3' },
+      { value: Buffer.from([0xff, 0xff]), offset: '4' },
+    ];
+    expect(decodeMovies(msgs, (m, reason) => bad.push([m.offset, reason]))).toEqual([
+      { movieId: 1, title: 'Amélie (2001)', genres: ['Comedy', 'Romance'] },
+      { movieId: 2, title: 'Unrated', genres: [] },
+    ]);
+    expect(bad.map(([o]) => o)).toEqual(['2', '3', '4']);
+    expect(bad[0]![1]).toBe('empty message value');
+    expect(bad[1]![1]).toBe('movie id 0 is not positive');
+    expect(bad[2]![1]).toMatch(/^not a Movie: /);
+
+    bad.length = 0;
+    const means = [
+      { value: mean(1, 9, 2), offset: '7' },
+      { value: mean(3, 4, 0), offset: '8' },
+      { value: mean(-1, 4, 1), offset: '9' },
+    ];
+    expect(decodeMeans(means, (m, reason) => bad.push([m.offset, reason]))).toEqual([{ movieId: 1, sum: 9, count: 2 }]);
+    expect(bad).toEqual([
+      ['8', 'count 0 is not positive'],
+      ['9', 'movie_id -1 is not positive'],
+    ]);
   });
 });

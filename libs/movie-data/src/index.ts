@@ -84,3 +84,65 @@ export function applyMeanRating(rows: MovieDataRows, value: Buffer): DecodeResul
   if (m.count >= r.count) rows.set(m.movieId, { ...r, count: m.count, mean: m.mean });
   return { ok: true };
 }
+
+/** A Movie message as the database sink stores it: genres as a list ([] = "(no genres listed)"). */
+export interface MovieUpdate {
+  movieId: number;
+  title: string;
+  genres: string[];
+}
+
+/** A MeanRating message's absolute values. */
+export interface MeanUpdate {
+  movieId: number;
+  sum: number;
+  count: number;
+}
+
+/**
+ * Decodes a batch of Movie messages (database mode) with the same rules as applyMovie; an unusable
+ * message is reported to `onBad` with the reason, never dropped silently.
+ */
+export function decodeMovies<M extends { value: Buffer | null }>(messages: M[], onBad: (m: M, reason: string) => void): MovieUpdate[] {
+  const out: MovieUpdate[] = [];
+  for (const msg of messages) {
+    if (!msg.value) {
+      onBad(msg, 'empty message value');
+      continue;
+    }
+    let m;
+    try {
+      m = fromBinary(MovieSchema, msg.value);
+    } catch (e) {
+      onBad(msg, `not a Movie: ${(e as Error).message}`);
+      continue;
+    }
+    if (!(m.id > 0)) onBad(msg, `movie id ${m.id} is not positive`);
+    else if (m.genres.some((g) => g === '')) onBad(msg, `movie ${m.id}: an empty genre name`);
+    else out.push({ movieId: m.id, title: m.title, genres: [...m.genres] });
+  }
+  return out;
+}
+
+/** Decodes a batch of MeanRating messages (database mode) with the same rules as applyMeanRating. */
+export function decodeMeans<M extends { value: Buffer | null }>(messages: M[], onBad: (m: M, reason: string) => void): MeanUpdate[] {
+  const out: MeanUpdate[] = [];
+  for (const msg of messages) {
+    if (!msg.value) {
+      onBad(msg, 'empty message value');
+      continue;
+    }
+    let m;
+    try {
+      m = fromBinary(MeanRatingSchema, msg.value);
+    } catch (e) {
+      onBad(msg, `not a MeanRating: ${(e as Error).message}`);
+      continue;
+    }
+    if (!(m.movieId > 0)) onBad(msg, `movie_id ${m.movieId} is not positive`);
+    else if (!(m.count > 0)) onBad(msg, `count ${m.count} is not positive`);
+    else if (!Number.isFinite(m.sum)) onBad(msg, `sum ${m.sum} is not a finite number`);
+    else out.push({ movieId: m.movieId, sum: m.sum, count: m.count });
+  }
+  return out;
+}

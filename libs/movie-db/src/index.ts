@@ -2,6 +2,7 @@
 // migrations, the exactly-once batch writes with their offsets, and the live queries.
 export { connectDatabase, describeDatabase, isTransientConnectError, type ConnectOptions, type DbLogger, type Pool } from './connect';
 export { migrate, SchemaError, type MigrateResult } from './migrate';
+export { dropDatabase, emptyTables, ensureDatabase } from './admin';
 export type { Migration } from './migration-files';
 export { MIGRATIONS } from './migrations.generated';
 export { OffsetOverlapError, type BatchOffsets } from './offsets';
@@ -18,4 +19,4 @@ export {
   type SinkMovie,
   type StoredOffsets,
 } from './batches';
-export { pgMovieQueries } from './queries';
+export { pgMovieQueries, readMovieDataTable, type MovieDataExport } from './queries';

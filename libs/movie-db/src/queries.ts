@@ -41,3 +41,24 @@ export function pgMovieQueries(pool: Pool): MovieQueries {
     },
   };
 }
+
+/** One movie_data row as movie-data.csv has it (genres "|"-joined, "(no genres listed)" for none, "" while unnamed). */
+export interface MovieDataExport {
+  movieId: number;
+  title: string;
+  genres: string;
+  mean?: number;
+  count: number;
+}
+
+/** The whole movie_data table, by movie id, in movie-data.csv's terms (the runner writes the file from it). */
+export async function readMovieDataTable(pool: Pool): Promise<MovieDataExport[]> {
+  const { rows } = await pool.query<Row>(`SELECT ${COLUMNS} FROM movie_data ORDER BY movie_id`);
+  return rows.map((r) => ({
+    movieId: r.movie_id,
+    title: r.title ?? '',
+    genres: r.genres === null ? '' : r.genres.length === 0 ? '(no genres listed)' : r.genres.join('|'),
+    ...(r.mean !== null ? { mean: r.mean } : {}),
+    count: Number(r.rating_count),
+  }));
+}

@@ -28,6 +28,33 @@ describe('http endpoints', () => {
   });
 });
 
+describe('routes mounted after start', () => {
+  it('answers 503 under /api/ until routes are mounted, then serves them next to /metrics and /healthz', async () => {
+    const metrics = new ServiceMetrics('svc', 'i1');
+    const ep = await startHttpEndpoints({ host: '127.0.0.1', port: 0, metrics, health: () => ({ ok: true }) });
+    const get = async (path: string) => {
+      const r = await fetch(`http://127.0.0.1:${ep.port}${path}`);
+      return [r.status, (await r.text()).trim()];
+    };
+    try {
+      expect(await get('/api/movies/1')).toEqual([503, 'starting: not serving this yet, try again shortly']);
+      expect(await get('/api')).toEqual([503, 'starting: not serving this yet, try again shortly']);
+      expect(await get('/other')).toEqual([404, 'not found: try /metrics or /healthz']);
+      ep.mount({
+        routes: { '/api/x': (_q, res) => sendJson(res, { x: 1 }) },
+        fallback: (_q, res, url) => sendJson(res, { fallback: url.pathname }, 404),
+      });
+      expect(await get('/api/x')).toEqual([200, '{"x":1}']);
+      expect(await get('/api/y')).toEqual([404, '{"fallback":"/api/y"}']);
+      expect((await get('/healthz'))[0]).toBe(200);
+      ep.mount({ routes: {} });
+      expect(await get('/api/x')).toEqual([404, 'not found: try /metrics or /healthz']);
+    } finally {
+      await ep.close();
+    }
+  });
+});
+
 describe('http server helper', () => {
   it('answers every generated malformed request without crashing, and /healthz after each batch', async () => {
     const metrics = new ServiceMetrics('svc', 'i1');

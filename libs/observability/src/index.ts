@@ -50,7 +50,21 @@ export class ServiceMetrics {
   }
 }
 
-export type HttpEndpoints = HttpServer;
+/** Routes a service adds to its running server (see HttpEndpoints.mount). */
+export interface MountedRoutes {
+  /** Exact paths, looked up after /metrics and /healthz. */
+  routes: Record<string, Handler>;
+  /** For other paths; default the endpoints' 404. */
+  fallback?: Handler;
+}
+
+export interface HttpEndpoints extends HttpServer {
+  /**
+   * Adds routes after start: the server is up before the service has what they serve (a database, a
+   * loaded table). Until then paths under `pendingPrefix` answer 503 "starting". A second mount replaces the first.
+   */
+  mount(extra: MountedRoutes): void;
+}
 
 /** GET /metrics: the registry in the Prometheus text format. */
 export const metricsRoute =
@@ -74,17 +88,39 @@ export function serviceRoutes(metrics: ServiceMetrics, health: () => Health): Re
   };
 }
 
-/** Serves serviceRoutes only. Binds 127.0.0.1 unless told otherwise; port 0 picks a free port. */
-export function startHttpEndpoints(opts: {
+const notFound: Handler = (_req, res) => sendText(res, 404, 'not found: try /metrics or /healthz');
+
+/**
+ * Serves serviceRoutes, and the routes a service mounts later (`mount`). Binds 127.0.0.1 unless told
+ * otherwise; port 0 picks a free port.
+ */
+export async function startHttpEndpoints(opts: {
   host: string;
   port: number;
   metrics: ServiceMetrics;
   health: () => Health;
+  /** Paths starting with this answer 503 "starting" until something is mounted (default /api/). */
+  pendingPrefix?: string;
 }): Promise<HttpEndpoints> {
-  return startHttpServer({
+  const pendingPrefix = opts.pendingPrefix ?? '/api/';
+  let mounted: MountedRoutes | undefined;
+  const base = serviceRoutes(opts.metrics, opts.health);
+  const server = await startHttpServer({
     host: opts.host,
     port: opts.port,
-    routes: serviceRoutes(opts.metrics, opts.health),
-    fallback: (_req, res) => sendText(res, 404, 'not found: try /metrics or /healthz'),
+    routes: base,
+    fallback: (req, res, url) => {
+      if (!mounted) {
+        const pending = url.pathname.startsWith(pendingPrefix) || url.pathname === pendingPrefix.replace(/\/$/, '');
+        return pending ? sendText(res, 503, 'starting: not serving this yet, try again shortly') : notFound(req, res, url);
+      }
+      return (mounted.routes[url.pathname] ?? mounted.fallback ?? notFound)(req, res, url);
+    },
   });
+  return {
+    ...server,
+    mount: (extra) => {
+      mounted = { routes: { ...extra.routes }, fallback: extra.fallback };
+    },
+  };
 }

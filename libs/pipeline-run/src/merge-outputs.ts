@@ -30,8 +30,12 @@ export interface MergedOutput extends MergeResult {
  * partitions the instances divide; default: the topics the states hold partition counts of (a run's topic
  * names are in its states, so an out directory alone suffices). Throws for a consumer without any instance.
  */
-export function mergeRunOutputs(outDir: string, topicsOf?: (app: ConsumerApp) => string[]): MergedOutput[] {
-  return CONSUMER_APPS.map((app) => {
+export function mergeRunOutputs(
+  outDir: string,
+  topicsOf?: (app: ConsumerApp) => string[],
+  apps: readonly ConsumerApp[] = CONSUMER_APPS,
+): MergedOutput[] {
+  return apps.map((app) => {
     const stateDirs = instanceStateDirs(outDir, app);
     if (stateDirs.length === 0) throw new Error(`no ${app} instance under ${join(outDir, INSTANCES_DIR)}: not the output of a scaled run`);
     const topics = topicsOf?.(app) ?? topicsOfStates(stateDirs);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   createPipelineTopics,
@@ -11,6 +11,9 @@ import {
   waitForStableGroups,
   withAdmin,
 } from '@movie-stream/messaging';
+import { connectDatabase, describeDatabase, emptyTables, readMovieDataTable } from '@movie-stream/movie-db';
+import { MOVIE_DATA_COLUMNS, MovieDataRow } from '@movie-stream/movie-data';
+import { FrameTable, serializeTable } from '@movie-stream/storable-frame';
 import { AppName, CONSUMER_APPS, ConsumerApp, ProducerApp } from './apps';
 import { configEnv, INSTANCES_DIR, instanceLayout, runLayout, RunLayout } from './layout';
 import { MergedOutput, mergeRunOutputs } from './merge-outputs';
@@ -54,6 +57,12 @@ export interface PipelineOptions {
    * outputs are merged from their states. Implied by processors or sinks above 1.
    */
   scaled?: boolean;
+  /**
+   * Database modes: the sink writes movie_data (sink) and/or the processor keeps its sums and counts
+   * (processor) in PostgreSQL at `url` (the database must exist). run() then writes `<out>/movie-data.csv`
+   * from movie_data, so a run's output is the same file in every mode.
+   */
+  database?: { url: string; sink?: boolean; processor?: boolean };
   /** TLS and SASL of the run's own client (topics, lag); the services take theirs from `env`. */
   security?: KafkaSecurity;
   log?: (line: string) => void;
@@ -133,10 +142,39 @@ export class PipelineRun {
         instanceId: il.instanceId,
         httpPort: 0, // several runs may share a host: any free port
         ...(this.opts.ratingsPartitions !== undefined ? { ratingsPartitions: this.opts.ratingsPartitions } : {}),
+        ...this.databaseSettings(app),
       }),
       ...this.opts.env,
       ...this.opts.appEnv?.(app, instance),
     };
+  }
+
+  private databaseSettings(app: AppName): Record<string, string> {
+    const db = this.opts.database;
+    if (app === 'movie-data-sink' && db?.sink) return { sinkStore: 'postgres', databaseUrl: db.url };
+    if (app === 'mean-rating-processor' && db?.processor) return { processorState: 'postgres', databaseUrl: db.url };
+    return {};
+  }
+
+  /** The consumers that keep their state in files (merged in a scaled run). */
+  private fileConsumers(): ConsumerApp[] {
+    const db = this.opts.database;
+    return CONSUMER_APPS.filter((a) => !(a === 'movie-data-sink' ? db?.sink : db?.processor));
+  }
+
+  /** In the sink's database mode: writes `<out>/movie-data.csv` from movie_data (the run's output in every mode). */
+  async exportMovieData(): Promise<string | undefined> {
+    if (!this.opts.database?.sink) return undefined;
+    const pool = await connectDatabase(this.opts.database.url, { info: this.log, warn: this.log, error: this.log });
+    try {
+      const table = new FrameTable<number, MovieDataRow>(MOVIE_DATA_COLUMNS);
+      for (const r of await readMovieDataTable(pool)) table.set(r.movieId, r);
+      const file = join(this.outDir, 'movie-data.csv');
+      writeFileSync(file, serializeTable(table.copyColumns()));
+      return file;
+    } finally {
+      await pool.end();
+    }
   }
 
   /** Starts instance `instance` of `app` (0 unless the run is scaled); it replaces an earlier process of that instance. */
@@ -391,7 +429,9 @@ export class PipelineRun {
    * read at its latest snapshot.
    */
   mergeOutputs(): MergedOutput[] {
-    const merged = mergeRunOutputs(this.outDir, (app) => this.layout.consumers[app].topics);
+    const apps = this.fileConsumers();
+    if (apps.length === 0) return [];
+    const merged = mergeRunOutputs(this.outDir, (app) => this.layout.consumers[app].topics, apps);
     for (const m of merged) for (const w of m.warnings) this.log(`merging ${m.app}: ${w}`);
     return merged;
   }
@@ -403,6 +443,8 @@ export class PipelineRun {
   async run(steps: RunSteps = {}): Promise<PipelineSummary> {
     const started = performance.now();
     this.cleanOutput();
+    // The database's rows are the previous run's output, as the files cleanOutput removed.
+    if (this.opts.database) await emptyTables(this.opts.database.url);
     try {
       await this.createTopics();
       this.startConsumers();
@@ -415,10 +457,21 @@ export class PipelineRun {
       await steps.afterDrained?.();
       await this.stopConsumers();
       if (this.scaled) this.mergeOutputs();
+      await this.exportMovieData();
       const elapsedSeconds = (performance.now() - started) / 1000;
       const movieData = readMovieData(join(this.outDir, 'movie-data.csv'));
       const instances = { processors: this.instanceCounts['mean-rating-processor'], sinks: this.instanceCounts['movie-data-sink'] };
-      return { ratings, movies, movieData, elapsedSeconds, outDir: this.outDir, ...(this.scaled ? { instances } : {}) };
+      const db = this.opts.database;
+      const database = db && { where: describeDatabase(db.url), sink: db.sink === true, processor: db.processor === true };
+      return {
+        ratings,
+        movies,
+        movieData,
+        elapsedSeconds,
+        outDir: this.outDir,
+        ...(this.scaled ? { instances } : {}),
+        ...(database ? { database } : {}),
+      };
     } finally {
       if (this.stopping) await this.stopping;
       for (const s of this.all()) if (running(s)) s.child.kill('SIGKILL');

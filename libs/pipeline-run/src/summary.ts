@@ -51,6 +51,8 @@ export interface PipelineSummary {
   outDir: string;
   /** Instances each consumer ran with; present for a scaled run (outputs merged from the instances' states). */
   instances?: { processors: number; sinks: number };
+  /** Database modes: host:port/db and which consumers kept their state there. */
+  database?: { where: string; sink: boolean; processor: boolean };
 }
 
 export function formatSummary(s: PipelineSummary): string {
@@ -77,7 +79,14 @@ export function formatSummary(s: PipelineSummary): string {
       `  instances:       ${processors} mean-rating-processor, ${sinks} movie-data-sink (outputs merged from ${s.outDir}/instances)`,
     );
   }
-  lines.push(`  output:          ${s.outDir}/movie-data.csv, ${s.outDir}/mean-ratings.csv`);
+  const db = s.database;
+  const outputs = [`${s.outDir}/movie-data.csv${db?.sink ? ` (written from movie_data in ${db.where})` : ''}`];
+  if (!db?.processor) outputs.push(`${s.outDir}/mean-ratings.csv`);
+  lines.push(`  output:          ${outputs.join(', ')}`);
+  if (db) {
+    const tables = [db.sink && 'movie_data', db.processor && 'movie_ratings_state'].filter(Boolean).join(', ');
+    lines.push(`  PostgreSQL:      ${db.where} (${tables}; live API: GET /api/movies on the sink's HTTP port)`);
+  }
   const top = topMovies(s.movieData);
   lines.push('');
   lines.push(`Top ${top.length} movies by mean rating (at least 50 ratings):`);

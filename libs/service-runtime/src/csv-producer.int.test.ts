@@ -79,6 +79,7 @@ function context(env: Record<string, string>, signal = new AbortController().sig
       metrics: new ServiceMetrics('rating-producer', `test-${++run}`),
       health: { state: 'starting' as const },
       step: () => undefined,
+      mountRoutes: () => undefined,
       createMetaReporter: (sink: never) =>
         new MetaReporter({ service: 'rating-producer', instanceId: `test-${run}`, topics: names, windowMs: 1000, sink, logger: log }),
     },

@@ -11,3 +11,14 @@ export {
 export { publishCsv, CSV_PRODUCER_OPTIONS, CsvProducerSpec, CsvProducerSummary } from './csv-producer';
 export { defaultSourceName, sourceIdOf, planResume, SourcePosition, ResumePlan } from './resume';
 export { PartitionedState, Changelog, RestoreInfo, writerId } from './partition-owner';
+export {
+  runDatabaseConsumer,
+  DATABASE_CONSUMER_OPTIONS,
+  DatabaseConsumerOption,
+  DatabaseConsumerSpec,
+  DatabaseConsumerResult,
+  DatabaseBatch,
+  DatabaseCheckpoint,
+  isRetryableDbError,
+  modeOf,
+} from './database-consumer-service';

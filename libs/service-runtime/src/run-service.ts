@@ -2,7 +2,7 @@ import { Config, ConfigError, configWarnings, KAFKA_OPTIONS, loadConfig, OptionN
 import { createLogger, Logger } from '@movie-stream/logging';
 import { KafkaClient, kafkaClient, pendingRetries, topicNames, TopicNames } from '@movie-stream/messaging';
 import { MetaReporter, MetaSink } from '@movie-stream/messaging';
-import { ServiceMetrics, startHttpEndpoints } from '@movie-stream/observability';
+import { MountedRoutes, ServiceMetrics, startHttpEndpoints } from '@movie-stream/observability';
 
 export type ServiceState = 'starting' | 'running' | 'stopping' | 'failed';
 
@@ -45,6 +45,11 @@ export interface ServiceContext<N extends OptionName> {
   step(description: string): void;
   /** A meta reporter for this service, counting into the Prometheus metrics too (caller starts/closes it). */
   createMetaReporter(sink: MetaSink): MetaReporter;
+  /**
+   * Adds routes to the service's HTTP server once main has what they serve (until then /api/* answers 503
+   * "starting"). Without the server (HTTP_PORT below 0) it does nothing.
+   */
+  mountRoutes(routes: MountedRoutes): void;
 }
 
 /**
@@ -146,7 +151,22 @@ export function runService<N extends OptionName>(
           })
       : Promise.resolve(undefined);
   http
-    .then(() => main({ service, config, logger, kafka, topics, signal: controller.signal, metrics, health, step, createMetaReporter }))
+    .then((ep) => {
+      const mountRoutes = (routes: MountedRoutes) => ep?.mount(routes);
+      return main({
+        service,
+        config,
+        logger,
+        kafka,
+        topics,
+        signal: controller.signal,
+        metrics,
+        health,
+        step,
+        createMetaReporter,
+        mountRoutes,
+      });
+    })
     .then(() => {
       logger.info(`${service} stopped after ${((Date.now() - started) / 1000).toFixed(1)} s`);
       // Let winston drain, then exit even if a library left a handle open.

@@ -54,6 +54,8 @@ export interface StatefulConsumerSpec<K, Row> {
    * the partition's fenced writer.
    */
   handle(batch: PartitionBatch, frame: StorableFrame<K, Row>, publisher: Publisher, state: PartitionedState<K, Row>): Promise<void>;
+  /** Once the saved state is loaded, before consuming (e.g. mount the API over the frame's table). */
+  ready?(frame: StorableFrame<K, Row>): void;
 }
 
 export interface StatefulConsumerResult {
@@ -93,6 +95,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     logger,
   });
   if (!(await frame.load())) logger.info(`no ${spec.name} snapshot: starting from the beginning of ${spec.topics.join(', ')}`);
+  spec.ready?.(frame);
 
   const admin = kafka.admin();
   await connectAndEnsureTopics(admin, ctx);

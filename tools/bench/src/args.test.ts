@@ -31,9 +31,27 @@ describe('bench arguments', () => {
         keepData: false,
         profileDir: undefined,
         skipKafkaPerf: true,
+        freshnessSamples: 300,
         variants: [{ name: 'big', env: { PUBLISH_BATCH_SIZE: '5000', KAFKA_ACKS: '1' } }],
       },
     });
+  });
+
+  it('--sink postgres / --state postgres add one database variant after the file-mode baseline', () => {
+    const both = parseBenchArgs(['--sink', 'postgres', '--state', 'postgres', '--variant', 'v:A=1']);
+    expect(both).toMatchObject({
+      opts: {
+        variants: [
+          { name: 'sink=postgres,state=postgres', env: {}, database: { sink: true, processor: true } },
+          { name: 'v', env: { A: '1' } },
+        ],
+      },
+    });
+    expect(parseBenchArgs(['--state', 'postgres'])).toMatchObject({
+      opts: { variants: [{ name: 'state=postgres', env: {}, database: { sink: false, processor: true } }] },
+    });
+    expect(parseBenchArgs([])).toMatchObject({ opts: { variants: [] } });
+    expect(USAGE).toContain('--sink postgres');
   });
 
   it('names the bad value', () => {
@@ -45,6 +63,8 @@ describe('bench arguments', () => {
     expect(parseBenchArgs(['--processors', '1,2,3'])).toMatchObject({ opts: { processors: 1, processorCounts: [1, 2, 3] } });
     expect(() => parseBenchArgs(['--processors', '1,0'])).toThrow('--processors must be an integer ≥ 1, got 0');
     expect(() => parseBenchArgs(['--ratngs', '5'])).toThrow(/ratngs/);
+    expect(() => parseBenchArgs(['--sink', 'mysql'])).toThrow('--sink must be csv or postgres, got mysql');
+    expect(() => parseBenchArgs(['--state', 'redis'])).toThrow('--state must be file or postgres, got redis');
     expect(() => parseVariant('nocolon')).toThrow('--variant nocolon: expected NAME:KEY=VALUE[,KEY=VALUE…]');
     expect(() => parseVariant('v:A=1,B')).toThrow('--variant v:A=1,B: "B" is not KEY=VALUE');
   });

@@ -15,6 +15,10 @@ export const USAGE = `npm run bench -- [options]
   --runs R               runs; figures are medians with [min–max] (default 1)
   --seed S               generator seed (default 42)
   --keep-data            keep a data set this bench generated under .bench/data
+  --sink postgres        also measure the pipeline with the sink writing PostgreSQL (next to the CSV baseline)
+  --state postgres       also measure it with the processor's state in PostgreSQL (with --sink postgres: one
+                         variant with both); a database of its own per run on 127.0.0.1:5432, dropped after
+  --freshness-samples N  probe ratings timed from publish to visible in GET /api/movies/:id (default 300)
   --variant NAME:KEY=V[,KEY=V…]
                          also measure the pipeline with this service environment (repeatable)
   --profile DIR          CPU-profile every service into DIR/<variant>/<app>/
@@ -61,6 +65,9 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       seed: { type: 'string', default: '42' },
       'keep-data': { type: 'boolean', default: false },
       variant: { type: 'string', multiple: true, default: [] },
+      sink: { type: 'string', default: 'csv' },
+      state: { type: 'string', default: 'file' },
+      'freshness-samples': { type: 'string', default: '300' },
       profile: { type: 'string' },
       'skip-kafka-perf': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -73,6 +80,12 @@ export function parseBenchArgs(args: string[]): BenchArgs {
     if (n > max) throw new Error(`--${name} must be at most ${max}, got ${v}`);
     return n;
   };
+  if (!['csv', 'postgres'].includes(values.sink)) throw new Error(`--sink must be csv or postgres, got ${values.sink}`);
+  if (!['file', 'postgres'].includes(values.state)) throw new Error(`--state must be file or postgres, got ${values.state}`);
+  const database = { sink: values.sink === 'postgres', processor: values.state === 'postgres' };
+  const name = [database.sink && 'sink=postgres', database.processor && 'state=postgres'].filter(Boolean).join(',');
+  // The database modes run after the file-mode baseline in the same invocation: side by side on one machine.
+  const databaseVariants: Variant[] = name ? [{ name, env: {}, database }] : [];
   return {
     help: false,
     opts: {
@@ -87,7 +100,8 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       runs: int('runs', values.runs),
       seed: int('seed', values.seed, 0),
       keepData: values['keep-data'],
-      variants: values.variant.map(parseVariant),
+      variants: [...databaseVariants, ...values.variant.map(parseVariant)],
+      freshnessSamples: int('freshness-samples', values['freshness-samples']),
       profileDir: values.profile,
       skipKafkaPerf: values['skip-kafka-perf'],
     },

@@ -5,12 +5,14 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '@movie-stream/config';
 import { kafkaClient } from '@movie-stream/messaging';
+import { dropDatabase, ensureDatabase } from '@movie-stream/movie-db';
 import { APPS, type AppName, configEnv, PipelineRun, REPO_ROOT } from '@movie-stream/pipeline-run';
 import { compareMovieData, readSemicolonCsv } from '@movie-stream/test-support';
 import { freePorts } from '@movie-stream/test-support';
 import { combinedRate, CounterPoller } from './counters';
 import { type DataSet, dataSet, reference, type Reference } from './dataset';
 import { FIGURES, type RunFigures } from './figures';
+import { isProbeMovie, percentile, startFreshnessProbe } from './freshness';
 import { runKafkaPerf, type KafkaPerf } from './kafka-perf';
 import { metaRates } from './meta-rates';
 import { EXIT_USAGE_HOOK, ProcSampler } from './proc-stats';
@@ -23,7 +25,12 @@ export interface Variant {
   /** Instances of this configuration (default: the bench's --processors / --sinks). */
   processors?: number;
   sinks?: number;
+  /** Database modes: the sink and/or the processor keep their state in PostgreSQL (a database per run). */
+  database?: { sink: boolean; processor: boolean };
 }
+
+/** The server the database variants use (a database of their own is created on it per run and dropped after). */
+export const BENCH_DATABASE_SERVER = 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface BenchOptions {
   ratings: number;
@@ -48,6 +55,10 @@ export interface BenchOptions {
   profileDir?: string;
   /** Skip ProducerPerformance/ConsumerPerformance (ratios then NaN). */
   skipKafkaPerf?: boolean;
+  /** PostgreSQL server of the database variants (any database of it; default BENCH_DATABASE_SERVER). */
+  databaseServer?: string;
+  /** Probe ratings whose API freshness is measured per run (default 300). */
+  freshnessSamples?: number;
   log?: (line: string) => void;
 }
 
@@ -59,7 +70,8 @@ export interface BenchResult {
   correct: boolean;
 }
 
-type ResultLine = { rows: number; snapshots: number; maxCopyMs: number; skippedReplays: number };
+/** A consumer's result line: the file mode's snapshot figures or the database mode's transaction counts. */
+type ResultLine = { snapshots?: number; maxCopyMs?: number; transactions?: number };
 
 function resultLine(stdout: string[]): ResultLine {
   const line = stdout.find((l) => l.startsWith('{"result"'));
@@ -68,8 +80,12 @@ function resultLine(stdout: string[]): ResultLine {
 }
 
 /** A consumer's instances together: snapshots summed, the longest block of any. */
-function resultOfInstances(lines: ResultLine[]): { snapshots: number; maxCopyMs: number } {
-  return { snapshots: lines.reduce((a, r) => a + r.snapshots, 0), maxCopyMs: Math.max(...lines.map((r) => r.maxCopyMs)) };
+function resultOfInstances(lines: ResultLine[]): { snapshots: number; maxCopyMs: number; transactions: number } {
+  return {
+    snapshots: lines.reduce((a, r) => a + (r.snapshots ?? 0), 0),
+    maxCopyMs: Math.max(...lines.map((r) => r.maxCopyMs ?? 0)),
+    transactions: lines.reduce((a, r) => a + (r.transactions ?? 0), 0),
+  };
 }
 
 async function runPipelineOnce(o: {
@@ -84,6 +100,8 @@ async function runPipelineOnce(o: {
   processors: number;
   sinks: number;
   profileDir?: string;
+  databaseServer: string;
+  freshnessSamples: number;
   log: (l: string) => void;
 }): Promise<{ figures: RunFigures; problems: string[] }> {
   const outDir = join(o.benchDir, 'out', o.variant.name);
@@ -97,6 +115,14 @@ async function runPipelineOnce(o: {
     'movie-data-sink': ports.slice(o.processors),
   };
   const instanceCount = (a: AppName) => httpPorts[a]?.length ?? 1;
+  let databaseUrl: string | undefined;
+  if (o.variant.database) {
+    const u = new URL(o.databaseServer);
+    u.pathname = `/movie_stream_bench_${process.pid}_${o.run}`;
+    databaseUrl = u.toString();
+    await dropDatabase(databaseUrl);
+    await ensureDatabase(databaseUrl);
+  }
   const pr = new PipelineRun({
     ratingsFile: o.data.ratingsFile,
     moviesFile: o.data.moviesFile,
@@ -110,6 +136,7 @@ async function runPipelineOnce(o: {
     log: o.log,
     // Read below, after the consumers stopped; deleted at the end.
     keepTopics: true,
+    ...(databaseUrl && o.variant.database ? { database: { url: databaseUrl, ...o.variant.database } } : {}),
     env: {
       // Finer meta windows (default 1 s) so first-to-last-message spans are precise to 100 ms.
       ...configEnv({ metaWindowMs: 100 }),
@@ -139,11 +166,23 @@ async function runPipelineOnce(o: {
     // when both groups have committed everything, i.e. every rating is in movie-data.csv.
     let t0 = 0;
     let e2e = 0;
+    let probe: ReturnType<typeof startFreshnessProbe> | undefined;
     const summary = await pr.run({
       waitForConsumerGroups: true,
-      beforeProducers: () => void (t0 = performance.now()),
+      beforeProducers: () => {
+        t0 = performance.now();
+        // Freshness under load: probes run while the data set streams through (until the drain).
+        probe = startFreshnessProbe({
+          kafka: pr.kafka,
+          brokers: o.brokers,
+          topic: pr.topics.ratings,
+          ports: httpPorts['movie-data-sink']!,
+          max: o.freshnessSamples,
+        });
+      },
       afterDrained: async () => {
         e2e = (performance.now() - t0) / 1000;
+        await probe?.stop();
         sampler.sample();
         await new Promise((r) => setTimeout(r, 250)); // a last /metrics sample after the drain
         for (const p of allPollers) p.stop();
@@ -166,12 +205,15 @@ async function runPipelineOnce(o: {
     if (processor.source !== 'meta' || sink.source !== 'meta')
       o.log(`meta topics incomplete (see the services' logs): rates from /metrics samples`);
 
-    const rows = await readSemicolonCsv(join(outDir, 'movie-data.csv'));
+    const probes = probe?.published ?? 0;
+    const rows = (await readSemicolonCsv(join(outDir, 'movie-data.csv'))).filter((r) => !isProbeMovie(Number(r.movieId)));
     const problems = compareMovieData(rows, o.reference.means, o.reference.movieIds);
     const counted = rows.reduce((s, r) => s + Number(r.rating_count), 0);
     if (counted !== o.data.ratings) problems.push(`movie-data.csv counts ${counted} ratings, expected ${o.data.ratings}`);
-    if (processor.count !== o.data.ratings)
-      problems.push(`processor ${processor.source} counts ${processor.count} ratings consumed, expected ${o.data.ratings}`);
+    if (processor.count !== o.data.ratings + probes)
+      problems.push(
+        `processor ${processor.source} counts ${processor.count} ratings consumed, expected ${o.data.ratings} + ${probes} probes`,
+      );
 
     // Per service: CPU summed over its instances, peak RSS of the largest instance.
     const u = (a: AppName) => {
@@ -193,6 +235,11 @@ async function runPipelineOnce(o: {
       // The sink consumes every MeanRating the processor publishes (its publisher reports no meta).
       mean_rating_messages: sink.count,
       ratings_per_mean_rating: round(processor.count / Math.max(1, sink.count)),
+      // Batch transactions (each with its offsets) of the processor and the sink together, over the run.
+      db_transactions_per_s: round((proc.transactions + sinkResult.transactions) / e2e),
+      api_freshness_p50_ms: round(percentile(probe?.samples ?? [], 50)),
+      api_freshness_p99_ms: round(percentile(probe?.samples ?? [], 99)),
+      api_freshness_samples: probe?.samples.length ?? 0,
       kafka_producer_perf_per_s: round(kp),
       kafka_consumer_perf_per_s: round(kc),
       producer_vs_kafka: round(producerPerSec / kp),
@@ -216,6 +263,7 @@ async function runPipelineOnce(o: {
     sampler.stop();
     for (const p of allPollers) p.stop();
     await pr.deleteTopics().catch((e) => o.log(`could not delete topics: ${(e as Error).message}`));
+    if (databaseUrl) await dropDatabase(databaseUrl).catch((e) => o.log(`could not drop ${databaseUrl}: ${(e as Error).message}`));
   }
 }
 
@@ -266,6 +314,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
           processors: variant.processors ?? opts.processors ?? 1,
           sinks: variant.sinks ?? opts.sinks ?? 1,
           profileDir: opts.profileDir,
+          databaseServer: opts.databaseServer ?? BENCH_DATABASE_SERVER,
+          freshnessSamples: opts.freshnessSamples ?? 300,
           log,
         });
         all.push(r.figures);

@@ -12,6 +12,10 @@ export interface RunFigures {
   sink_per_s: number;
   mean_rating_messages: number;
   ratings_per_mean_rating: number;
+  db_transactions_per_s: number;
+  api_freshness_p50_ms: number;
+  api_freshness_p99_ms: number;
+  api_freshness_samples: number;
   kafka_producer_perf_per_s: number;
   kafka_consumer_perf_per_s: number;
   producer_vs_kafka: number;
@@ -39,6 +43,9 @@ export const FIGURES: { key: keyof RunFigures; label: string }[] = [
   { key: 'processor_per_s', label: 'processor (ratings/s)' },
   { key: 'sink_per_s', label: 'sink (mean-rating msgs/s)' },
   { key: 'ratings_per_mean_rating', label: 'ratings per MeanRating msg' },
+  { key: 'db_transactions_per_s', label: 'database transactions/s' },
+  { key: 'api_freshness_p50_ms', label: 'API freshness p50 (ms)' },
+  { key: 'api_freshness_p99_ms', label: 'API freshness p99 (ms)' },
   { key: 'kafka_producer_perf_per_s', label: 'Kafka ProducerPerformance (msgs/s)' },
   { key: 'kafka_consumer_perf_per_s', label: 'Kafka ConsumerPerformance (msgs/s)' },
   { key: 'producer_vs_kafka', label: 'producer ÷ ProducerPerformance' },

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { OPTIONS, OptionName } from '@movie-stream/config';
-import { COMMON_OPTIONS, CSV_PRODUCER_OPTIONS, STATEFUL_CONSUMER_OPTIONS } from '@movie-stream/service-runtime';
+import { COMMON_OPTIONS, CSV_PRODUCER_OPTIONS, DATABASE_CONSUMER_OPTIONS } from '@movie-stream/service-runtime';
 import { APPS, CONSUMER_APPS } from '@movie-stream/pipeline-run';
 
 const deploy = join(__dirname, '..', '..', '..', 'deploy');
@@ -31,7 +31,8 @@ const MONITOR_OPTIONS: readonly OptionName[] = [
 const SERVICES = [...APPS, ...CONSUMER_APPS.map((a) => `${a}-2`), 'monitor'];
 
 /** Options an app reads: the common ones plus the lists service-runtime defines for its kind. */
-function appOptions(app: string): OptionName[] {
+function appOptions(service: string): OptionName[] {
+  const app = service.replace(/-\d+$/, ''); // a second instance reads what the first does
   const own: readonly OptionName[] =
     app === 'monitor'
       ? MONITOR_OPTIONS
@@ -39,7 +40,9 @@ function appOptions(app: string): OptionName[] {
         ? ['ratingsFile', ...CSV_PRODUCER_OPTIONS]
         : app === 'movie-producer'
           ? ['moviesFile', ...CSV_PRODUCER_OPTIONS]
-          : STATEFUL_CONSUMER_OPTIONS;
+          : app === 'movie-data-sink'
+            ? [...DATABASE_CONSUMER_OPTIONS, 'sinkStore']
+            : [...DATABASE_CONSUMER_OPTIONS, 'processorState'];
   return [...COMMON_OPTIONS, ...own];
 }
 const stackEnvs = new Map(APPS.flatMap((a) => appOptions(a)).map((n) => [OPTIONS[n].env, OPTIONS[n] as { env: string; default?: string }]));
@@ -66,8 +69,8 @@ describe('deploy/docker-compose.yml', () => {
     expect(doc.warnings).toEqual([]);
   });
 
-  it('has the brokers, topic setup, Kafdrop, the four services and the monitor, each with an image', () => {
-    expect(Object.keys(services).sort()).toEqual([...BROKERS, 'kafdrop', 'topic-setup', ...SERVICES].sort());
+  it('has the brokers, topic setup, Kafdrop, PostgreSQL, the four services (two instances of each consumer) and the monitor, each with an image', () => {
+    expect(Object.keys(services).sort()).toEqual([...BROKERS, 'kafdrop', 'topic-setup', 'postgres', ...SERVICES].sort());
     for (const [name, s] of Object.entries(services)) expect([name, typeof s.image]).toEqual([name, 'string']);
     for (const app of SERVICES) expect(services[app].image).toMatch(new RegExp(`^movie-stream/${app.replace(/-2$/, '')}:`));
     // KAFKA_IMAGE: apache/kafka by default, the image built from the project's jars where it cannot be pulled.
@@ -84,7 +87,7 @@ describe('deploy/docker-compose.yml', () => {
       for (const p of (s.ports ?? []) as string[]) {
         expect([name, p]).toEqual([
           name,
-          expect.stringMatching(/^\$\{(KAFKA|HTTP)_PUBLISH_HOST:-127\.0\.0\.1\}:\$\{[A-Z0-9_]+:-\d+\}:\d+$/),
+          expect.stringMatching(/^\$\{(KAFKA|HTTP|POSTGRES)_PUBLISH_HOST:-127\.0\.0\.1\}:\$\{[A-Z0-9_]+:-\d+\}:\d+$/),
         ]);
         published.push(p.match(/\}:\$\{([A-Z0-9_]+):-/)![1]!);
       }
@@ -220,7 +223,11 @@ describe('deploy/.env.example', () => {
       'GROUP_ID',
     ]);
     // Stack-specific defaults: the compose cluster, JSON logs for a log collector.
-    const differs: Record<string, string> = { KAFKA_BROKERS: 'kafka-1:19092,kafka-2:19092,kafka-3:19092', LOG_FORMAT: 'json' };
+    const differs: Record<string, string> = {
+      KAFKA_BROKERS: 'kafka-1:19092,kafka-2:19092,kafka-3:19092',
+      LOG_FORMAT: 'json',
+      DATABASE_URL: 'postgres://postgres@postgres:5432/movie_stream',
+    };
     for (const [env, spec] of stackEnvs) {
       if (fixed.has(env)) continue;
       expect([env, envExample.has(env)]).toEqual([env, true]);

@@ -7,9 +7,24 @@ describe('npm start arguments', () => {
       keepDashboard: false,
       processors: 3,
       sinks: 2,
+      sink: 'csv',
+      state: 'file',
       rest: ['--ratings', 'r.csv', '--out', '/tmp/o'],
     });
-    expect(parseStartArgs([])).toEqual({ keepTopics: false, keepDashboard: false, processors: 1, sinks: 1, rest: [] });
+    expect(parseStartArgs([])).toEqual({
+      keepTopics: false,
+      keepDashboard: false,
+      processors: 1,
+      sinks: 1,
+      sink: 'csv',
+      state: 'file',
+      rest: [],
+    });
+    expect(parseStartArgs(['--sink', 'postgres', '--state=postgres', '--out', 'o'])).toMatchObject({
+      sink: 'postgres',
+      state: 'postgres',
+      rest: ['--out', 'o'],
+    });
     expect(parseStartArgs(['--keep-dashboard', '--sinks', '32']).sinks).toBe(32);
   });
 
@@ -21,6 +36,8 @@ describe('npm start arguments', () => {
     expect(() => parseStartArgs(['--processors', '--sinks', '2'])).toThrow(
       '--processors must be a whole number from 1 to 32, got "--sinks"',
     );
+    expect(() => parseStartArgs(['--sink', 'mysql'])).toThrow('--sink must be csv or postgres, got "mysql"');
+    expect(() => parseStartArgs(['--state'])).toThrow('--state must be file or postgres, got nothing');
     expect(() => parseInstances('--sinks', '')).toThrow('--sinks must be a whole number from 1 to 32, got ""');
   });
 });

@@ -1,13 +1,14 @@
 // npm start: run the whole pipeline on a data set and print a summary.
 //   npm start -- [--ratings FILE] [--movies FILE] [--out DIR] [--brokers HOST:PORT] [--keep-topics] [--keep-dashboard]
-//                [--processors N] [--sinks M]
+//                [--processors N] [--sinks M] [--sink csv|postgres] [--state file|postgres] [--database-url URL]
 import { join } from 'node:path';
 import { configWarnings, KAFKA_OPTIONS, loadConfig, OPTIONS } from '@movie-stream/config';
 import { kafkaEnv } from '@movie-stream/messaging';
+import { describeDatabase, ensureDatabase } from '@movie-stream/movie-db';
 import { startMonitor } from '@movie-stream/monitoring';
 import { writeReport } from '@movie-stream/report';
 import { buildApps, closeAndExit, ensureLocalKafka, formatSummary, PipelineRun } from '@movie-stream/pipeline-run';
-import { parseStartArgs } from './args';
+import { DEFAULT_DATABASE_URL, parseStartArgs } from './args';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -17,11 +18,18 @@ async function main(): Promise<void> {
   const args = parseStartArgs(process.argv.slice(2));
   const argv = args.rest;
   const config = loadConfig(
-    ['ratingsFile', 'moviesFile', 'outDir', ...KAFKA_OPTIONS, 'snapshotIntervalMs', 'dashboardPort', 'stopTimeoutMs'],
+    ['ratingsFile', 'moviesFile', 'outDir', ...KAFKA_OPTIONS, 'snapshotIntervalMs', 'dashboardPort', 'stopTimeoutMs', 'databaseUrl'],
     argv,
   );
   for (const warning of configWarnings(config)) process.stderr.write(`warning: ${warning}\n`);
   if (!process.env[OPTIONS.brokers.env] && !argv.some((a) => a.startsWith(`--${OPTIONS.brokers.flag}`))) ensureLocalKafka();
+  const useDatabase = args.sink === 'postgres' || args.state === 'postgres';
+  const databaseUrl = config.databaseUrl ?? DEFAULT_DATABASE_URL;
+  if (useDatabase) {
+    // The default database is created on first use; an existing server's database may be given instead.
+    if (await ensureDatabase(databaseUrl)) log(`created the database ${describeDatabase(databaseUrl)}`);
+    log(`PostgreSQL: ${describeDatabase(databaseUrl)} (sink ${args.sink}, processor state ${args.state})`);
+  }
   buildApps();
   const keepDashboard = args.keepDashboard;
   const keepTopics = args.keepTopics || keepDashboard;
@@ -39,6 +47,7 @@ async function main(): Promise<void> {
     keepTopics: true,
     processors: args.processors,
     sinks: args.sinks,
+    ...(useDatabase ? { database: { url: databaseUrl, sink: args.sink === 'postgres', processor: args.state === 'postgres' } } : {}),
   });
   const scale = run.scaled ? `; ${args.processors} mean-rating-processor and ${args.sinks} movie-data-sink instances` : '';
   log(`run ${run.runId}: topics ${run.runId}.*, logs in ${run.logDir}${scale}`);

@@ -1,0 +1,181 @@
+// The database modes (--sink postgres, --state postgres) against a real broker and a real PostgreSQL, each
+// test on a database of its own (created and dropped here). The database going away is modelled by a TCP
+// relay between the services and the server that the test cuts and restores (see tcp-relay.ts): the
+// machine's PostgreSQL is shared with other tests and is never stopped. Every test ends by comparing the
+// movie_data table (exported as movie-data.csv) with the independent computation.
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { consumerLag, withAdmin } from '@movie-stream/messaging';
+import { connectDatabase, dropDatabase, ensureDatabase, loadOffsets, type Pool } from '@movie-stream/movie-db';
+import { buildApps, PipelineRun } from '@movie-stream/pipeline';
+import { freePort, splitRatings, until } from '@movie-stream/test-support';
+import { dataset, logOf, mismatches, trackRuns } from './harness';
+import { TcpRelay } from './tcp-relay';
+
+jest.setTimeout(900_000);
+
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const SERVER = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+const SINK = 'movie-data-sink';
+const PROCESSOR = 'mean-rating-processor';
+const track = trackRuns();
+const cleanups: (() => Promise<unknown>)[] = [];
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+beforeAll(() => buildApps());
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+/** A new database of this test's own: its URL on the server directly, and through `port` (a relay). */
+async function ownDatabase(port?: number): Promise<{ url: string; relayed: string; db: Pool }> {
+  const u = new URL(SERVER.toString());
+  u.pathname = `/movie_stream_fault_${randomBytes(5).toString('hex')}`;
+  const url = u.toString();
+  await ensureDatabase(url);
+  const db = await connectDatabase(url, quiet, undefined, { poolSize: 2 });
+  cleanups.push(async () => {
+    await db.end();
+    await dropDatabase(url);
+  });
+  const r = new URL(url);
+  if (port !== undefined) r.port = String(port);
+  return { url, relayed: r.toString(), db };
+}
+
+async function ownRelay(): Promise<TcpRelay> {
+  const relay = new TcpRelay(await freePort(), { host: SERVER.hostname, port: Number(SERVER.port || 5432) });
+  cleanups.push(() => relay.cut());
+  return relay;
+}
+
+function newRun(name: string, ratingsFile: string, moviesFile: string, opts: Partial<ConstructorParameters<typeof PipelineRun>[0]>) {
+  return track(
+    new PipelineRun({
+      ratingsFile,
+      moviesFile,
+      outDir: join(tmpdir(), `faults-db-${name}-${Date.now()}`),
+      brokers,
+      log: () => undefined,
+      env: { SESSION_TIMEOUT_MS: '6000' },
+      ...opts,
+    }),
+  );
+}
+
+/** Sum of the stored next offsets of a group (grows with every committed batch). */
+async function storedProgress(db: Pool, group: string, topics: string[]): Promise<bigint> {
+  const o = await loadOffsets(db, group, topics);
+  return Object.values(o)
+    .flatMap((parts) => Object.values(parts))
+    .reduce((s, n) => s + BigInt(n), 0n);
+}
+
+/** Drain, stop cleanly, write movie-data.csv from movie_data, compare with the independent computation. */
+async function finishExact(run: PipelineRun, ratingsFile: string, moviesFile: string): Promise<void> {
+  await run.waitUntilDrained();
+  await run.stopConsumers();
+  await run.exportMovieData();
+  expect(await mismatches(run, ratingsFile, moviesFile)).toEqual([]);
+}
+
+describe('database modes under faults', () => {
+  it('database down when the services start: they wait with a log line naming it, then run; exact', async () => {
+    const { ratingsFile, moviesFile } = await dataset(20_000, 500);
+    const relay = await ownRelay();
+    const { relayed } = await ownDatabase(relay.port);
+    const run = newRun('down-at-start', ratingsFile, moviesFile, { database: { url: relayed, sink: true, processor: true } });
+    run.cleanOutput();
+    await run.createTopics();
+    run.startConsumers();
+    const waiting = new RegExp(`waiting for PostgreSQL at 127\\.0\\.0\\.1:${relay.port}/movie_stream_fault_`);
+    const bothWait = () => waiting.test(logOf(run, SINK)) && waiting.test(logOf(run, PROCESSOR));
+    expect(await until(bothWait, 60_000)).toBe(true);
+    run.checkConsumers('while the database was down');
+    await relay.open();
+    run.startProducers();
+    await Promise.all([run.producerResult('movie-producer'), run.producerResult('rating-producer')]);
+    await finishExact(run, ratingsFile, moviesFile);
+    for (const app of [SINK, PROCESSOR])
+      expect(logOf(run, app)).toMatch(/PostgreSQL at 127\.0\.0\.1:\d+\/\w+ answers \(after \d+ attempts\)/);
+  });
+
+  it('database gone mid-run (every connection reset, new ones refused) and back: Kafka commits stay within what is stored; exact', async () => {
+    const { ratingsFile, moviesFile } = await dataset(200_000, 2_000);
+    const relay = await ownRelay();
+    const { relayed, db } = await ownDatabase(relay.port);
+    const run = newRun('cut', ratingsFile, moviesFile, { database: { url: relayed, sink: true, processor: true } });
+    await relay.open();
+    run.cleanOutput();
+    await run.createTopics();
+    run.startConsumers();
+    await run.waitForConsumerGroups();
+    run.startProducers();
+    const ratings = [run.topics.ratings];
+    // Cut once the processor has stored batches (the producer is still publishing: work stays pending).
+    expect(await until(async () => (await storedProgress(db, run.groups.processor, ratings)) > 0n, 120_000, 20)).toBe(true);
+    await relay.cut();
+    const retries = () => (logOf(run, PROCESSOR).match(/not stored: /g) ?? []).length;
+    // Three retries are 1.75 s of backoff: past the 1 s interval of the Kafka offset commits.
+    expect(await until(() => retries() >= 3, 120_000)).toBe(true);
+    run.checkConsumers('while the database was away');
+    // What Kafka has committed for each group is within what the database holds (read on the server directly).
+    for (const [group, topics] of [
+      [run.groups.processor, ratings],
+      [run.groups.sink, [run.topics.movies, run.topics.meanRatings]],
+    ] as const) {
+      const stored = await loadOffsets(db, group, topics);
+      const committed = await withAdmin(run.kafka, (admin) => consumerLag(admin, group, [...topics]));
+      for (const c of committed) {
+        const s = Number(stored[c.topic]?.[String(c.partition)] ?? 0);
+        expect([group, c.topic, c.partition, c.committed <= s]).toEqual([group, c.topic, c.partition, true]);
+      }
+    }
+    await relay.open();
+    await Promise.all([run.producerResult('movie-producer'), run.producerResult('rating-producer')]);
+    await finishExact(run, ratingsFile, moviesFile);
+    expect(logOf(run, PROCESSOR)).toMatch(/PostgreSQL at .* is back/);
+  });
+
+  it('sink SIGKILLed 5 times mid-run in database mode, each time with work pending: exact', async () => {
+    const { ratingsFile, moviesFile } = await dataset(200_000, 2_000);
+    const { url, db } = await ownDatabase();
+    const run = newRun('sink-kill', ratingsFile, moviesFile, { database: { url, sink: true }, snapshotIntervalMs: 100 });
+    run.cleanOutput();
+    await run.createTopics();
+    const parts = splitRatings(ratingsFile, 5, run.outDir, 'slice');
+    const sinkTopics = [run.topics.movies, run.topics.meanRatings];
+    run.startConsumers();
+    run.start('movie-producer', ['--movies', moviesFile]);
+    await run.producerResult('movie-producer');
+    let killsWithLag = 0;
+    for (const part of parts) {
+      const before = await storedProgress(db, run.groups.sink, sinkTopics);
+      run.start('rating-producer', ['--ratings', part]);
+      // The restarted sink is storing batches again: kill it in the middle of that.
+      expect(await until(async () => (await storedProgress(db, run.groups.sink, sinkTopics)) > before, 120_000, 10)).toBe(true);
+      await run.kill(SINK, 0, 'SIGKILL');
+      if ((await run.lag(run.groups.sink, sinkTopics)) > 0) killsWithLag++;
+      run.startInstance(SINK, 0);
+      await run.producerResult('rating-producer');
+    }
+    expect(killsWithLag).toBeGreaterThan(0);
+    await finishExact(run, ratingsFile, moviesFile);
+  });
+
+  it('two sinks and two processors in database mode on 1,000,000 ratings: exact', async () => {
+    const { ratingsFile, moviesFile } = await dataset(1_000_000, 5_000);
+    const { url } = await ownDatabase();
+    const run = newRun('scaled', ratingsFile, moviesFile, { database: { url, sink: true, processor: true }, processors: 2, sinks: 2 });
+    await run.run();
+    expect(await mismatches(run, ratingsFile, moviesFile)).toEqual([]);
+    // Both instances of each did work: every one stored batches of its own.
+    for (const app of [SINK, PROCESSOR] as const) {
+      for (const i of [0, 1]) {
+        const line = run.service(app, i)?.stdout.find((l) => l.startsWith('{"result"'));
+        expect([app, i, JSON.parse(line ?? '{"result":{}}').result.transactions > 0]).toEqual([app, i, true]);
+      }
+    }
+  });
+});
