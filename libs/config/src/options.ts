@@ -193,7 +193,7 @@ export const OPTIONS = {
     flag: 'shared-out',
     type: 'string',
     description:
-      'Several instances of a service: a directory all of them can write (a shared volume). Give each OUT_DIR=<it>/instances/<service>-<n>; after every snapshot an instance writes <it>/mean-ratings.csv (movie-data.csv) merged from all instances\' states, each partition from the instance furthest in it. Unset = no merged file.',
+      "Several instances of a service: a directory all of them can write (a shared volume). Give each OUT_DIR=<it>/instances/<service>-<n>; after every snapshot an instance writes <it>/mean-ratings.csv (movie-data.csv) merged from all instances' states, each partition from the instance furthest in it. Unset = no merged file.",
   },
   stateDir: {
     env: 'STATE_DIR',

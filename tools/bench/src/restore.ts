@@ -109,7 +109,9 @@ async function main(): Promise<void> {
         `${String(x.restore.rowsRestored).padEnd(9)}${x.restore.ms}`,
     ),
   ];
-  process.stdout.write(`\nmovie-stream restore bench: ${ratings} ratings, ${movies} movies, ${partitions} partition(s)\n${table.join('\n')}\n`);
+  process.stdout.write(
+    `\nmovie-stream restore bench: ${ratings} ratings, ${movies} movies, ${partitions} partition(s)\n${table.join('\n')}\n`,
+  );
   process.stdout.write(JSON.stringify({ ratings, movies, partitions, exact, restores: rows }) + '\n');
   process.exitCode = exact ? 0 : 1;
 }
