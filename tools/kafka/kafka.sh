@@ -35,6 +35,8 @@ usage: $(basename "$0") <command> [options]
 env: KAFKA_BROKERS (external cluster: start does nothing), KAFKA_HEAP,
      KAFKA_INSTANCE + KAFKA_PORT_BASE (an independent cluster: state in .kafka/instances/<name>,
        broker i on port KAFKA_PORT_BASE+i, controller on KAFKA_PORT_BASE+10000+i; default 9091),
+     KAFKA_HOST (the IPv4 address the client listeners bind and advertise, default 127.0.0.1; e.g. a
+       veth address for clients in a network namespace; the controller port stays on 127.0.0.1),
      KAFKA_SASL_PLAIN=user:password (start: the client port is a SASL_PLAINTEXT listener with
        mechanism PLAIN and this one user; brokers talk to each other over it too; the controller
        port stays PLAINTEXT),
@@ -63,6 +65,11 @@ if [[ -n "$SASL_PLAIN" ]]; then
   [[ -n "$SASL_PASSWORD" && "$SASL_PASSWORD" != *[\"\\\;[:space:]]* ]] \
     || die "KAFKA_SASL_PLAIN: the password must be non-empty, without quotes, backslashes, ';' or spaces"
 fi
+
+# KAFKA_HOST: where clients reach the brokers. Bound to that address only (not 0.0.0.0): a broker for
+# clients in a network namespace listens on the veth address, not on every address of the host.
+HOST="${KAFKA_HOST:-127.0.0.1}"
+[[ "$HOST" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]] || die "KAFKA_HOST must be an IPv4 address, got '$HOST'"
 
 broker_port()     { echo $((PORT_BASE + $1)); }
 controller_port() { echo $((PORT_BASE + 10000 + $1)); }
@@ -154,16 +161,16 @@ write_config() { # n i
     if [[ -n "$SASL_PLAIN" ]]; then
       # One client listener, SASL_PLAINTEXT: no unauthenticated way in for clients. Brokers replicate over
       # it as the same user; the KRaft controller listener stays PLAINTEXT (no controller SASL needed).
-      echo "listeners=SASL_PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
-      echo "advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
+      echo "listeners=SASL_PLAINTEXT://$HOST:$port,CONTROLLER://127.0.0.1:$cport"
+      echo "advertised.listeners=SASL_PLAINTEXT://$HOST:$port,CONTROLLER://127.0.0.1:$cport"
       echo "listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT"
       echo "inter.broker.listener.name=SASL_PLAINTEXT"
       echo "sasl.enabled.mechanisms=PLAIN"
       echo "sasl.mechanism.inter.broker.protocol=PLAIN"
       echo "listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"$SASL_USER\" password=\"$SASL_PASSWORD\" user_$SASL_USER=\"$SASL_PASSWORD\";"
     else
-      echo "listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
-      echo "advertised.listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
+      echo "listeners=PLAINTEXT://$HOST:$port,CONTROLLER://127.0.0.1:$cport"
+      echo "advertised.listeners=PLAINTEXT://$HOST:$port,CONTROLLER://127.0.0.1:$cport"
       echo "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
       echo "inter.broker.listener.name=PLAINTEXT"
     fi
@@ -252,7 +259,7 @@ launch_broker() { # n i
   if ((n == 1)); then heap="${KAFKA_HEAP:--Xmx512m -Xms256m}"; else heap="${KAFKA_HEAP:--Xmx384m}"; fi
   local port
   port="$(broker_port "$i")"
-  if port_open 127.0.0.1 "$port" || port_open 127.0.0.1 "$(controller_port "$i")"; then
+  if port_open "$HOST" "$port" || port_open 127.0.0.1 "$(controller_port "$i")"; then
     die "port $port or $(controller_port "$i") is already in use by another process (not a broker started by this script); stop it or set KAFKA_BROKERS"
   fi
   # remember where the log ends so the readiness check only looks at new lines
@@ -263,13 +270,13 @@ launch_broker() { # n i
     -cp "$(classpath)" kafka.Kafka "$dir/server.properties" \
     </dev/null >>"$dir/stdout.log" 2>&1 &
   echo $! >"$dir/pid"
-  log "started broker $i (pid $(cat "$dir/pid"), 127.0.0.1:$port, controller 127.0.0.1:$(controller_port "$i"), heap '$heap')"
+  log "started broker $i (pid $(cat "$dir/pid"), $HOST:$port, controller 127.0.0.1:$(controller_port "$i"), heap '$heap')"
 }
 
 broker_started() { # n i -> 0 once port is open and the log says started
   local n=$1 i=$2 dir off size
   dir="$(broker_dir "$n" "$i")"
-  port_open 127.0.0.1 "$(broker_port "$i")" || return 1
+  port_open "$HOST" "$(broker_port "$i")" || return 1
   [[ -f "$dir/broker.log" ]] || return 1
   off="$(cat "$dir/.log-offset" 2>/dev/null || echo 0)"
   size="$(stat -c %s "$dir/broker.log")"
@@ -285,7 +292,7 @@ wait_started() { # n ids...
     next=()
     for i in "${pending[@]}"; do
       if broker_started "$n" "$i"; then
-        log "broker $i is up on 127.0.0.1:$(broker_port "$i")"
+        log "broker $i is up on $HOST:$(broker_port "$i")"
       elif ! kill -0 "$(cat "$(broker_dir "$n" "$i")/pid" 2>/dev/null || echo 0)" 2>/dev/null; then
         dir="$(broker_dir "$n" "$i")"
         echo "[kafka] broker $i exited during startup. stdout.log tail:" >&2
@@ -411,7 +418,7 @@ cmd_start() {
 
 bootstrap() {
   local n=$1 i s=""
-  for ((i = 1; i <= n; i++)); do s+="${s:+,}127.0.0.1:$(broker_port "$i")"; done
+  for ((i = 1; i <= n; i++)); do s+="${s:+,}$HOST:$(broker_port "$i")"; done
   echo "$s"
 }
 
@@ -457,7 +464,7 @@ cmd_status() {
     for ((i = 1; i <= n; i++)); do
       port="$(broker_port "$i")"
       if pid="$(broker_pid "$n" "$i")"; then
-        if port_open 127.0.0.1 "$port"; then state=up; up=1; else state=starting; fi
+        if port_open "$HOST" "$port"; then state=up; up=1; else state=starting; fi
       else
         pid="-"; state=down
       fi

@@ -32,12 +32,24 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** Starts `node dist/apps/<app>/main.js`; its stderr goes to `<logDir>/<logName>.log` (default: the app's name). */
-export function startService(app: AppName, env: NodeJS.ProcessEnv, args: string[], logDir: string, logName: string = app): ServiceProcess {
+/**
+ * Starts `node dist/apps/<app>/main.js`; its stderr goes to `<logDir>/<logName>.log` (default: the app's name).
+ * `commandPrefix` runs it through another command, e.g. `['ip', 'netns', 'exec', ns]` (a host of its own in
+ * the network fault test); the prefix must exec the service, so that signals reach the service itself.
+ */
+export function startService(
+  app: AppName,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  logDir: string,
+  logName: string = app,
+  commandPrefix: string[] = [],
+): ServiceProcess {
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${logName}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', app, 'main.js'), ...args], {
+  const command = [...commandPrefix, process.execPath, join(REPO_ROOT, 'dist', 'apps', app, 'main.js'), ...args];
+  const child = spawn(command[0], command.slice(1), {
     env: { ...process.env, LOG_FORMAT: 'text', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // A process group of its own: Ctrl-C at a terminal signals the whole foreground group, and a service

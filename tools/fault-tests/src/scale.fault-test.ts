@@ -1,18 +1,15 @@
 // docs/SCALING.md: several mean-rating-processors share the ratings partitions. Instances join, are
 // SIGKILLed, SIGTERMed and SIGSTOPped past the session timeout (a zombie that wakes up mid-batch); the state
 // ends exact, and a fresh instance with no state of its own rebuilds all of it from the changelog alone.
-import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { consumerLag } from '@movie-stream/messaging';
-import { buildApps, PipelineRun, ServiceProcess, startService } from '@movie-stream/pipeline';
-import { computeReferenceMeans, readSemicolonCsv, until } from '@movie-stream/test-support';
-import { dataset, trackRuns } from './harness';
+import { buildApps, PipelineRun, ServiceProcess } from '@movie-stream/pipeline';
+import { until } from '@movie-stream/test-support';
+import { committed, dataset, drained, expectChangelogRebuildsExactly, meanMismatches, Processors, trackRuns } from './harness';
 
 jest.setTimeout(900_000);
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const PROCESSOR = 'mean-rating-processor';
 const track = trackRuns();
 const started: ServiceProcess[] = [];
 
@@ -20,62 +17,6 @@ beforeAll(() => buildApps());
 afterAll(() => {
   for (const s of started) if (s.child.exitCode === null) s.child.kill('SIGKILL');
 });
-
-/** Processor instances of one run, each with its own output and state directory (as on separate hosts). */
-class Processors {
-  readonly instances = new Map<string, ServiceProcess>();
-  constructor(private readonly run: PipelineRun) {}
-
-  dir(name: string): string {
-    return join(this.run.outDir, 'instances', name);
-  }
-
-  start(name: string): ServiceProcess {
-    const env = { ...this.run.serviceEnv(PROCESSOR), OUT_DIR: this.dir(name), INSTANCE_ID: name, SESSION_TIMEOUT_MS: '6000' };
-    const s = startService(PROCESSOR, env, [], join(this.dir(name), 'logs'));
-    started.push(s);
-    this.instances.set(name, s);
-    return s;
-  }
-
-  log(name: string): string {
-    const f = join(this.dir(name), 'logs', `${PROCESSOR}.log`);
-    return existsSync(f) ? readFileSync(f, 'utf8') : '';
-  }
-
-  /** Throws with the log when an instance died that should not have. */
-  check(alive: string[]): void {
-    for (const name of alive) {
-      const s = this.instances.get(name);
-      if (s && s.child.exitCode !== null) throw new Error(`${name} exited (${s.child.exitCode}):\n${this.log(name).slice(-3000)}`);
-    }
-  }
-
-  restores(name: string): { partition: number; source: string; ms: number; recordsRead: number }[] {
-    return this.log(name)
-      .split('\n')
-      .filter((l) => l.includes('restored partition'))
-      .map((l) => JSON.parse(l.slice(l.indexOf('{'))));
-  }
-}
-
-/** Every movie's sum and count in `file` compared with the reference; returns the mismatches. */
-async function meanMismatches(file: string, ratingsFile: string): Promise<string[]> {
-  const ref = await computeReferenceMeans(ratingsFile);
-  const rows = await readSemicolonCsv(file);
-  const out: string[] = [];
-  const seen = new Set<number>();
-  for (const r of rows) {
-    const id = Number(r.movieId);
-    seen.add(id);
-    const m = ref.means.get(id);
-    if (!m || m.count !== Number(r.count) || Math.abs(m.sum - Number(r.sum)) > 1e-6) {
-      out.push(`movie ${id}: ${r.sum}/${r.count}, expected ${m?.sum}/${m?.count}`);
-    }
-  }
-  for (const id of ref.means.keys()) if (!seen.has(id)) out.push(`movie ${id} missing`);
-  return out;
-}
 
 async function newRun(ratings: number, movies: number, seed: number) {
   const d = await dataset(ratings, movies, seed);
@@ -91,45 +32,7 @@ async function newRun(ratings: number, movies: number, seed: number) {
   );
   run.cleanOutput();
   await run.createTopics(6);
-  return { run, ...d, procs: new Processors(run) };
-}
-
-/** Ratings the processors' group has committed (each instance commits the partitions it owns). */
-async function committed(run: PipelineRun): Promise<number> {
-  const admin = run.kafka.admin();
-  await admin.connect();
-  try {
-    return (await consumerLag(admin, run.groups.processor, [run.topics.ratings])).reduce((s, l) => s + l.committed, 0);
-  } catch {
-    return 0;
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Waits until the processors' group has committed every rating (only owned partitions are committed). */
-async function drained(run: PipelineRun, procs: Processors, alive: string[]): Promise<void> {
-  const ok = await until(
-    async () => {
-      procs.check(alive);
-      return (await run.lag(run.groups.processor, [run.topics.ratings]).catch(() => -1)) === 0;
-    },
-    300_000,
-    250,
-  );
-  if (!ok) throw new Error('the processors did not drain within 5 minutes');
-}
-
-/** A fresh instance with no state rebuilds everything from the changelog; its table must be exact. */
-async function expectChangelogRebuildsExactly(run: PipelineRun, procs: Processors, ratingsFile: string): Promise<void> {
-  const fresh = procs.start('fresh');
-  await drained(run, procs, ['fresh']);
-  // Each partition was restored from the changelog, not replayed from ratings.
-  expect(await until(() => procs.restores('fresh').length >= 6, 60_000, 100)).toBe(true);
-  expect(procs.restores('fresh').map((r) => r.source)).toEqual(Array(6).fill('changelog'));
-  fresh.child.kill('SIGTERM');
-  expect((await fresh.exited).code).toBe(0);
-  expect(await meanMismatches(join(procs.dir('fresh'), 'mean-ratings.csv'), ratingsFile)).toEqual([]);
+  return { run, ...d, procs: new Processors(run, (s) => started.push(s)) };
 }
 
 it('1 processor, 2 more join mid-stream, one is SIGKILLed and one SIGTERMed: the one left is exact, and the changelog alone rebuilds it exactly', async () => {
@@ -142,10 +45,12 @@ it('1 processor, 2 more join mid-stream, one is SIGKILLed and one SIGTERMed: the
   procs.start('c');
   // All three hold partitions (each logged a claim) before the kills.
   expect(await until(() => (procs.check(['a', 'b', 'c']), ['b', 'c'].every((n) => procs.restores(n).length > 0)), 120_000, 100)).toBe(true);
+  const aBeforeKills = procs.log('a').length;
   procs.instances.get('b')?.child.kill('SIGKILL');
   procs.instances.get('c')?.child.kill('SIGTERM');
   expect((await procs.instances.get('c')?.exited)?.code).toBe(0);
   await run.producerResult('rating-producer');
+  expect(await until(() => (procs.check(['a']), procs.ownsAll('a', aBeforeKills)), 120_000, 100)).toBe(true);
   await drained(run, procs, ['a']);
   procs.instances.get('a')?.child.kill('SIGTERM');
   expect((await procs.instances.get('a')?.exited)?.code).toBe(0);
@@ -183,8 +88,11 @@ it('a processor SIGSTOPped past the session timeout wakes up as a zombie: its st
   const woke = procs.log('b').slice(bBefore);
   process.stdout.write(`zombie after SIGCONT: ${/partition lost/.test(woke) ? 'a batch was fenced' : 'no batch in flight'}\n`);
   await run.producerResult('rating-producer');
+  const aBeforeStop = procs.log('a').length;
   b.child.kill('SIGTERM');
   expect((await b.exited).code).toBe(0);
+  // a took back what b had regained after its wake-up (the group may drain before a has claimed it).
+  expect(await until(() => (procs.check(['a']), procs.ownsAll('a', aBeforeStop)), 120_000, 100)).toBe(true);
   await drained(run, procs, ['a']);
   procs.instances.get('a')?.child.kill('SIGTERM');
   expect((await procs.instances.get('a')?.exited)?.code).toBe(0);

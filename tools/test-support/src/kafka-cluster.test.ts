@@ -9,6 +9,7 @@ describe('KafkaCluster', () => {
       '127.0.0.1:36903',
     ]);
     expect(new KafkaCluster({ instance: 'x', portBase: 36900 }).brokers).toEqual(['127.0.0.1:36901']);
+    expect(new KafkaCluster({ instance: 'x', portBase: 36900, host: '10.231.7.1' }).brokers).toEqual(['10.231.7.1:36901']);
   });
 
   it('runs kafka.sh for its own instance: a never-started one has no cluster, and the failure carries the output', () => {
@@ -20,6 +21,9 @@ describe('KafkaCluster', () => {
     expect(() => new KafkaCluster({ instance: 'Not_Valid', portBase: 36900 }).kafka('status')).toThrow(/KAFKA_INSTANCE must be lower-case/);
     expect(() => new KafkaCluster({ instance: 'test-support-sasl', portBase: 36900, saslPlain: 'no-colon' }).kafka('status')).toThrow(
       /KAFKA_SASL_PLAIN must be user:password/,
+    );
+    expect(() => new KafkaCluster({ instance: 'test-support-host', portBase: 36900, host: '0.0.0.0; rm' }).kafka('status')).toThrow(
+      /KAFKA_HOST must be an IPv4 address, got '0\.0\.0\.0; rm'/,
     );
   });
 });

@@ -12,6 +12,8 @@ export interface KafkaClusterOptions {
   portBase: number;
   /** Brokers (kafka.sh runs 1 or 3); default 1. */
   size?: 1 | 3;
+  /** KAFKA_HOST: the IPv4 address the brokers bind and advertise (default 127.0.0.1), e.g. a veth address. */
+  host?: string;
   /** KAFKA_SASL_PLAIN, "user:password": the brokers then require SASL/PLAIN. */
   saslPlain?: string;
   /** 'capture' (default): kafka.sh's output is only shown when it fails; 'stderr': passed through as it runs. */
@@ -22,15 +24,17 @@ export class KafkaCluster {
   readonly instance: string;
   readonly portBase: number;
   readonly size: 1 | 3;
+  readonly host: string;
 
   constructor(private readonly opts: KafkaClusterOptions) {
     this.instance = opts.instance;
     this.portBase = opts.portBase;
     this.size = opts.size ?? 1;
+    this.host = opts.host ?? '127.0.0.1';
   }
 
   get brokers(): string[] {
-    return Array.from({ length: this.size }, (_, i) => `127.0.0.1:${this.portBase + i + 1}`);
+    return Array.from({ length: this.size }, (_, i) => `${this.host}:${this.portBase + i + 1}`);
   }
 
   /** Runs `kafka.sh <args>` for this cluster; throws with its output when it fails. */
@@ -40,6 +44,7 @@ export class KafkaCluster {
       KAFKA_BROKERS: '',
       KAFKA_INSTANCE: this.instance,
       KAFKA_PORT_BASE: String(this.portBase),
+      KAFKA_HOST: this.host,
     };
     if (this.opts.saslPlain !== undefined) env.KAFKA_SASL_PLAIN = this.opts.saslPlain;
     const stderr = this.opts.output === 'stderr';
