@@ -106,12 +106,12 @@ describe('container images', () => {
       });
       const meta = await admin.fetchTopicMetadata({ topics: [topics.TOPIC_RATINGS, topics.TOPIC_MOVIES, `${topics.TOPIC_RATINGS}.dlq`] });
       const partitions = Object.fromEntries(meta.topics.map((t) => [t.name.slice(runId.length + 1), t.partitions.length]));
-      expect(partitions).toEqual({ ratings: 6, movies: 3, 'ratings.dlq': 1 });
+      expect(partitions).toEqual({ ratings: 6, movies: 6, 'ratings.dlq': 1 });
       const configs = await admin.describeConfigs({
         includeSynonyms: false,
         resources: [{ type: 2, name: topics.TOPIC_MOVIES, configNames: ['cleanup.policy'] }],
       });
-      expect(configs.resources[0]!.configEntries[0]!.configValue).toBe('compact');
+      expect(configs.resources[0]!.configEntries[0]!.configValue).toBe('compact,delete');
 
       const env = (extra: Record<string, string>) =>
         Object.entries({ KAFKA_BROKERS: brokers.join(','), ...topics, SNAPSHOT_INTERVAL_MS: '1000', LOG_FORMAT: 'json', ...extra }).flatMap(
