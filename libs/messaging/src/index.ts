@@ -25,7 +25,7 @@ export {
   TopicSpec,
 } from './topics';
 export { PartitionWriter, PartitionWriterOptions, FencedError } from './partition-writer';
-export { MetaReporter, MetaSink, MetaAction } from './meta-reporter';
+export { MetaReporter, MetaSink, MetaAction, RestoreStart, RestoreEnd } from './meta-reporter';
 export { Publisher, PublisherOptions, rawSink } from './publisher';
 export {
   CheckpointedConsumer,

@@ -1,4 +1,4 @@
-import { create, toBinary, MetaReport_Action, MetaReportSchema } from '@movie-stream/schema';
+import { create, toBinary, MetaReport_Action, MetaReport_Restore, MetaReport_RestoreSchema, MetaReportSchema } from '@movie-stream/schema';
 import type { Logger } from '@movie-stream/logging';
 import type { TopicNames } from './topics';
 
@@ -7,6 +7,21 @@ export type MetaAction = 'published' | 'consumed';
 /** Where meta reports go: a KafkaJS producer in production, an array in unit tests. */
 export interface MetaSink {
   send(topic: string, messages: { key: string; value: Buffer }[]): Promise<void>;
+}
+
+/** A partition restore that began: which group's partition of which topic (docs/SCALING.md §4). */
+export interface RestoreStart {
+  groupId: string;
+  topic: string;
+  partition: number;
+}
+
+/** ... and how it ended. */
+export interface RestoreEnd extends RestoreStart {
+  source: string;
+  recordsRead: number;
+  rowsRestored: number;
+  ms: number;
 }
 
 interface Bucket {
@@ -26,6 +41,8 @@ export class MetaReporter {
   private buckets = new Map<string, Bucket>();
   private timer?: NodeJS.Timeout;
   private inFlight: Promise<void> = Promise.resolve();
+  /** Restore reports not sent yet, in the order they happened. */
+  private events: Buffer[] = [];
   /** Totals recorded so far, per action and topic: what the reports add up to. */
   readonly totals = new Map<string, number>();
   /** Called for every record (e.g. to feed Prometheus counters). */
@@ -58,6 +75,49 @@ export class MetaReporter {
     this.onRecord?.(action, topic, count, bytes);
   }
 
+  /**
+   * Reports that a partition restore began, at once (not per window: the monitor shows it in progress).
+   * Sent with count and bytes 0, so it never adds to the message totals.
+   */
+  restoreStarted(r: RestoreStart): void {
+    const now = (this.opts.now ?? Date.now)();
+    this.event(
+      MetaReport_Action.RESTORE_STARTED,
+      r,
+      now,
+      now,
+      create(MetaReport_RestoreSchema, { groupId: r.groupId, partition: r.partition }),
+    );
+  }
+
+  /** Reports how a restore ended; its window is [end − ms, end). */
+  restoreFinished(r: RestoreEnd): void {
+    const now = (this.opts.now ?? Date.now)();
+    const restore = create(MetaReport_RestoreSchema, {
+      groupId: r.groupId,
+      partition: r.partition,
+      source: r.source,
+      recordsRead: BigInt(r.recordsRead),
+      rowsRestored: BigInt(r.rowsRestored),
+      durationMs: BigInt(r.ms),
+    });
+    this.event(MetaReport_Action.RESTORE_FINISHED, r, now - r.ms, now, restore);
+  }
+
+  private event(action: MetaReport_Action, r: RestoreStart, startMs: number, endMs: number, restore: MetaReport_Restore): void {
+    const msg = create(MetaReportSchema, {
+      service: this.opts.service,
+      instanceId: this.opts.instanceId,
+      action,
+      topic: r.topic,
+      windowStartMs: BigInt(startMs),
+      windowEndMs: BigInt(endMs),
+      restore,
+    });
+    this.events.push(Buffer.from(toBinary(MetaReportSchema, msg)));
+    void this.flush(false);
+  }
+
   start(): void {
     this.timer = setInterval(() => void this.flush(false), this.opts.windowMs);
     this.timer.unref();
@@ -74,6 +134,10 @@ export class MetaReporter {
     await this.flush(true);
   }
 
+  private metaTopic(action: MetaAction): string {
+    return action === 'published' ? this.opts.topics.metaPublished : this.opts.topics.metaConsumed;
+  }
+
   private async flushNow(all: boolean): Promise<void> {
     const now = (this.opts.now ?? Date.now)();
     const currentWindow = now - (now % this.opts.windowMs);
@@ -84,10 +148,18 @@ export class MetaReporter {
         this.buckets.delete(k);
       }
     }
-    if (ready.length === 0) return;
+    const events = this.events;
+    this.events = [];
+    if (ready.length === 0 && events.length === 0) return;
     const byTopic = new Map<string, { key: string; value: Buffer }[]>();
+    // A restore reads: its reports go with the consumed ones, in the order they happened (one partition).
+    if (events.length)
+      byTopic.set(
+        this.opts.topics.metaConsumed,
+        events.map((value) => ({ key: this.opts.service, value })),
+      );
     for (const b of ready) {
-      const metaTopic = b.action === 'published' ? this.opts.topics.metaPublished : this.opts.topics.metaConsumed;
+      const metaTopic = this.metaTopic(b.action);
       const msg = create(MetaReportSchema, {
         service: this.opts.service,
         instanceId: this.opts.instanceId,
@@ -102,19 +174,27 @@ export class MetaReporter {
       list.push({ key: this.opts.service, value: Buffer.from(toBinary(MetaReportSchema, msg)) });
       byTopic.set(metaTopic, list);
     }
-    try {
-      for (const [topic, messages] of byTopic) await this.opts.sink.send(topic, messages);
-    } catch (e) {
-      // Put them back (merged with anything newer): reports are late, never lost.
-      for (const b of ready) {
-        const key = `${b.action}\u0000${b.topic}\u0000${b.windowStart}`;
-        const cur = this.buckets.get(key);
-        if (cur) {
-          cur.count += b.count;
-          cur.bytes += b.bytes;
-        } else this.buckets.set(key, b);
+    // Each meta topic on its own: one that fails does not hold back (or send twice) the other's reports.
+    const failed = new Set<string>();
+    for (const [topic, messages] of byTopic) {
+      try {
+        await this.opts.sink.send(topic, messages);
+      } catch (e) {
+        failed.add(topic);
+        this.opts.logger.warn(`meta report to ${topic} failed, will retry: ${(e as Error).message}`);
       }
-      this.opts.logger.warn(`meta report failed, will retry: ${(e as Error).message}`);
+    }
+    if (failed.size === 0) return;
+    // Put back what was not sent (merged with anything newer): reports are late, never lost.
+    if (failed.has(this.opts.topics.metaConsumed)) this.events = [...events, ...this.events];
+    for (const b of ready) {
+      if (!failed.has(this.metaTopic(b.action))) continue;
+      const key = `${b.action}\u0000${b.topic}\u0000${b.windowStart}`;
+      const cur = this.buckets.get(key);
+      if (cur) {
+        cur.count += b.count;
+        cur.bytes += b.bytes;
+      } else this.buckets.set(key, b);
     }
   }
 }

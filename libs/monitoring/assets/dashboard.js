@@ -99,6 +99,36 @@ function rows(id, html) {
 /** @param {string} id */
 const element = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
+/**
+ * @param {DashboardState['restores']['recent'][number]} r
+ * @param {string} state
+ * @param {string} time
+ */
+const restoreRow = (r, state, time) =>
+  '<tr class="' +
+  (r.finishedMs === undefined ? 'running' : 'done') +
+  '"><td>' +
+  state +
+  '</td><td>' +
+  esc(r.service) +
+  ' ' +
+  esc(r.instanceId) +
+  '</td><td>' +
+  esc(r.groupId) +
+  '</td><td class="n">' +
+  r.partition +
+  '</td><td>' +
+  esc(r.source ?? '') +
+  '</td><td class="n">' +
+  (r.recordsRead ?? '') +
+  '</td><td class="n">' +
+  (r.rowsRestored ?? '') +
+  '</td><td class="n">' +
+  time +
+  '</td><td>' +
+  new Date(r.finishedMs ?? r.startedMs).toLocaleTimeString() +
+  '</td></tr>';
+
 /** @param {DashboardState} s */
 function render(s) {
   dashboard.last = s;
@@ -151,6 +181,12 @@ function render(s) {
       ),
     ),
   );
+  // Restores in progress first (with how long they have been running), then the recent ones, newest first.
+  const now = Date.now();
+  rows('restores', [
+    ...s.restores.inProgress.map((r) => restoreRow(r, 'in progress', Math.max(0, now - r.startedMs) + ' ms so far')),
+    ...s.restores.recent.map((r) => restoreRow(r, 'done', r.ms + ' ms')),
+  ]);
   rows(
     'brokers',
     s.brokers.map(

@@ -11,7 +11,8 @@ export {
   StatusRules,
 } from './lag-status';
 export { ClusterPoller, ClusterStatus, BrokerState, GroupView, tcpAnswers } from './cluster-poller';
-export { decodeMetaReport, readMetaReports, followMetaReports, metaTopics, UndecodableMeta } from './meta-reader';
+export { decodeMetaReport, isRestore, readMetaReports, followMetaReports, metaTopics, UndecodableMeta } from './meta-reader';
+export { RestoreTracker, RestoreEvent, RestoreView, RestoresState, RestoreTrackerOptions } from './restores';
 export { DashboardState } from './dashboard-state';
 export { MonitorCore, MonitorCoreOptions, MonitorLogger } from './monitor-core';
 export { startDashboardServer, DashboardServerOptions } from './dashboard-server';

@@ -4,6 +4,7 @@
 import type { KafkaClient } from '@movie-stream/messaging';
 import { create, MetaReport_Action, MetaReportSchema, toBinary } from '@movie-stream/schema';
 import { followMetaReports } from './meta-reader';
+import type { RestoreEvent } from './restores';
 import type { MetaPoint } from './series';
 
 type EachBatch = (p: { batch: { topic: string; partition: number; messages: { value: Buffer }[] } }) => Promise<void>;
@@ -76,6 +77,50 @@ describe('followMetaReports', () => {
     expect(calls.seeks.sort()).toEqual(['meta.consumed:0@3', 'meta.published:0@3']);
     await deliver({ batch: { topic: 'meta.published', partition: 0, messages: [{ value: report(7) }, { value: report(5) }] } });
     expect(got.map((p) => p.count)).toEqual([7, 5]);
+  });
+
+  it('passes restore reports to onRestore, never to onReport (they are not message counts)', async () => {
+    const { kafka, deliver } = fakeKafka(0);
+    const got: MetaPoint[] = [];
+    const restores: RestoreEvent[] = [];
+    await followMetaReports({
+      kafka,
+      prefix: 'meta',
+      sinceMs: 1,
+      groupId: 'g',
+      signal: new AbortController().signal,
+      onReport: (p) => got.push(p),
+      onRestore: (r) => restores.push(r),
+    });
+    const restore = Buffer.from(
+      toBinary(
+        MetaReportSchema,
+        create(MetaReportSchema, {
+          service: 'movie-data-sink',
+          instanceId: 's1',
+          action: MetaReport_Action.RESTORE_STARTED,
+          topic: 'movies',
+          windowStartMs: 1500n,
+          windowEndMs: 1500n,
+          restore: { groupId: 'sinks', partition: 4 },
+        }),
+      ),
+    );
+    await deliver({
+      batch: { topic: 'meta.consumed', partition: 0, messages: [{ value: report(7) }, { value: restore }, { value: report(5) }] },
+    });
+    expect(got.map((p) => p.count)).toEqual([7, 5]);
+    expect(restores).toEqual([
+      {
+        action: 'restore-started',
+        service: 'movie-data-sink',
+        instanceId: 's1',
+        groupId: 'sinks',
+        topic: 'movies',
+        partition: 4,
+        startedMs: 1500,
+      },
+    ]);
   });
 
   it('stops retrying when aborted', async () => {

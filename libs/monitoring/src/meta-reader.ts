@@ -2,6 +2,7 @@
 // range for reports and experiments. The Kafka side is libs/messaging's topic reader; this is decoding.
 import { fromBinary, MetaReport_Action, MetaReportSchema } from '@movie-stream/schema';
 import { followTopics, KafkaClient, readTopicRange, TopicFollower, TopicMessage } from '@movie-stream/messaging';
+import type { RestoreEvent } from './restores';
 import type { MetaPoint } from './series';
 
 export const metaTopics = (prefix: string) => [`${prefix}.published`, `${prefix}.consumed`];
@@ -19,7 +20,7 @@ export interface UndecodableMeta {
  * stop a reader (a throwing batch makes KafkaJS re-deliver it, so its valid reports would be counted
  * again, in a loop).
  */
-function tryDecode(m: TopicMessage, onUndecodable?: (u: UndecodableMeta) => void): MetaPoint | undefined {
+function tryDecode(m: TopicMessage, onUndecodable?: (u: UndecodableMeta) => void): MetaPoint | RestoreEvent | undefined {
   if (!m.value) return undefined;
   try {
     return decodeMetaReport(m.value);
@@ -29,8 +30,39 @@ function tryDecode(m: TopicMessage, onUndecodable?: (u: UndecodableMeta) => void
   }
 }
 
-export function decodeMetaReport(value: Buffer): MetaPoint {
+/** A restore report, not a count of messages: it never goes into the totals. */
+export const isRestore = (p: MetaPoint | RestoreEvent): p is RestoreEvent =>
+  p.action === 'restore-started' || p.action === 'restore-finished';
+
+/** One meta message: a count of messages published or consumed in a window, or a partition restore. */
+export function decodeMetaReport(value: Buffer): MetaPoint | RestoreEvent {
   const m = fromBinary(MetaReportSchema, value);
+  if (m.action === MetaReport_Action.RESTORE_STARTED || m.action === MetaReport_Action.RESTORE_FINISHED) {
+    const r = m.restore;
+    if (!r) throw new Error(`a restore report (action ${MetaReport_Action[m.action]}) without its restore details`);
+    const finished = m.action === MetaReport_Action.RESTORE_FINISHED;
+    return {
+      action: finished ? 'restore-finished' : 'restore-started',
+      service: m.service,
+      instanceId: m.instanceId,
+      groupId: r.groupId,
+      topic: m.topic,
+      partition: r.partition,
+      startedMs: Number(m.windowStartMs),
+      ...(finished
+        ? {
+            finishedMs: Number(m.windowEndMs),
+            source: r.source,
+            recordsRead: Number(r.recordsRead),
+            rowsRestored: Number(r.rowsRestored),
+            ms: Number(r.durationMs),
+          }
+        : {}),
+    };
+  }
+  // Unspecified counts as published, as before there were other actions.
+  if (m.action !== MetaReport_Action.PUBLISHED && m.action !== MetaReport_Action.CONSUMED && m.action !== MetaReport_Action.UNSPECIFIED)
+    throw new Error(`unknown action ${m.action as number}`);
   return {
     service: m.service,
     instanceId: m.instanceId,
@@ -45,7 +77,7 @@ export function decodeMetaReport(value: Buffer): MetaPoint {
 
 /**
  * Reads every meta report written since `sinceMs` up to the end offsets at call time, then stops.
- * Uses a throw-away consumer group that never commits.
+ * Uses a throw-away consumer group that never commits. Counts only: restore reports are left out.
  */
 export async function readMetaReports(
   kafka: KafkaClient,
@@ -63,7 +95,7 @@ export async function readMetaReports(
     groupId: `movie-stream.report-${process.pid}-${Date.now()}`,
     onMessage: (m) => {
       const p = tryDecode(m, onUndecodable);
-      if (p) out.push(p);
+      if (p && !isRestore(p)) out.push(p);
     },
   });
   return out;
@@ -75,6 +107,8 @@ export interface FollowMetaOptions {
   sinceMs: number;
   groupId: string;
   onReport: (p: MetaPoint) => void;
+  /** Called for each restore report (they are not counts: never passed to `onReport`). */
+  onRestore?: (r: RestoreEvent) => void;
   /** Called once per message that cannot be decoded (it is skipped); default: `warn` it. */
   onUndecodable?: (u: UndecodableMeta) => void;
   signal: AbortSignal;
@@ -106,7 +140,9 @@ export function followMetaReports(opts: FollowMetaOptions): Promise<TopicFollowe
     retryDelayMs: opts.retryDelayMs,
     onMessage: (m) => {
       const p = tryDecode(m, undecodable);
-      if (p) opts.onReport(p);
+      if (!p) return;
+      if (isRestore(p)) opts.onRestore?.(p);
+      else opts.onReport(p);
     },
   });
 }

@@ -5,6 +5,7 @@ import type { Health, ServiceMetrics } from '@movie-stream/observability';
 import { ClusterPoller } from './cluster-poller';
 import type { DashboardState } from './dashboard-state';
 import { followMetaReports } from './meta-reader';
+import { RestoreTracker } from './restores';
 import { MetaSeries } from './series';
 import type { TopicFollower } from '@movie-stream/messaging';
 
@@ -27,6 +28,7 @@ export interface MonitorCoreOptions {
 
 export class MonitorCore {
   readonly series: MetaSeries;
+  readonly restores: RestoreTracker;
   readonly poller: ClusterPoller;
   private readonly admin: ClusterAdmin;
   private readonly historyMs: number;
@@ -37,11 +39,13 @@ export class MonitorCore {
   private following?: Promise<void>;
   private follower?: TopicFollower;
   private reports = 0;
+  private restoreReports = 0;
   private undecodable = 0;
 
   constructor(private readonly opts: MonitorCoreOptions) {
     this.historyMs = (opts.historyMinutes ?? 30) * 60_000;
     this.series = new MetaSeries(this.historyMs);
+    this.restores = new RestoreTracker({ retentionMs: this.historyMs });
     this.groupId = opts.groupId ?? `movie-stream.monitor-${process.pid}-${Date.now().toString(36)}`;
     this.admin = new ClusterAdmin(opts.kafka);
     const own = this.groupId;
@@ -54,19 +58,27 @@ export class MonitorCore {
     });
   }
 
-  /** Throughput of the last `minutes` and the latest cluster poll. */
+  /** Throughput of the last `minutes`, the latest cluster poll and the partition restores. */
   state(minutes = 10): DashboardState {
     return {
       ...this.poller.latest,
       metaPrefix: this.opts.metaPrefix,
       throughput: this.series.rates({ sinceMs: Date.now() - minutes * 60_000, padLoneSecond: true }),
+      restores: this.restores.view(),
     };
   }
 
   /** What /healthz says: unhealthy while the last cluster poll failed. */
   health(): Health {
     const { t, error } = this.poller.latest;
-    return { ok: !error, metaReports: this.reports, undecodable: this.undecodable, lastPoll: t, error };
+    return {
+      ok: !error,
+      metaReports: this.reports,
+      restoreReports: this.restoreReports,
+      undecodable: this.undecodable,
+      lastPoll: t,
+      error,
+    };
   }
 
   /** Calls `listener` with the state after each poll and every second; returns the unsubscribe. */
@@ -100,6 +112,10 @@ export class MonitorCore {
       onReport: (p) => {
         this.reports++;
         this.series.add(p);
+      },
+      onRestore: (r) => {
+        this.restoreReports++;
+        this.restores.add(r);
       },
       onUndecodable: ({ topic }) => {
         this.undecodable++;

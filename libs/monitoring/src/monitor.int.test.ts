@@ -2,7 +2,8 @@
 // report is skipped and counted once, event streams are bounded in number and in buffered bytes.
 import { connect, Socket } from 'node:net';
 import * as fc from 'fast-check';
-import { kafkaClient } from '@movie-stream/messaging';
+import { kafkaClient, MetaReporter, rawSink } from '@movie-stream/messaging';
+import { createLogger } from '@movie-stream/logging';
 import { create, MetaReport_Action, MetaReportSchema, toBinary } from '@movie-stream/schema';
 import { fuzzHttpServer, sendRaw } from '@movie-stream/observability';
 import { startMonitor, Monitor } from './monitor';
@@ -171,6 +172,89 @@ describe('monitor meta reading', () => {
       );
       expect(warnings.filter((w) => w.includes('undecodable'))).toHaveLength(1);
       expect(warnings.find((w) => w.includes('undecodable'))).toMatch(/published\[0\]@2: /);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+});
+
+describe('monitor partition restores', () => {
+  it('shows a reported restore in progress, then finished, in /api/state; its reports add nothing to the totals', async () => {
+    const prefix = `${fresh('restores')}.meta`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: `${prefix}.published` }, { topic: `${prefix}.consumed` }], waitForLeaders: true });
+    await admin.disconnect();
+    created.push(`${prefix}.published`, `${prefix}.consumed`);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    // What a stateful consumer's reporter sends (runStatefulConsumer calls it from PartitionedState's hooks).
+    const reporter = new MetaReporter({
+      service: 'mean-rating-processor',
+      instanceId: 'proc-1',
+      topics: { metaPublished: `${prefix}.published`, metaConsumed: `${prefix}.consumed` },
+      windowMs: 1000,
+      sink: rawSink(producer),
+      logger: createLogger({ service: 't', level: 'error', format: 'json' }),
+    });
+    try {
+      monitor = await startMonitor({ brokers, metaPrefix: prefix, port: 0, pollMs: 60_000 });
+      const m = monitor;
+      type Restores = { inProgress: Record<string, unknown>[]; recent: Record<string, unknown>[] };
+      const restores = async () => ((await (await fetch(`${m.url}api/state`)).json()) as { restores: Restores }).restores;
+      reporter.record('consumed', 'ratings', 250, 2500);
+      const group = 'movie-stream.mean-rating-processor';
+      reporter.restoreStarted({ groupId: group, topic: 'ratings', partition: 3 });
+      const running = await waitFor('the restore in progress in /api/state', async () => {
+        const r = await restores();
+        return r.inProgress.length ? r : undefined;
+      });
+      expect(running.inProgress).toEqual([
+        {
+          service: 'mean-rating-processor',
+          instanceId: 'proc-1',
+          groupId: group,
+          topic: 'ratings',
+          partition: 3,
+          startedMs: expect.any(Number),
+        },
+      ]);
+      expect(running.recent).toEqual([]);
+      reporter.restoreFinished({
+        groupId: group,
+        topic: 'ratings',
+        partition: 3,
+        source: 'changelog',
+        recordsRead: 4321,
+        rowsRestored: 987,
+        ms: 42,
+      });
+      await reporter.close();
+      const done = await waitFor('the finished restore and the consumed count', async () => {
+        const r = await restores();
+        return r.recent.length && m.series.summary().length ? r : undefined;
+      });
+      expect(done.inProgress).toEqual([]);
+      expect(done.recent).toEqual([
+        expect.objectContaining({
+          instanceId: 'proc-1',
+          groupId: group,
+          partition: 3,
+          source: 'changelog',
+          recordsRead: 4321,
+          rowsRestored: 987,
+          ms: 42,
+        }),
+      ]);
+      const [rec] = done.recent as { startedMs: number; finishedMs: number }[];
+      expect(rec.finishedMs - rec.startedMs).toBe(42);
+      expect(rec.startedMs).toBeGreaterThanOrEqual(running.inProgress[0].startedMs as number);
+      // The meta totals are the 250 consumed messages only, as the reporter's own totals say.
+      expect(m.series.summary().map((x) => [x.service, x.action, x.topic, x.messages])).toEqual([
+        ['mean-rating-processor', 'consumed', 'ratings', 250],
+      ]);
+      expect([...reporter.totals]).toEqual([['consumed:ratings', 250]]);
+      expect(await (await fetch(`${m.url}healthz`)).json()).toMatchObject({ metaReports: 1, restoreReports: 2, undecodable: 0 });
     } finally {
       await producer.disconnect();
     }

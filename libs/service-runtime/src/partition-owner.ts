@@ -40,6 +40,8 @@ export interface PartitionedStateOptions<K, Row> {
   logger: Logger;
   signal?: AbortSignal;
   changelog?: Changelog<K, Row>;
+  /** Called when a claim begins to restore these partitions (before the fence), so a restore can be shown in progress. */
+  onRestoreStart?(partitions: number[]): void;
   onRestore?(info: RestoreInfo): void;
 }
 
@@ -87,6 +89,7 @@ export class PartitionedState<K, Row> implements PartitionOwner {
 
   private async claimState(partitions: number[]): Promise<void> {
     const { changelog } = this.opts;
+    this.opts.onRestoreStart?.(partitions);
     if (!changelog) {
       // The sink's topics are its changelog: a partition without saved state is read from its start.
       for (const p of partitions) {

@@ -129,9 +129,16 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     logger,
     signal,
     changelog: spec.changelog,
+    // The monitor shows restores in progress and finished from these reports on the meta topic.
+    onRestoreStart: (partitions) => {
+      for (const partition of partitions) meta.restoreStarted({ groupId, topic: spec.topics[0], partition });
+    },
     onRestore: (info) => {
       restores.push(info);
       if (restores.length > 100) restores.shift();
+      ctx.metrics.restores.inc({ source: info.source });
+      ctx.metrics.restoreSeconds.observe({ source: info.source }, info.ms / 1000);
+      meta.restoreFinished({ groupId, topic: spec.topics[0], ...info });
     },
   });
   const consumer = new CheckpointedConsumer({

@@ -9,7 +9,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@movie-stream/logging';
-import { createKafka, ensureTopics, pipelineTopics, TopicNames, topicNames, sleep } from '@movie-stream/messaging';
+import { createKafka, ensureTopics, pipelineTopics, readTopicRange, TopicNames, topicNames, sleep } from '@movie-stream/messaging';
+import { fromBinary, MetaReport_Action, MetaReportSchema } from '@movie-stream/schema';
 import { StorableFrame } from '@movie-stream/storable-frame';
 import { COUNT_COLUMNS, countFromRecord, KeyCount } from './fixtures/counts';
 
@@ -98,6 +99,18 @@ class Setup {
     }
   }
 
+  /** Every report on the meta topic of consumed messages (where restores are reported too), decoded. */
+  async consumedReports(): Promise<ReturnType<typeof fromBinary<typeof MetaReportSchema>>[]> {
+    const out: ReturnType<typeof fromBinary<typeof MetaReportSchema>>[] = [];
+    await readTopicRange(this.kafka(), {
+      topics: [this.names.metaConsumed],
+      groupId: `${this.prefix}.reader`,
+      what: this.names.metaConsumed,
+      onMessage: (m) => void (m.value && out.push(fromBinary(MetaReportSchema, m.value))),
+    });
+    return out;
+  }
+
   /** The service's saved state, read as a restart would: counts per key and the offsets it continues at. */
   async saved(): Promise<{ counts: Map<string, number>; offsets: Record<string, string> }> {
     const frame = new StorableFrame<string, KeyCount>({
@@ -159,6 +172,16 @@ class Service {
       if (Date.now() > deadline) throw new Error(`no ${what} within ${LIMIT_MS / 1000} s (consumed: ${this.lastConsumed}):\n${this.log}`);
       await sleep(200);
     }
+  }
+
+  /** The service's /metrics text ('' before it serves them). */
+  async metrics(): Promise<string> {
+    const port = /metrics and health on http:\/\/[^:]+:(\d+)\/metrics/.exec(this.log)?.[1];
+    if (!port) return '';
+    return fetch(`http://127.0.0.1:${port}/metrics`).then(
+      (r) => r.text(),
+      () => '',
+    );
   }
 
   /** Messages of `topic` the service has consumed, from its /metrics. */
@@ -235,6 +258,43 @@ describe('graceful stop with the broker up', () => {
     const total = Object.values(saved.offsets).reduce((s, o) => s + Number(o), 0);
     expect(total).toBe(MESSAGES);
     expect(await setup.committed()).toEqual(saved.offsets);
+  });
+});
+
+describe('partition restores', () => {
+  const setup = new Setup(SHARED_BROKERS);
+  afterAll(() => setup.deleteTopics());
+
+  it('are reported on the meta topic (start and end, counting no messages) and in /metrics, per partition', async () => {
+    await setup.publish();
+    const service = start(setup.env());
+    await service.waitFor('every message consumed', async () => (await service.consumed(setup.names.ratings)) === MESSAGES);
+    // No state yet: each of the 3 partitions is read from its start (a replay), so 3 restores of source replay.
+    const metrics = await service.metrics();
+    expect(metrics).toMatch(new RegExp(`movie_stream_partition_restores_total\\{[^}]*source="replay"[^}]*\\} ${PARTITIONS}\n`));
+    expect(metrics).toMatch(new RegExp(`movie_stream_partition_restore_seconds_count\\{[^}]*source="replay"[^}]*\\} ${PARTITIONS}\n`));
+    const { code } = await service.terminate(LIMIT_MS);
+    expect(code).toBe(0);
+    const reports = await setup.consumedReports();
+    const restores = reports
+      .filter((r) => r.action === MetaReport_Action.RESTORE_STARTED || r.action === MetaReport_Action.RESTORE_FINISHED)
+      .map((r) => [r.restore?.partition, r.action === MetaReport_Action.RESTORE_STARTED ? 'started' : 'finished', r.restore?.source]);
+    const partitions = Array.from({ length: PARTITIONS }, (_, p) => p);
+    expect(
+      restores
+        .filter((r) => r[1] === 'started')
+        .map((r) => r[0])
+        .sort(),
+    ).toEqual(partitions);
+    const ended = restores.filter((r) => r[1] === 'finished').map((r) => [r[0], r[2]]);
+    expect(ended.sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(partitions.map((p) => [p, 'replay']));
+    // Each partition's start before its end.
+    for (const p of partitions)
+      expect(restores.findIndex((r) => r[0] === p)).toBe(restores.findIndex((r) => r[0] === p && r[1] === 'started'));
+    for (const r of reports.filter((x) => x.restore))
+      expect([r.service, r.topic, r.restore?.groupId, r.count]).toEqual(['count-service', setup.names.ratings, setup.group, 0n]);
+    // The consumed totals are exactly the messages: the restore reports add nothing.
+    expect(reports.reduce((sum, r) => sum + Number(r.count), 0)).toBe(MESSAGES);
   });
 });
 

@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMonitor, Monitor } from '@movie-stream/monitoring';
+import { startMonitor, Monitor, type DashboardState } from '@movie-stream/monitoring';
 import { buildApps, PipelineRun, REPO_ROOT } from '@movie-stream/pipeline';
 import { launchChromium } from './browser';
 
@@ -115,6 +115,21 @@ it('shows the run’s throughput and its consumer lag reaching 0', async () => {
   }
   const rows = await page.locator('#groups tbody tr').allInnerTexts();
   expect(rows.some((r) => r.includes(run!.groups.processor) && r.includes('OK'))).toBe(true);
+
+  // The services reported their partition restores on the meta topic: each group restored every partition of
+  // the run's ratings topic once (one instance each, a fresh state), none is still in progress, one row each.
+  const { restores, partitions } = await page.evaluate((ratings) => {
+    const d = (globalThis as unknown as { dashboard: { last: DashboardState } }).dashboard.last;
+    return { restores: d.restores, partitions: d.topics.find((t) => t.topic === ratings)?.partitions ?? -1 };
+  }, run.topics.ratings);
+  expect(partitions).toBeGreaterThan(0);
+  expect(restores.inProgress).toEqual([]);
+  for (const g of groups) {
+    const mine = restores.recent.filter((r) => r.groupId === g);
+    expect(mine.map((r) => r.partition).sort((a, b) => a - b)).toEqual(Array.from({ length: partitions }, (_, p) => p));
+    expect(mine.every((r) => r.source === 'replay' && r.finishedMs! >= r.startedMs)).toBe(true);
+  }
+  expect(await page.locator('#restores tbody tr').count()).toBe(restores.recent.length);
 
   const dir = join(REPO_ROOT, 'reports');
   mkdirSync(dir, { recursive: true });

@@ -10,11 +10,14 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file movielens/v1/meta_report.proto.
  */
 export const file_movielens_v1_meta_report: GenFile = /*@__PURE__*/
-  fileDesc("Ch5tb3ZpZWxlbnMvdjEvbWV0YV9yZXBvcnQucHJvdG8SDG1vdmllbGVucy52MSKNAgoKTWV0YVJlcG9ydBIPCgdzZXJ2aWNlGAEgASgJEhMKC2luc3RhbmNlX2lkGAIgASgJEi8KBmFjdGlvbhgDIAEoDjIfLm1vdmllbGVucy52MS5NZXRhUmVwb3J0LkFjdGlvbhINCgV0b3BpYxgEIAEoCRIXCg93aW5kb3dfc3RhcnRfbXMYBSABKAMSFQoNd2luZG93X2VuZF9tcxgGIAEoAxINCgVjb3VudBgHIAEoAxINCgVieXRlcxgIIAEoAyJLCgZBY3Rpb24SFgoSQUNUSU9OX1VOU1BFQ0lGSUVEEAASFAoQQUNUSU9OX1BVQkxJU0hFRBABEhMKD0FDVElPTl9DT05TVU1FRBACYgZwcm90bzM");
+  fileDesc("Ch5tb3ZpZWxlbnMvdjEvbWV0YV9yZXBvcnQucHJvdG8SDG1vdmllbGVucy52MSL9AwoKTWV0YVJlcG9ydBIPCgdzZXJ2aWNlGAEgASgJEhMKC2luc3RhbmNlX2lkGAIgASgJEi8KBmFjdGlvbhgDIAEoDjIfLm1vdmllbGVucy52MS5NZXRhUmVwb3J0LkFjdGlvbhINCgV0b3BpYxgEIAEoCRIXCg93aW5kb3dfc3RhcnRfbXMYBSABKAMSFQoNd2luZG93X2VuZF9tcxgGIAEoAxINCgVjb3VudBgHIAEoAxINCgVieXRlcxgIIAEoAxIxCgdyZXN0b3JlGAkgASgLMiAubW92aWVsZW5zLnYxLk1ldGFSZXBvcnQuUmVzdG9yZRqAAQoHUmVzdG9yZRIQCghncm91cF9pZBgBIAEoCRIRCglwYXJ0aXRpb24YAiABKAUSDgoGc291cmNlGAMgASgJEhQKDHJlY29yZHNfcmVhZBgEIAEoAxIVCg1yb3dzX3Jlc3RvcmVkGAUgASgDEhMKC2R1cmF0aW9uX21zGAYgASgDIoQBCgZBY3Rpb24SFgoSQUNUSU9OX1VOU1BFQ0lGSUVEEAASFAoQQUNUSU9OX1BVQkxJU0hFRBABEhMKD0FDVElPTl9DT05TVU1FRBACEhoKFkFDVElPTl9SRVNUT1JFX1NUQVJURUQQAxIbChdBQ1RJT05fUkVTVE9SRV9GSU5JU0hFRBAEYgZwcm90bzM");
 
 /**
  * What a service did with one topic during one time window. Published to the meta topics
  * ("meta.published" / "meta.consumed") once per window instead of once per message.
+ * A partition restore is reported on "meta.consumed" too, with its own actions, count and bytes 0 (so
+ * totals over count stay the messages published and consumed, also for readers that predate restores)
+ * and the details in `restore`.
  *
  * @generated from message movielens.v1.MetaReport
  */
@@ -68,6 +71,13 @@ export type MetaReport = Message<"movielens.v1.MetaReport"> & {
    * @generated from field: int64 bytes = 8;
    */
   bytes: bigint;
+
+  /**
+   * Set with the restore actions only.
+   *
+   * @generated from field: movielens.v1.MetaReport.Restore restore = 9;
+   */
+  restore?: MetaReport_Restore | undefined;
 };
 
 /**
@@ -76,6 +86,56 @@ export type MetaReport = Message<"movielens.v1.MetaReport"> & {
  */
 export const MetaReportSchema: GenMessage<MetaReport> = /*@__PURE__*/
   messageDesc(file_movielens_v1_meta_report, 0);
+
+/**
+ * One partition restore (docs/SCALING.md §4).
+ *
+ * @generated from message movielens.v1.MetaReport.Restore
+ */
+export type MetaReport_Restore = Message<"movielens.v1.MetaReport.Restore"> & {
+  /**
+   * The consumer group that assigned the partition.
+   *
+   * @generated from field: string group_id = 1;
+   */
+  groupId: string;
+
+  /**
+   * @generated from field: int32 partition = 2;
+   */
+  partition: number;
+
+  /**
+   * Finished only: local, local+changelog, changelog or replay.
+   *
+   * @generated from field: string source = 3;
+   */
+  source: string;
+
+  /**
+   * Finished only: changelog records read, rows restored, and the time it took (fence included).
+   *
+   * @generated from field: int64 records_read = 4;
+   */
+  recordsRead: bigint;
+
+  /**
+   * @generated from field: int64 rows_restored = 5;
+   */
+  rowsRestored: bigint;
+
+  /**
+   * @generated from field: int64 duration_ms = 6;
+   */
+  durationMs: bigint;
+};
+
+/**
+ * Describes the message movielens.v1.MetaReport.Restore.
+ * Use `create(MetaReport_RestoreSchema)` to create a new message.
+ */
+export const MetaReport_RestoreSchema: GenMessage<MetaReport_Restore> = /*@__PURE__*/
+  messageDesc(file_movielens_v1_meta_report, 0, 0);
 
 /**
  * @generated from enum movielens.v1.MetaReport.Action
@@ -95,6 +155,20 @@ export enum MetaReport_Action {
    * @generated from enum value: ACTION_CONSUMED = 2;
    */
   CONSUMED = 2,
+
+  /**
+   * A stateful consumer began to restore a partition it gained (window_start_ms = window_end_ms = then).
+   *
+   * @generated from enum value: ACTION_RESTORE_STARTED = 3;
+   */
+  RESTORE_STARTED = 3,
+
+  /**
+   * ... and finished it (window_start_ms = its start, window_end_ms = its end).
+   *
+   * @generated from enum value: ACTION_RESTORE_FINISHED = 4;
+   */
+  RESTORE_FINISHED = 4,
 }
 
 /**
