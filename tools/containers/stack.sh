@@ -20,7 +20,8 @@
 # Env: COMPOSE_PROJECT_NAME (default movie-stream, or deploy/.env's), STACK_OVERRIDES (more compose files
 # of deploy/, e.g. docker-compose.sasl.yml), KAFKA_IMAGE (default: deploy/.env's,
 # else apache/kafka:4.1.2; when that is neither here nor pullable, the image make-kafka-image.sh builds
-# from the project's Kafka jars), STACK_TIMEOUT (s, default 300), every variable of deploy/.env.example.
+# from the project's Kafka jars), POSTGRES_IMAGE (the same with postgres:15 and make-postgres-image.sh, from
+# this machine's PostgreSQL), STACK_TIMEOUT (s, default 300), every variable of deploy/.env.example.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
@@ -80,19 +81,26 @@ podman_service() {
 
 compose() { "${COMPOSE[@]}" "$@"; }
 
-ensure_images() {
-  local kafka_image app missing=()
-  kafka_image="$(setting KAFKA_IMAGE apache/kafka:4.1.2)"
-  if ! "${ENGINE[@]}" image inspect "$kafka_image" >/dev/null 2>&1 && ! timeout 120 "${ENGINE[@]}" pull -q "$kafka_image" >/dev/null 2>&1; then
-    [[ "$kafka_image" == apache/kafka:* ]] || die "KAFKA_IMAGE $kafka_image is neither here nor pullable"
-    log "cannot pull $kafka_image: using the Kafka image built from the project's jars"
-    local made
-    made="$(bash "$here/make-kafka-image.sh")"
+# An image setting (KAFKA_IMAGE, POSTGRES_IMAGE): used when here or pullable; the official image that is neither
+# is replaced by the one the script builds from this machine's files (any other name is an error).
+pick_image() { # variable default official-prefix make-script
+  local image made
+  image="$(setting "$1" "$2")"
+  if ! "${ENGINE[@]}" image inspect "$image" >/dev/null 2>&1 && ! timeout 120 "${ENGINE[@]}" pull -q "$image" >/dev/null 2>&1; then
+    [[ "$image" == "$3"* ]] || die "$1 $image is neither here nor pullable"
+    log "cannot pull $image: using the image $4 builds from this machine's files"
+    made="$(bash "$here/$4")"
     echo "$made" >&2
-    kafka_image="$(sed -n 's/^\(imported \)\{0,1\}\(localhost\/[^ ]*\).*/\2/p' <<<"$made")"
-    [[ -n "$kafka_image" ]] || die "make-kafka-image.sh did not name its image"
+    image="$(sed -n 's/^\(imported \)\{0,1\}\(localhost\/[^ ]*\).*/\2/p' <<<"$made")"
+    [[ -n "$image" ]] || die "$4 did not name its image"
   fi
-  export KAFKA_IMAGE="$kafka_image"
+  export "$1=$image"
+}
+
+ensure_images() {
+  local app missing=()
+  pick_image KAFKA_IMAGE apache/kafka:4.1.2 apache/kafka: make-kafka-image.sh
+  pick_image POSTGRES_IMAGE postgres:15 postgres: make-postgres-image.sh
   local version
   version="$(setting MOVIE_STREAM_VERSION latest)"
   for app in "${APP_IMAGES[@]}"; do

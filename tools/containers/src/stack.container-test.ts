@@ -2,13 +2,17 @@
 // name and free host ports (three KRaft brokers from KAFKA_IMAGE, topic setup, processor, sink,
 // monitor), the sample data fed through the producers' containers, one broker stopped hard while the
 // pipeline runs, movie-data.csv from the sink's volume compared with the independent reference, the
-// stopped broker started again from its volume, and `down -v` leaving nothing of the project behind.
+// stopped broker started again from its volume, then the sinks in the database mode (SINK_STORE=postgres) filling
+// movie_data in the stack's PostgreSQL (POSTGRES_IMAGE: postgres:15, or the image make-postgres-image.sh builds
+// here) checked against the same reference and served by GET /api/movies/<id>, and `down -v` leaving nothing
+// of the project behind.
 // Slow, needs podman/docker: `npm run test:containers`.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@movie-stream/logging';
 import { consumerLag, kafkaClient, totalLag } from '@movie-stream/messaging';
+import { connectDatabase, readMovieDataTable } from '@movie-stream/movie-db';
 import { compareMovieData, computeReferenceMeans, freePorts, movieIdsOf, readSemicolonCsv, until } from '@movie-stream/test-support';
 import { ROOT, Result, ctr, engineEnv, runAsync } from './engine';
 
@@ -20,18 +24,25 @@ const project = `msstack${Date.now().toString(36)}${process.pid}`;
 const BROKERS = ['kafka-1', 'kafka-2', 'kafka-3'] as const;
 // Two instances of each consumer (docs/SCALING.md): `<app>` and `<app>-2`.
 const CONSUMERS = ['mean-rating-processor', 'mean-rating-processor-2', 'movie-data-sink', 'movie-data-sink-2'];
-const LONG_RUNNING = [...BROKERS, ...CONSUMERS, 'monitor'];
-const groups = { processor: 'movie-stream.mean-rating-processor', sink: 'movie-stream.movie-data-sink' };
+const LONG_RUNNING = [...BROKERS, 'postgres', ...CONSUMERS, 'monitor'];
+const SINKS = ['movie-data-sink', 'movie-data-sink-2'];
+// The database phase's sinks: a group of their own, so they read both topics again from the start.
+const groups = {
+  processor: 'movie-stream.mean-rating-processor',
+  sink: 'movie-stream.movie-data-sink',
+  dbSink: 'movie-stream.movie-data-sink-db',
+};
 const figures: string[] = [];
 let env: NodeJS.ProcessEnv = engineEnv;
 let externalBrokers: string[] = [];
 let httpPorts: Record<'processor' | 'processor2' | 'sink' | 'sink2' | 'monitor', number>;
+let databaseUrl = '';
 let down = false;
 const started = performance.now();
 const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
 
-function stack(args: string[]): Promise<Result> {
-  return runAsync('bash', [STACK, ...args], env);
+function stack(args: string[], more: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return runAsync('bash', [STACK, ...args], { ...env, ...more });
 }
 function ok(r: Result, what: string): Result {
   if (r.status !== 0) throw new Error(`${what} failed (${r.status}):\n${r.stderr.slice(-4000)}`);
@@ -80,12 +91,14 @@ const orFalse =
   (cond: () => Promise<boolean>): (() => Promise<boolean>) =>
   () =>
     cond().catch(() => false);
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const state = (service: string, field: string) => ctr(['inspect', '-f', `{{${field}}}`, containerOf(service)]).stdout.trim();
 
 beforeAll(async () => {
-  const ports = await freePorts(8);
+  const ports = await freePorts(9);
   externalBrokers = ports.slice(0, 3).map((p) => `127.0.0.1:${p}`);
   httpPorts = { processor: ports[3]!, sink: ports[4]!, monitor: ports[5]!, processor2: ports[6]!, sink2: ports[7]! };
+  databaseUrl = `postgres://postgres@127.0.0.1:${ports[8]}/movie_stream`;
   env = {
     ...engineEnv,
     COMPOSE_PROJECT_NAME: project,
@@ -98,6 +111,7 @@ beforeAll(async () => {
     PROCESSOR_2_HTTP_PORT: String(httpPorts.processor2),
     SINK_2_HTTP_PORT: String(httpPorts.sink2),
     MONITOR_HTTP_PORT: String(httpPorts.monitor),
+    POSTGRES_PORT: String(ports[8]),
     // Three brokers and the services on a 2-core CI machine.
     KAFKA_HEAP_OPTS: '-Xmx256m -Xms256m',
     SNAPSHOT_INTERVAL_MS: '1000',
@@ -118,7 +132,7 @@ afterAll(async () => {
 });
 
 describe('the compose stack (deploy/docker-compose.yml)', () => {
-  const services = ['kafka-1', 'kafka-2', 'kafka-3', 'topic-setup', ...CONSUMERS, 'monitor'];
+  const services = ['kafka-1', 'kafka-2', 'kafka-3', 'topic-setup', 'postgres', ...CONSUMERS, 'monitor'];
 
   it('comes up healthy in dependency order, with the endpoints on 127.0.0.1 of the host only', async () => {
     const t = performance.now();
@@ -133,7 +147,7 @@ describe('the compose stack (deploy/docker-compose.yml)', () => {
     }
 
     // Published ports: on the host's loopback only.
-    for (const s of [...BROKERS, ...CONSUMERS, 'monitor']) {
+    for (const s of [...BROKERS, 'postgres', ...CONSUMERS, 'monitor']) {
       const bindings = JSON.parse(state(s, 'json .HostConfig.PortBindings')) as Record<string, { HostIp: string }[]>;
       const ips = Object.values(bindings).flatMap((b) => b.map((x) => x.HostIp));
       expect([s, ips.length > 0 && ips.every((ip) => ip === '127.0.0.1')]).toEqual([s, true]);
@@ -142,6 +156,18 @@ describe('the compose stack (deploy/docker-compose.yml)', () => {
       const r = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect([port, r.status]).toEqual([port, 200]);
     }
+
+    // PostgreSQL through its published port, the database POSTGRES_DB named, the server not run by root.
+    const db = await connectDatabase(databaseUrl, quiet);
+    try {
+      const { rows } = await db.query<{ db: string; v: string }>('SELECT current_database() AS db, current_setting($1) AS v', [
+        'server_version_num',
+      ]);
+      expect([rows[0]!.db, Math.floor(Number(rows[0]!.v) / 10000)]).toEqual(['movie_stream', 15]);
+    } finally {
+      await db.end();
+    }
+    expect(ctr(['exec', containerOf('postgres'), 'id', '-u']).stdout.trim()).not.toBe('0');
 
     // The topics as create-topics.sh made them, seen through the external listeners.
     const kafka = kafkaClient(
@@ -265,6 +291,89 @@ describe('the compose stack (deploy/docker-compose.yml)', () => {
     } finally {
       await admin.disconnect();
       rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("the sinks in the database mode fill movie_data in the stack's PostgreSQL exactly and serve it", async () => {
+    const t = performance.now();
+    const reference = await computeReferenceMeans(join(sample, 'ratings.csv'));
+    const movieIds = await movieIdsOf(join(sample, 'movies.csv'));
+    // Both sinks again, now SINK_STORE=postgres in a new group: compose recreates their containers (the
+    // processors and the topics stay); they wait for PostgreSQL, migrate the schema and read both topics.
+    const dbMode = { SINK_STORE: 'postgres', SINK_GROUP_ID: groups.dbSink };
+    ok(await stack(['compose', 'up', '-d', '--no-deps', ...SINKS], dbMode), 'compose up sinks (postgres)');
+    ok(await stack(['health']), 'stack.sh health');
+    for (const s of SINKS) {
+      expect([s, state(s, '.State.Health.Status')]).toEqual([s, 'healthy']);
+      const envOf = JSON.parse(state(s, 'json .Config.Env')) as string[];
+      expect([s, envOf.filter((e) => /^(SINK_STORE|GROUP_ID)=/.test(e)).sort()]).toEqual([
+        s,
+        [`GROUP_ID=${groups.dbSink}`, 'SINK_STORE=postgres'],
+      ]);
+    }
+
+    const kafka = kafkaClient(
+      { brokers: externalBrokers },
+      `${project}-db`,
+      createLogger({ service: 'stack-test', level: 'error', format: 'json' }),
+    );
+    const admin = kafka.admin();
+    await admin.connect();
+    const db = await connectDatabase(databaseUrl, quiet);
+    try {
+      // The table (rows and the offsets stored with them in the same transactions) against the reference.
+      const ends = async () => {
+        const out = new Map<string, number>();
+        for (const topic of ['movies', 'mean-ratings']) {
+          for (const p of await admin.fetchTopicOffsets(topic)) out.set(`${topic}/${p.partition}`, Number(p.high));
+        }
+        return out;
+      };
+      const stored = async () => {
+        const { rows } = await db.query<{ topic: string; partition: number; next_offset: string }>(
+          'SELECT topic, partition, next_offset FROM consumer_offsets WHERE group_id = $1',
+          [groups.dbSink],
+        );
+        return new Map(rows.map((r) => [`${r.topic}/${r.partition}`, Number(r.next_offset)]));
+      };
+      const tableRows = async () =>
+        (await readMovieDataTable(db)).map((r) => ({
+          movieId: String(r.movieId),
+          title: r.title,
+          genres: r.genres,
+          mean_rating: r.mean === undefined ? '' : String(r.mean),
+          rating_count: String(r.count),
+        }));
+      let problems: string[] = ['not read yet'];
+      const filled = await until(
+        orFalse(async () => {
+          problems = compareMovieData(await tableRows(), reference.means, movieIds);
+          if (problems.length) return false;
+          // Every partition that has records is stored up to its end (an empty one may have no row).
+          const [want, have] = [await ends(), await stored()];
+          return [...want].every(([k, end]) => (have.get(k) ?? 0) === end);
+        }),
+        240_000,
+        1000,
+      );
+      expect(problems).toEqual([]);
+      expect(filled).toBe(true);
+      const rows = await tableRows();
+      expect(rows).toHaveLength(new Set([...movieIds, ...reference.means.keys()]).size);
+      figures.push(`sinks in postgres mode: movie_data filled (${rows.length} rows) in ${seconds(t)} s`);
+
+      // The live API of a sink reads the table: the movie with the most ratings, as the reference has it.
+      const best = [...reference.means.values()].sort((a, b) => b.count - a.count || a.movieId - b.movieId)[0]!;
+      for (const port of [httpPorts.sink, httpPorts.sink2]) {
+        const r = await fetch(`http://127.0.0.1:${port}/api/movies/${best.movieId}`);
+        expect([port, r.status]).toEqual([port, 200]);
+        const movie = (await r.json()) as { movieId: number; count: number; mean: number };
+        expect([movie.movieId, movie.count]).toEqual([best.movieId, best.count]);
+        expect(Math.abs(movie.mean - best.mean)).toBeLessThanOrEqual(1e-9 * best.mean);
+      }
+    } finally {
+      await db.end();
+      await admin.disconnect();
     }
   });
 
