@@ -71,8 +71,13 @@ export class OwnPostgres {
     const dir = mkdtempSync(join(tmpdir(), 'movie-stream-pg-'));
     chownSync(dir, ids.uid, ids.gid);
     const pg = new OwnPostgres(dir, port, bin);
-    // --no-sync speeds up initdb only; the server itself runs with fsync on.
-    await pg.asPostgres('initdb', ['-D', pg.dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+    try {
+      // --no-sync speeds up initdb only; the server itself runs with fsync on.
+      await pg.asPostgres('initdb', ['-D', pg.dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
     appendFileSync(
       join(pg.dataDir, 'postgresql.conf'),
       `\nlisten_addresses = '127.0.0.1'\nport = ${port}\nunix_socket_directories = '${dir}'\nfsync = on\n`,
