@@ -7,6 +7,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { DbLogger } from './connect';
 import { checksum, type Migration } from './migration-files';
 import { MIGRATIONS } from './migrations.generated';
+import { checkOut } from './offsets';
 
 /** One key for every instance of every service: starts of several processes apply the migrations one at a time. */
 const MIGRATION_LOCK_KEY = 0x6d6f7669; // "movi"
@@ -27,7 +28,7 @@ export interface MigrateResult {
  * one whose SQL differs from the file's (edited after it was applied).
  */
 export async function migrate(pool: Pool, logger: DbLogger, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrateResult> {
-  const client = await pool.connect();
+  const { client, release } = await checkOut(pool);
   let broken = false;
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
@@ -41,7 +42,7 @@ export async function migrate(pool: Pool, logger: DbLogger, migrations: readonly
     throw e;
   } finally {
     // A connection whose state is unknown (lock possibly still held) is closed rather than reused.
-    client.release(broken);
+    release(broken);
   }
 }
 

@@ -92,9 +92,30 @@ export async function storeOffsets(client: PoolClient, groupId: string, batch: r
   );
 }
 
+/**
+ * A client of `pool` for a few statements, with an 'error' listener while it is checked out: node-postgres
+ * emits 'error' on a checked-out client whose connection is lost (server stopped, network cut), and the
+ * pool listens only on idle ones, so without this the process dies of an unhandled 'error' event instead
+ * of the query failing. `lost()` says whether that happened (release the client as broken then).
+ */
+export async function checkOut(pool: import('pg').Pool): Promise<{ client: PoolClient; lost(): boolean; release(broken: boolean): void }> {
+  const client = await pool.connect();
+  let lost = false;
+  const onError = () => (lost = true);
+  client.on('error', onError);
+  return {
+    client,
+    lost: () => lost,
+    release: (broken) => {
+      client.removeListener('error', onError);
+      client.release(broken || lost);
+    },
+  };
+}
+
 /** Runs `work` in one transaction on one connection: COMMIT when it returns, ROLLBACK when it throws. */
 export async function inTransaction<T>(pool: import('pg').Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  const { client, release } = await checkOut(pool);
   let broken = false;
   try {
     await client.query('BEGIN');
@@ -105,6 +126,6 @@ export async function inTransaction<T>(pool: import('pg').Pool, work: (client: P
     await client.query('ROLLBACK').catch(() => (broken = true));
     throw e;
   } finally {
-    client.release(broken);
+    release(broken);
   }
 }

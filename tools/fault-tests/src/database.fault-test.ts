@@ -1,8 +1,10 @@
 // The database modes (--sink postgres, --state postgres) against a real broker and a real PostgreSQL, each
 // test on a database of its own (created and dropped here). The database going away is modelled by a TCP
 // relay between the services and the server that the test cuts and restores (see tcp-relay.ts): the
-// machine's PostgreSQL is shared with other tests and is never stopped. Every test ends by comparing the
-// movie_data table (exported as movie-data.csv) with the independent computation.
+// machine's PostgreSQL is shared with other tests and is never stopped. The hard stop itself
+// (`pg_ctl stop -m immediate`, then crash recovery) runs on a throw-away server of the test's own
+// (own-postgres.ts). Every test ends by comparing the movie_data table (exported as movie-data.csv) with the
+// independent computation.
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +13,7 @@ import { connectDatabase, dropDatabase, ensureDatabase, loadOffsets, type Pool }
 import { buildApps, PipelineRun } from '@movie-stream/pipeline';
 import { freePort, splitRatings, until } from '@movie-stream/test-support';
 import { dataset, logOf, mismatches, trackRuns } from './harness';
+import { OwnPostgres, ownPostgresMissing } from './own-postgres';
 import { TcpRelay } from './tcp-relay';
 
 jest.setTimeout(900_000);
@@ -177,5 +180,107 @@ describe('database modes under faults', () => {
         expect([app, i, JSON.parse(line ?? '{"result":{}}').result.transactions > 0]).toEqual([app, i, true]);
       }
     }
+  });
+});
+
+/** Each consumer group of a run with the topics it consumes. */
+function groupTopics(run: PipelineRun): (readonly [string, string[]])[] {
+  return [
+    [run.groups.processor, [run.topics.ratings]],
+    [run.groups.sink, [run.topics.movies, run.topics.meanRatings]],
+  ];
+}
+
+const noOwnServer = ownPostgresMissing();
+const describeOwnServer = noOwnServer ? describe.skip : describe;
+const ownServerBlock = 'database modes on a PostgreSQL server of their own';
+if (noOwnServer) process.stderr.write(`skipped "${ownServerBlock}": ${noOwnServer}\n`);
+
+describeOwnServer(noOwnServer ? `${ownServerBlock} [skipped: ${noOwnServer}]` : ownServerBlock, () => {
+  it('server stopped hard (pg_ctl stop -m immediate) mid-run and started again: nothing lost, nothing twice, Kafka commits within what is stored', async () => {
+    const total = 300_000;
+    const { ratingsFile, moviesFile } = await dataset(total, 3_000);
+    const server = await OwnPostgres.create(await freePort());
+    cleanups.push(() => server.remove());
+    await server.start();
+    const dbName = `movie_stream_fault_${randomBytes(5).toString('hex')}`;
+    await ensureDatabase(server.url(dbName));
+    const run = newRun('hard-stop', ratingsFile, moviesFile, { database: { url: server.url(dbName), sink: true, processor: true } });
+    run.cleanOutput();
+    await run.createTopics();
+    run.startConsumers();
+    await run.waitForConsumerGroups();
+    run.startProducers();
+    const ratings = [run.topics.ratings];
+
+    // Stop once the processor has stored a tenth of the ratings and the sink some of its means, and Kafka holds
+    // commits of the processor's (so the check below compares real offsets): well into the run, with most of
+    // the work still to do.
+    let seen = 0n;
+    const db = await connectDatabase(server.url(dbName), quiet, undefined, { poolSize: 1 });
+    const kafkaCommitted = async (group: string, topics: string[]) =>
+      (await withAdmin(run.kafka, (admin) => consumerLag(admin, group, topics))).reduce((sum, c) => sum + c.committed, 0);
+    try {
+      const midRun = async () => {
+        seen = await storedProgress(db, run.groups.processor, ratings);
+        return (
+          seen >= BigInt(total / 10) &&
+          (await storedProgress(db, run.groups.sink, [run.topics.meanRatings])) > 0n &&
+          (await kafkaCommitted(run.groups.processor, ratings)) > 0
+        );
+      };
+      expect(await until(midRun, 120_000, 20)).toBe(true);
+    } finally {
+      await db.end();
+    }
+    await server.stopImmediate();
+
+    // Down: the processor retries its batch (three retries are 1.75 s of backoff, past the 1 s interval of
+    // the Kafka offset commits), and so does the sink, once it has a batch to store.
+    const retries = (app: string) => (logOf(run, app).match(/waiting for PostgreSQL at [^\n]* not stored: /g) ?? []).length;
+    expect(await until(() => retries(PROCESSOR) >= 3, 120_000)).toBe(true);
+    run.checkConsumers('while the database was down');
+    const committedWhileDown = await Promise.all(
+      groupTopics(run).map(([group, topics]) => withAdmin(run.kafka, (admin) => consumerLag(admin, group, [...topics]))),
+    );
+
+    // Started again on its Unix socket only: crash recovery done, the services still locked out. What it holds
+    // now is what it held at the stop.
+    await server.start({ tcp: false });
+    const stored = new Map<string, Awaited<ReturnType<typeof loadOffsets>>>();
+    const direct = await connectDatabase(server.socketUrl(dbName), quiet, undefined, { poolSize: 1 });
+    let recovered: bigint;
+    try {
+      for (const [group, topics] of groupTopics(run)) stored.set(group, await loadOffsets(direct, group, topics));
+      recovered = await storedProgress(direct, run.groups.processor, ratings);
+    } finally {
+      await direct.end();
+    }
+    // Every batch the processor had committed before the stop survived it (fsync on), and work was left to do.
+    expect(recovered >= seen).toBe(true);
+    expect(recovered < BigInt(total)).toBe(true);
+    // Kafka's committed offsets, read while the server was down and now, are within the stored ones.
+    const check = (when: string, group: string, c: { topic: string; partition: number; committed: number }) => {
+      const s = Number(stored.get(group)?.[c.topic]?.[String(c.partition)] ?? 0);
+      expect([when, group, c.topic, c.partition, c.committed, c.committed <= s]).toEqual([
+        when,
+        group,
+        c.topic,
+        c.partition,
+        c.committed,
+        true,
+      ]);
+    };
+    groupTopics(run).forEach(([group], i) => committedWhileDown[i]!.forEach((c) => check('while down', group, c)));
+    for (const [group, topics] of groupTopics(run)) {
+      for (const c of await withAdmin(run.kafka, (admin) => consumerLag(admin, group, [...topics]))) check('after recovery', group, c);
+    }
+    run.checkConsumers('while the database was recovering');
+
+    await server.stop();
+    await server.start();
+    await Promise.all([run.producerResult('movie-producer'), run.producerResult('rating-producer')]);
+    await finishExact(run, ratingsFile, moviesFile);
+    expect(logOf(run, PROCESSOR)).toMatch(/PostgreSQL at .* is back/);
   });
 });
