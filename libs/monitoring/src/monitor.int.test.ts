@@ -2,7 +2,7 @@
 // report is skipped and counted once, event streams are bounded in number and in buffered bytes.
 import { connect, Socket } from 'node:net';
 import * as fc from 'fast-check';
-import { kafkaClient, MetaReporter, rawSink } from '@movie-stream/messaging';
+import { kafkaClient, MetaReporter, rawSink, waitForLeaders } from '@movie-stream/messaging';
 import { createLogger } from '@movie-stream/logging';
 import { create, MetaReport_Action, MetaReportSchema, toBinary } from '@movie-stream/schema';
 import { fuzzHttpServer, sendRaw } from '@movie-stream/observability';
@@ -121,7 +121,9 @@ describe('monitor meta reading', () => {
     const prefix = `${fresh('garbage')}.meta`;
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: `${prefix}.published` }, { topic: `${prefix}.consumed` }], waitForLeaders: true });
+    // Our own wait: KafkaJS's waitForLeaders gives up on a fresh broker that briefly answers "does not host".
+    await admin.createTopics({ topics: [{ topic: `${prefix}.published` }, { topic: `${prefix}.consumed` }], waitForLeaders: false });
+    await waitForLeaders(admin, [`${prefix}.published`, `${prefix}.consumed`]);
     await admin.disconnect();
     created.push(`${prefix}.published`, `${prefix}.consumed`);
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 10_000;
@@ -183,7 +185,9 @@ describe('monitor partition restores', () => {
     const prefix = `${fresh('restores')}.meta`;
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: `${prefix}.published` }, { topic: `${prefix}.consumed` }], waitForLeaders: true });
+    // Our own wait: KafkaJS's waitForLeaders gives up on a fresh broker that briefly answers "does not host".
+    await admin.createTopics({ topics: [{ topic: `${prefix}.published` }, { topic: `${prefix}.consumed` }], waitForLeaders: false });
+    await waitForLeaders(admin, [`${prefix}.published`, `${prefix}.consumed`]);
     await admin.disconnect();
     created.push(`${prefix}.published`, `${prefix}.consumed`);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -360,7 +364,8 @@ describe('monitor cluster view', () => {
     const group = `${scope}group`;
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: false });
+    await waitForLeaders(admin, [topic]);
     await admin.disconnect();
     created.push(topic);
     // One message per partition: the group commits, and the poller shows only groups that have.

@@ -1,6 +1,6 @@
 // The dashboard's Group members table in a real browser: a live group of two consumers, one row each,
 // with the partitions each holds (disjoint, covering the topic).
-import { kafkaClient, withAdmin } from '@movie-stream/messaging';
+import { kafkaClient, waitForLeaders, withAdmin } from '@movie-stream/messaging';
 import { startMonitor, Monitor } from '@movie-stream/monitoring';
 import { launchChromium } from './browser';
 
@@ -35,7 +35,10 @@ afterAll(async () => {
 
 it('shows one row per member with the partitions it holds', async () => {
   browser = await launchChromium();
-  await withAdmin(kafka, (admin) => admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true }));
+  await withAdmin(kafka, async (admin) => {
+    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: false });
+    await waitForLeaders(admin, [topic]);
+  });
   // One message per partition: the group commits, and the monitor shows only groups that have.
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();

@@ -1,7 +1,7 @@
 // The dashboard's Partition restores table in a real browser: restores reported on the meta topic the way
 // a stateful consumer reports them, shown in progress first, then finished with their source and figures.
 import { createLogger } from '@movie-stream/logging';
-import { kafkaClient, MetaReporter, rawSink, withAdmin } from '@movie-stream/messaging';
+import { kafkaClient, MetaReporter, rawSink, waitForLeaders, withAdmin } from '@movie-stream/messaging';
 import { startMonitor, Monitor } from '@movie-stream/monitoring';
 import { until } from '@movie-stream/test-support';
 import { launchChromium } from './browser';
@@ -26,9 +26,10 @@ afterAll(async () => {
 
 it('lists restores in progress first, then the finished ones with source, records read, rows and time', async () => {
   browser = await launchChromium();
-  await withAdmin(kafka, (admin) =>
-    admin.createTopics({ topics: Object.values(metaTopics).map((topic) => ({ topic })), waitForLeaders: true }),
-  );
+  await withAdmin(kafka, async (admin) => {
+    await admin.createTopics({ topics: Object.values(metaTopics).map((topic) => ({ topic })), waitForLeaders: false });
+    await waitForLeaders(admin, Object.values(metaTopics));
+  });
   await producer.connect();
   const reporter = new MetaReporter({
     service: 'mean-rating-processor',

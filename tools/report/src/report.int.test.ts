@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kafkaClient, newRunId, runMetaPrefix } from '@movie-stream/messaging';
+import { kafkaClient, newRunId, runMetaPrefix, waitForLeaders } from '@movie-stream/messaging';
 import { create, MetaReport_Action, MetaReportSchema, toBinary } from '@movie-stream/schema';
 import { resolveReportTarget, writeReport } from './report';
 
@@ -26,14 +26,16 @@ async function createMetaTopics(p: string): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   created.push(`${p}.published`, `${p}.consumed`);
-  await admin.createTopics({ topics: [{ topic: `${p}.published` }, { topic: `${p}.consumed` }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic: `${p}.published` }, { topic: `${p}.consumed` }], waitForLeaders: false });
+  await waitForLeaders(admin, [`${p}.published`, `${p}.consumed`]);
   await admin.disconnect();
 }
 
 it('writes the throughput chart and summary from the meta topics', async () => {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: `${prefix}.published` }, { topic: `${prefix}.consumed` }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic: `${prefix}.published` }, { topic: `${prefix}.consumed` }], waitForLeaders: false });
+  await waitForLeaders(admin, [`${prefix}.published`, `${prefix}.consumed`]);
   await admin.disconnect();
   const start = Math.floor(Date.now() / 1000) * 1000 - 20_000;
   const report = (action: MetaReport_Action, service: string, i: number, count: number) => ({
