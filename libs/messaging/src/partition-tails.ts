@@ -31,6 +31,8 @@ export interface ReadPartitionsOptions {
   signal?: AbortSignal;
   /** Prefix of the throw-away consumer group's id (a random suffix is added; the group is deleted afterwards). */
   groupIdPrefix?: string;
+  /** Give up (throw) when the read has not finished after this long; default: wait as long as it takes. */
+  timeoutMs?: number;
 }
 
 /**
@@ -102,6 +104,13 @@ export async function readPartitions(
   });
   const onAbort = () => fail((signal?.reason as Error) ?? new Error('aborted'));
   signal?.addEventListener('abort', onAbort, { once: true });
+  const timer =
+    opts.timeoutMs === undefined
+      ? undefined
+      : setTimeout(
+          () => fail(new Error(`reading ${topic} partitions ${[...pending].join(', ')} did not finish within ${opts.timeoutMs! / 1000} s`)),
+          opts.timeoutMs,
+        );
   try {
     await connectWithRetry(consumer, opts.brokers, logger, signal);
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -120,6 +129,7 @@ export async function readPartitions(
     });
     await finished;
   } finally {
+    if (timer) clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
     await consumer.disconnect().catch(() => undefined);
     // The group committed nothing; deleting it keeps the broker's group list free of one-off readers.

@@ -130,6 +130,8 @@ export class PartitionedState<K, Row> implements PartitionOwner {
         logger: this.opts.logger,
         signal: this.opts.signal,
         groupIdPrefix: `${this.opts.groupId}.restore`,
+        // A read that hangs (a leader or coordinator moving under it) fails the claim, which is retried.
+        timeoutMs: 120_000,
       },
       ({ partition, low, high }) => (partitions.includes(partition) ? (frame.nextOffset(changelog.topic, partition) ?? low) : high),
     );

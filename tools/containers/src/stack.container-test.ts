@@ -241,9 +241,21 @@ describe('the compose stack (deploy/docker-compose.yml)', () => {
               totalLag(await consumerLag(admin, groups.sink, ['movies', 'mean-ratings'])) === 0,
           )();
         },
-        300_000,
+        480_000,
         500,
       );
+      if (!drained) {
+        // Say where it stands: per-partition lag of both groups and the consumers' last log lines.
+        const lags = [
+          ...(await consumerLag(admin, groups.processor, ['ratings']).catch(() => [])),
+          ...(await consumerLag(admin, groups.sink, ['movies', 'mean-ratings']).catch(() => [])),
+        ].filter((l) => l.lag > 0);
+        process.stderr.write(`not drained; lagging partitions: ${JSON.stringify(lags)}\n`);
+        for (const c of CONSUMERS) {
+          const l = ctr(['logs', '--tail', '40', containerOf(c)]);
+          process.stderr.write(`--- ${c}\n${`${l.stdout}${l.stderr}`.split('\n').slice(-40).join('\n')}\n`);
+        }
+      }
       expect(drained).toBe(true);
       figures.push(`fed and drained in ${seconds(t)} s`);
 
