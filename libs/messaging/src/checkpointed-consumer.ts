@@ -187,7 +187,10 @@ export class CheckpointedConsumer {
         this.opts.logger.warn(`${topic}:${partition}: could not move the offset past transaction markers: ${err.message}`);
       });
     });
-    this.consumer.on(this.consumer.events.HEARTBEAT, () => this.reclaimFenced());
+    this.consumer.on(this.consumer.events.HEARTBEAT, () => {
+      this.reclaimFenced();
+      this.retryCommit();
+    });
   }
 
   private consuming(partition: number): boolean {
@@ -236,6 +239,16 @@ export class CheckpointedConsumer {
     for (const p of gained) {
       this.held.add(p);
       this.fenced.delete(p);
+    }
+    // A commit still to be retried holds only partitions this member keeps: for the others it says nothing now.
+    if (this.newest) {
+      const moved = new Set([...lost, ...gained].map(String));
+      this.newest = Object.fromEntries(
+        Object.entries(this.newest).map(([topic, parts]) => [
+          topic,
+          Object.fromEntries(Object.entries(parts).filter(([p]) => !moved.has(p))),
+        ]),
+      );
     }
     // Gained partitions wait (paused) until their state is claimed; kept ones continue where the state is.
     if (gained.length) {
@@ -552,11 +565,24 @@ export class CheckpointedConsumer {
       .flatMap(([topic, parts]) => Object.entries(parts).map(([partition, offset]) => ({ topic, partition: Number(partition), offset })))
       .filter((o) => this.consuming(o.partition));
     if (list.length === 0) return;
+    // The newest durable offsets seen: what a retry commits (never an older set after a newer one).
+    this.newest = offsets;
     try {
       await this.consumer.commitOffsets(list);
+      if (this.newest === offsets) this.retryPending = false;
     } catch (e) {
-      this.opts.logger.warn(`offset commit failed (kept in the snapshot; next commit retries): ${(e as Error).message}`);
+      // Retried after the next good heartbeat: when the state has no more changes, no later snapshot would
+      // commit again, and the group's lag would never reach 0 (a stack run stalled so after a rebalance).
+      this.retryPending = true;
+      this.opts.logger.warn(`offset commit failed (kept in the snapshot; retried): ${(e as Error).message}`);
     }
+  }
+
+  private newest?: Record<string, Record<string, string>>;
+  private retryPending = false;
+
+  private retryCommit(): void {
+    if (this.retryPending && this.newest && !this.failure) void this.commit(this.newest);
   }
 
   /** Stops fetching new batches and waits for the batch being handled to finish. */
