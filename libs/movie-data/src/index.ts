@@ -99,6 +99,25 @@ export interface MeanUpdate {
   count: number;
 }
 
+/** A message's value decoded, or undefined once `onBad` was told why it cannot be. */
+function decodeValue<M extends { value: Buffer | null }, T>(
+  msg: M,
+  onBad: (m: M, reason: string) => void,
+  what: string,
+  decode: (value: Buffer) => T,
+): T | undefined {
+  if (!msg.value) {
+    onBad(msg, 'empty message value');
+    return undefined;
+  }
+  try {
+    return decode(msg.value);
+  } catch (e) {
+    onBad(msg, `not a ${what}: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
 /**
  * Decodes a batch of Movie messages (database mode) with the same rules as applyMovie; an unusable
  * message is reported to `onBad` with the reason, never dropped silently.
@@ -106,17 +125,8 @@ export interface MeanUpdate {
 export function decodeMovies<M extends { value: Buffer | null }>(messages: M[], onBad: (m: M, reason: string) => void): MovieUpdate[] {
   const out: MovieUpdate[] = [];
   for (const msg of messages) {
-    if (!msg.value) {
-      onBad(msg, 'empty message value');
-      continue;
-    }
-    let m;
-    try {
-      m = fromBinary(MovieSchema, msg.value);
-    } catch (e) {
-      onBad(msg, `not a Movie: ${(e as Error).message}`);
-      continue;
-    }
+    const m = decodeValue(msg, onBad, 'Movie', (v) => fromBinary(MovieSchema, v));
+    if (!m) continue;
     if (!(m.id > 0)) onBad(msg, `movie id ${m.id} is not positive`);
     else if (m.genres.some((g) => g === '')) onBad(msg, `movie ${m.id}: an empty genre name`);
     else out.push({ movieId: m.id, title: m.title, genres: [...m.genres] });
@@ -128,17 +138,8 @@ export function decodeMovies<M extends { value: Buffer | null }>(messages: M[], 
 export function decodeMeans<M extends { value: Buffer | null }>(messages: M[], onBad: (m: M, reason: string) => void): MeanUpdate[] {
   const out: MeanUpdate[] = [];
   for (const msg of messages) {
-    if (!msg.value) {
-      onBad(msg, 'empty message value');
-      continue;
-    }
-    let m;
-    try {
-      m = fromBinary(MeanRatingSchema, msg.value);
-    } catch (e) {
-      onBad(msg, `not a MeanRating: ${(e as Error).message}`);
-      continue;
-    }
+    const m = decodeValue(msg, onBad, 'MeanRating', (v) => fromBinary(MeanRatingSchema, v));
+    if (!m) continue;
     if (!(m.movieId > 0)) onBad(msg, `movie_id ${m.movieId} is not positive`);
     else if (!(m.count > 0)) onBad(msg, `count ${m.count} is not positive`);
     else if (!Number.isFinite(m.sum)) onBad(msg, `sum ${m.sum} is not a finite number`);

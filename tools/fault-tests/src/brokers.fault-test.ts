@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { sleep } from '@movie-stream/messaging';
 import { buildApps, PipelineRun, startService } from '@movie-stream/pipeline';
 import { KafkaCluster, splitRatings, until } from '@movie-stream/test-support';
-import { dataset, logOf, mismatches } from './harness';
+import { dataset, logOf, mismatches, onTopic } from './harness';
 
 jest.setTimeout(900_000);
 
@@ -36,19 +36,6 @@ function newRun(name: string, ratingsFile: string, moviesFile: string, scale: { 
   runs.push(run);
   run.cleanOutput();
   return run;
-}
-
-/** Ratings on the run's ratings topic (a read that fails, e.g. a partition without a leader yet, counts 0). */
-async function onTopic(run: PipelineRun): Promise<number> {
-  const admin = run.kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(run.topics.ratings)).reduce((n, o) => n + Number(o.high), 0);
-  } catch {
-    return 0;
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /**

@@ -161,3 +161,16 @@ export async function expectChangelogRebuildsExactly(run: PipelineRun, procs: Pr
   expect((await fresh.exited).code).toBe(0);
   expect(await meanMismatches(join(procs.dir('fresh'), 'mean-ratings.csv'), ratingsFile)).toEqual([]);
 }
+
+/** Ratings on the run's ratings topic (a read that fails, e.g. a partition without a leader yet, counts 0). */
+export async function onTopic(run: PipelineRun): Promise<number> {
+  const admin = run.kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(run.topics.ratings)).reduce((n, o) => n + Number(o.high), 0);
+  } catch {
+    return 0;
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -4,7 +4,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApps, PipelineRun } from '@movie-stream/pipeline';
-import { dataset, mismatches, trackRuns } from './harness';
+import { dataset, mismatches, trackRuns, onTopic } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -13,18 +13,6 @@ const SINK = 'movie-data-sink';
 const track = trackRuns();
 
 beforeAll(() => buildApps());
-
-async function onTopic(run: PipelineRun): Promise<number> {
-  const admin = run.kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(run.topics.ratings)).reduce((n, o) => n + Number(o.high), 0);
-  } catch {
-    return 0;
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 it('2 processors and 2 sinks, one sink SIGKILLed mid-stream: the merged movie-data.csv is exact, every movie with its title and mean', async () => {
   const RATINGS = 300_000;
