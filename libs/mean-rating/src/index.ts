@@ -1,5 +1,5 @@
 import type { ColumnSpec } from '@movie-stream/storable-frame';
-import { create, fromBinary, toBinary, MeanRatingSchema, RatingSchema } from '@movie-stream/schema';
+import { decodeMeanRatingFields, decodeRatingFields, encodeMeanRatingFields, encodeRatingFields } from '@movie-stream/schema';
 
 /** State of one movie in the processor: enough to make every published update absolute. */
 export interface MovieMean {
@@ -42,7 +42,7 @@ export function decodeRatings<M extends { offset: string; value: Buffer | null }
     }
     let r;
     try {
-      r = fromBinary(RatingSchema, m.value);
+      r = decodeRatingFields(m.value);
     } catch (e) {
       onBad(m, `not a Rating: ${(e as Error).message}`);
       continue;
@@ -81,19 +81,14 @@ export interface MeanSource {
 }
 
 export function encodeMeanRating(m: MovieMean, source?: MeanSource): Buffer {
-  return Buffer.from(
-    toBinary(
-      MeanRatingSchema,
-      create(MeanRatingSchema, {
-        movieId: m.movieId,
-        sum: m.sum,
-        count: m.count,
-        mean: m.sum / m.count,
-        sourcePartition: source?.partition ?? 0,
-        sourceOffset: source?.offset ?? '0',
-      }),
-    ),
-  );
+  return encodeMeanRatingFields({
+    movieId: m.movieId,
+    sum: m.sum,
+    count: m.count,
+    mean: m.sum / m.count,
+    sourcePartition: source?.partition ?? 0,
+    sourceOffset: source?.offset ?? '0',
+  });
 }
 
 /**
@@ -103,7 +98,7 @@ export function encodeMeanRating(m: MovieMean, source?: MeanSource): Buffer {
 export function decodeMeanChangelog(value: Uint8Array): { key: number; row: MovieMean; sourceOffset: string } | undefined {
   let m;
   try {
-    m = fromBinary(MeanRatingSchema, value);
+    m = decodeMeanRatingFields(value);
   } catch {
     return undefined;
   }
@@ -118,19 +113,14 @@ export interface RatingSource {
 }
 
 export function encodeRating(r: { userId: number; movieId: number; rating: number; timestamp: number }, source?: RatingSource): Buffer {
-  return Buffer.from(
-    toBinary(
-      RatingSchema,
-      create(RatingSchema, {
-        userId: r.userId,
-        movieId: r.movieId,
-        value: r.rating,
-        timestamp: BigInt(r.timestamp),
-        sourceId: source?.sourceId ?? 0,
-        sourceRow: source?.sourceRow ?? 0,
-      }),
-    ),
-  );
+  return encodeRatingFields({
+    userId: r.userId,
+    movieId: r.movieId,
+    value: r.rating,
+    timestamp: r.timestamp,
+    sourceId: source?.sourceId ?? 0,
+    sourceRow: source?.sourceRow ?? 0,
+  });
 }
 
 export interface DecodedRatingRecord extends RatingSource {
@@ -143,12 +133,12 @@ export interface DecodedRatingRecord extends RatingSource {
 /** A Rating message with its source, for the producer's resume; undefined when it is not a Rating. */
 export function decodeRatingRecord(value: Uint8Array): DecodedRatingRecord | undefined {
   try {
-    const r = fromBinary(RatingSchema, value);
+    const r = decodeRatingFields(value);
     return {
       userId: r.userId,
       movieId: r.movieId,
       rating: r.value,
-      timestamp: Number(r.timestamp),
+      timestamp: r.timestamp,
       sourceId: r.sourceId,
       sourceRow: r.sourceRow,
     };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Partitioners } from './kafkajs';
-import type { Admin, Kafka, PartitionMetadata } from './kafkajs';
+import type { Admin, Kafka } from './kafkajs';
+import { partitionOfKey } from './murmur2';
 import type { Logger } from '@movie-stream/logging';
 import { connectWithRetry, retryForever } from './kafka-client';
 
@@ -156,19 +156,7 @@ export async function readPartitionTails(opts: ReadPartitionsOptions): Promise<P
   return parts.map(({ partition, low, high, records }) => ({ partition, low, high, last: records.at(-1) }));
 }
 
-/**
- * The partition a keyed message goes to: KafkaJS's default partitioner (Java-compatible murmur2), which the
- * Publisher uses, so this is where the Publisher puts a message with this key.
- */
-export function keyPartitioner(topic: string, partitions: number): (key: string | Buffer) => number {
-  const partitioner = Partitioners.DefaultPartitioner();
-  // With a key the default partitioner only counts the partitions; leaders do not matter.
-  const partitionMetadata: PartitionMetadata[] = Array.from({ length: partitions }, (_, i) => ({
-    partitionId: i,
-    leader: 0,
-    partitionErrorCode: 0,
-    replicas: [0],
-    isr: [0],
-  }));
-  return (key) => partitioner({ topic, partitionMetadata, message: { key, value: null } });
+/** The partition a keyed message goes to: Java's murmur2, as the Publisher partitions (see murmur2.ts). */
+export function keyPartitioner(_topic: string, partitions: number): (key: string | Buffer) => number {
+  return (key) => partitionOfKey(key, partitions);
 }

@@ -1,5 +1,5 @@
 import type { ColumnSpec } from '@movie-stream/storable-frame';
-import { fromBinary, MeanRatingSchema, MovieSchema } from '@movie-stream/schema';
+import { decodeMeanRatingFields, fromBinary, MovieSchema } from '@movie-stream/schema';
 
 /** One row of movie-data.csv: a movie joined with its latest mean rating. */
 export interface MovieDataRow {
@@ -74,7 +74,7 @@ export function applyMovie(rows: MovieDataRows, value: Buffer): DecodeResult {
 export function applyMeanRating(rows: MovieDataRows, value: Buffer): DecodeResult {
   let m;
   try {
-    m = fromBinary(MeanRatingSchema, value);
+    m = decodeMeanRatingFields(value);
   } catch (e) {
     return { ok: false, reason: `not a MeanRating: ${(e as Error).message}` };
   }
@@ -138,7 +138,7 @@ export function decodeMovies<M extends { value: Buffer | null }>(messages: M[], 
 export function decodeMeans<M extends { value: Buffer | null }>(messages: M[], onBad: (m: M, reason: string) => void): MeanUpdate[] {
   const out: MeanUpdate[] = [];
   for (const msg of messages) {
-    const m = decodeValue(msg, onBad, 'MeanRating', (v) => fromBinary(MeanRatingSchema, v));
+    const m = decodeValue(msg, onBad, 'MeanRating', decodeMeanRatingFields);
     if (!m) continue;
     if (!(m.movieId > 0)) onBad(msg, `movie_id ${m.movieId} is not positive`);
     else if (!(m.count > 0)) onBad(msg, `count ${m.count} is not positive`);

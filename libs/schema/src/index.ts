@@ -5,3 +5,4 @@ export * from './gen/movielens/v1/rating_pb';
 export * from './gen/movielens/v1/movie_pb';
 export * from './gen/movielens/v1/mean_rating_pb';
 export * from './gen/movielens/v1/meta_report_pb';
+export * from './codec';

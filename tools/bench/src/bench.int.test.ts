@@ -20,6 +20,11 @@ const FIELDS = [
   'processor_peak_rss_mb',
   'producer_peak_rss_mb',
   'snapshot_max_block_ms',
+  'e2e_vs_kafka',
+  'producer_cpu_s_per_1m',
+  'processor_cpu_s_per_1m',
+  'sink_cpu_s_per_1m',
+  'services_cpu_s_per_1m',
 ];
 
 beforeAll(() => buildApps());
@@ -41,5 +46,13 @@ it('measures a 20,000-rating run next to Kafka’s perf tools and checks the res
     expect([f, (r.json[f] as number) > 0]).toEqual([f, true]);
   }
   expect(r.json.ratings).toBe(20_000);
+  // Per 1M ratings: the run's CPU-seconds scaled by 1,000,000 / 20,000; the total is the sum of the services.
+  const j = r.json as Record<string, number>;
+  expect(j.producer_cpu_s_per_1m).toBeCloseTo(j.producer_cpu_s * 50, 0);
+  expect(j.services_cpu_s_per_1m).toBeCloseTo(
+    j.producer_cpu_s_per_1m + j.processor_cpu_s_per_1m + j.sink_cpu_s_per_1m + j.movie_producer_cpu_s_per_1m,
+    0, // each figure is rounded on its own
+  );
+  expect(j.e2e_vs_kafka).toBeCloseTo(j.e2e_ratings_per_s / j.kafka_producer_perf_per_s, 2);
   expect(r.table).toContain('end to end');
 });

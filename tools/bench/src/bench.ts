@@ -223,6 +223,13 @@ async function runPipelineOnce(o: {
     const kp = o.perf?.producerPerSec ?? NaN;
     const kc = o.perf?.consumerPerSec ?? NaN;
     const producerPerSec = ratings.published / ratings.seconds;
+    const cpu = {
+      producer: u('rating-producer').cpuSeconds,
+      processor: u('mean-rating-processor').cpuSeconds,
+      sink: u('movie-data-sink').cpuSeconds,
+      movieProducer: u('movie-producer').cpuSeconds,
+    };
+    const per1m = (s: number) => round((s * 1e6) / ratings.published);
     const figures: RunFigures = {
       variant: o.variant.name,
       run: o.run,
@@ -242,13 +249,19 @@ async function runPipelineOnce(o: {
       api_freshness_samples: probe?.samples.length ?? 0,
       kafka_producer_perf_per_s: round(kp),
       kafka_consumer_perf_per_s: round(kc),
+      e2e_vs_kafka: round(ratings.published / e2e / kp),
       producer_vs_kafka: round(producerPerSec / kp),
       processor_vs_kafka: round(processor.perSec / kc),
       sink_vs_kafka: round(sink.perSec / kc),
-      producer_cpu_s: round(u('rating-producer').cpuSeconds),
-      processor_cpu_s: round(u('mean-rating-processor').cpuSeconds),
-      sink_cpu_s: round(u('movie-data-sink').cpuSeconds),
-      movie_producer_cpu_s: round(u('movie-producer').cpuSeconds),
+      producer_cpu_s: round(cpu.producer),
+      processor_cpu_s: round(cpu.processor),
+      sink_cpu_s: round(cpu.sink),
+      movie_producer_cpu_s: round(cpu.movieProducer),
+      producer_cpu_s_per_1m: per1m(cpu.producer),
+      processor_cpu_s_per_1m: per1m(cpu.processor),
+      sink_cpu_s_per_1m: per1m(cpu.sink),
+      movie_producer_cpu_s_per_1m: per1m(cpu.movieProducer),
+      services_cpu_s_per_1m: per1m(cpu.producer + cpu.processor + cpu.sink + cpu.movieProducer),
       producer_peak_rss_mb: round(u('rating-producer').peakRssMb),
       processor_peak_rss_mb: round(u('mean-rating-processor').peakRssMb),
       sink_peak_rss_mb: round(u('movie-data-sink').peakRssMb),

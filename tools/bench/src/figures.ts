@@ -18,6 +18,8 @@ export interface RunFigures {
   api_freshness_samples: number;
   kafka_producer_perf_per_s: number;
   kafka_consumer_perf_per_s: number;
+  /** End-to-end ratings/s ÷ ProducerPerformance's records/s on the same broker (issue 14's yardstick). */
+  e2e_vs_kafka: number;
   producer_vs_kafka: number;
   processor_vs_kafka: number;
   sink_vs_kafka: number;
@@ -25,6 +27,12 @@ export interface RunFigures {
   processor_cpu_s: number;
   sink_cpu_s: number;
   movie_producer_cpu_s: number;
+  /** CPU-seconds per 1,000,000 ratings, per service (all instances) and for all services together. */
+  producer_cpu_s_per_1m: number;
+  processor_cpu_s_per_1m: number;
+  sink_cpu_s_per_1m: number;
+  movie_producer_cpu_s_per_1m: number;
+  services_cpu_s_per_1m: number;
   producer_peak_rss_mb: number;
   processor_peak_rss_mb: number;
   sink_peak_rss_mb: number;
@@ -48,12 +56,18 @@ export const FIGURES: { key: keyof RunFigures; label: string }[] = [
   { key: 'api_freshness_p99_ms', label: 'API freshness p99 (ms)' },
   { key: 'kafka_producer_perf_per_s', label: 'Kafka ProducerPerformance (msgs/s)' },
   { key: 'kafka_consumer_perf_per_s', label: 'Kafka ConsumerPerformance (msgs/s)' },
+  { key: 'e2e_vs_kafka', label: 'end to end ÷ ProducerPerformance' },
   { key: 'producer_vs_kafka', label: 'producer ÷ ProducerPerformance' },
   { key: 'processor_vs_kafka', label: 'processor ÷ ConsumerPerformance' },
   { key: 'sink_vs_kafka', label: 'sink ÷ ConsumerPerformance' },
   { key: 'producer_cpu_s', label: 'rating-producer CPU (s)' },
   { key: 'processor_cpu_s', label: 'processor CPU (s)' },
   { key: 'sink_cpu_s', label: 'sink CPU (s)' },
+  { key: 'producer_cpu_s_per_1m', label: 'rating-producer CPU per 1M ratings (s)' },
+  { key: 'processor_cpu_s_per_1m', label: 'processor CPU per 1M ratings (s)' },
+  { key: 'sink_cpu_s_per_1m', label: 'sink CPU per 1M ratings (s)' },
+  { key: 'movie_producer_cpu_s_per_1m', label: 'movie-producer CPU per 1M ratings (s)' },
+  { key: 'services_cpu_s_per_1m', label: 'all services CPU per 1M ratings (s)' },
   { key: 'producer_peak_rss_mb', label: 'rating-producer peak RSS (MB)' },
   { key: 'processor_peak_rss_mb', label: 'processor peak RSS (MB)' },
   { key: 'sink_peak_rss_mb', label: 'sink peak RSS (MB)' },

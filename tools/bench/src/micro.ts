@@ -1,11 +1,24 @@
 // npm run bench:micro — in-process figures for docs/PERFORMANCE.md round 3 (no Kafka):
 // 1. the snapshot copy of a 60,000-row table: column slices (FrameTable.copyColumns) vs a walk over the
 //    rows with the column getters (how the frame copied before);
-// 2. the sink's cost per MeanRating applied to a FrameTable (write-through, frozen rows) vs to a plain Map.
+// 2. the sink's cost per MeanRating applied to a FrameTable (write-through, frozen rows) vs to a plain Map;
+// 3. (round 5) encoding and decoding a Rating and a MeanRating: protobuf-es reflection vs the hand-written
+//    codecs of libs/schema (codec.ts), interleaved in one process.
 import { FrameTable } from '@movie-stream/storable-frame';
 import { MEAN_RATING_COLUMNS, MovieMean } from '@movie-stream/mean-rating';
 import { applyMeanRating, applyMovie, MovieDataRow, MovieDataRows, MOVIE_DATA_COLUMNS } from '@movie-stream/movie-data';
-import { create, toBinary, MeanRatingSchema, MovieSchema } from '@movie-stream/schema';
+import {
+  create,
+  decodeMeanRatingFields,
+  decodeRatingFields,
+  encodeMeanRatingFields,
+  encodeRatingFields,
+  fromBinary,
+  toBinary,
+  MeanRatingSchema,
+  MovieSchema,
+  RatingSchema,
+} from '@movie-stream/schema';
 
 function timings(reps: number, fn: () => void): { median: number; max: number } {
   const ms: number[] = [];
@@ -61,3 +74,61 @@ const perUpdate = (make: () => MovieDataRows) => {
 console.log(
   `sink, per message applied (median of 3 × ${updates + sinkMovies}): Map ${perUpdate(() => new Map<number, MovieDataRow>())} µs, FrameTable ${perUpdate(() => new FrameTable<number, MovieDataRow>(MOVIE_DATA_COLUMNS))} µs`,
 );
+
+// 3. Codecs: every variant over the same 200,000 messages, alternated 5 times (a noisy machine moves both).
+const n = 200_000;
+const ratings = Array.from({ length: n }, (_, k) => ({
+  userId: (k % 700) + 1,
+  movieId: (k % 9000) + 1,
+  value: ((k % 10) + 1) / 2,
+  timestamp: 1_100_000_000 + k,
+  sourceId: 0x9e3779b9,
+  sourceRow: k + 1,
+}));
+const means = Array.from({ length: n }, (_, k) => ({
+  movieId: (k % 9000) + 1,
+  sum: k * 3.5,
+  count: k + 1,
+  mean: 3.5,
+  sourcePartition: k % 6,
+  sourceOffset: String(k * 7),
+}));
+const ratingBytes = ratings.map((r) => encodeRatingFields(r));
+const meanBytes = means.map((m) => encodeMeanRatingFields(m));
+const codecCases: Record<string, () => void> = {
+  'Rating encode, reflection': () => {
+    for (const r of ratings) Buffer.from(toBinary(RatingSchema, create(RatingSchema, { ...r, timestamp: BigInt(r.timestamp) })));
+  },
+  'Rating encode, codec': () => {
+    for (const r of ratings) encodeRatingFields(r);
+  },
+  'Rating decode, reflection': () => {
+    for (const b of ratingBytes) fromBinary(RatingSchema, b);
+  },
+  'Rating decode, codec': () => {
+    for (const b of ratingBytes) decodeRatingFields(b);
+  },
+  'MeanRating encode, reflection': () => {
+    for (const m of means) Buffer.from(toBinary(MeanRatingSchema, create(MeanRatingSchema, m)));
+  },
+  'MeanRating encode, codec': () => {
+    for (const m of means) encodeMeanRatingFields(m);
+  },
+  'MeanRating decode, reflection': () => {
+    for (const b of meanBytes) fromBinary(MeanRatingSchema, b);
+  },
+  'MeanRating decode, codec': () => {
+    for (const b of meanBytes) decodeMeanRatingFields(b);
+  },
+};
+const runs: Record<string, number[]> = Object.fromEntries(Object.keys(codecCases).map((k) => [k, []]));
+for (let rep = 0; rep < 5; rep++)
+  for (const [name, fn] of Object.entries(codecCases)) {
+    const t0 = performance.now();
+    fn();
+    runs[name].push(((performance.now() - t0) * 1000) / n);
+  }
+for (const [name, us] of Object.entries(runs)) {
+  us.sort((a, b) => a - b);
+  console.log(`${name}: median ${us[2].toFixed(3)} µs per message (${n} messages, 5 alternated runs)`);
+}

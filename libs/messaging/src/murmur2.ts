@@ -1,0 +1,77 @@
+// Kafka's key partitioning (Java's Utils.murmur2, as KafkaJS's DefaultPartitioner and every Java client use
+// it): partition = (murmur2(key bytes) & 0x7fffffff) % partitions. Co-partitioning of ratings, movies and
+// mean-ratings depends on every producer agreeing on it. KafkaJS computes it with Long objects per byte
+// group (≈ 0.8 µs per message in the rating-producer's profile); this is the same function in int32 math.
+
+const SEED = 0x9747b28c;
+const M = 0x5bd1e995;
+
+/** murmur2 of the bytes; a string key is hashed as its UTF-8 bytes (ASCII read directly, no Buffer). */
+export function murmur2(key: string | Uint8Array): number {
+  if (typeof key === 'string') {
+    for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 0x7f) return murmur2Bytes(Buffer.from(key, 'utf8'));
+    return murmur2Ascii(key);
+  }
+  return murmur2Bytes(key);
+}
+
+function murmur2Bytes(data: Uint8Array): number {
+  const length = data.length;
+  let h = SEED ^ length;
+  const whole = length & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    let k = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24);
+    k = Math.imul(k, M);
+    k ^= k >>> 24;
+    k = Math.imul(k, M);
+    h = Math.imul(h, M) ^ k;
+  }
+  switch (length & 3) {
+    case 3:
+      h ^= data[whole + 2] << 16;
+    // falls through
+    case 2:
+      h ^= data[whole + 1] << 8;
+    // falls through
+    case 1:
+      h ^= data[whole];
+      h = Math.imul(h, M);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, M);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+function murmur2Ascii(s: string): number {
+  const length = s.length;
+  let h = SEED ^ length;
+  const whole = length & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    let k = s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24);
+    k = Math.imul(k, M);
+    k ^= k >>> 24;
+    k = Math.imul(k, M);
+    h = Math.imul(h, M) ^ k;
+  }
+  switch (length & 3) {
+    case 3:
+      h ^= s.charCodeAt(whole + 2) << 16;
+    // falls through
+    case 2:
+      h ^= s.charCodeAt(whole + 1) << 8;
+    // falls through
+    case 1:
+      h ^= s.charCodeAt(whole);
+      h = Math.imul(h, M);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, M);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+/** The partition Kafka's default partitioner gives a keyed record. */
+export function partitionOfKey(key: string | Uint8Array, partitions: number): number {
+  return (murmur2(key) & 0x7fffffff) % partitions;
+}
