@@ -63,6 +63,8 @@ describe('bench arguments', () => {
     expect(parseBenchArgs(['--processors', '1,2,3'])).toMatchObject({ opts: { processors: 1, processorCounts: [1, 2, 3] } });
     expect(() => parseBenchArgs(['--processors', '1,0'])).toThrow('--processors must be an integer ≥ 1, got 0');
     expect(() => parseBenchArgs(['--ratngs', '5'])).toThrow(/ratngs/);
+    expect(parseBenchArgs(['--freshness-samples', '0'])).toMatchObject({ opts: { freshnessSamples: 0 } });
+    expect(() => parseBenchArgs(['--freshness-samples=-1'])).toThrow('--freshness-samples must be an integer ≥ 0, got -1');
     expect(() => parseBenchArgs(['--sink', 'mysql'])).toThrow('--sink must be csv or postgres, got mysql');
     expect(() => parseBenchArgs(['--state', 'redis'])).toThrow('--state must be file or postgres, got redis');
     expect(() => parseVariant('nocolon')).toThrow('--variant nocolon: expected NAME:KEY=VALUE[,KEY=VALUE…]');

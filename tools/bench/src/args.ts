@@ -18,7 +18,8 @@ export const USAGE = `npm run bench -- [options]
   --sink postgres        also measure the pipeline with the sink writing PostgreSQL (next to the CSV baseline)
   --state postgres       also measure it with the processor's state in PostgreSQL (with --sink postgres: one
                          variant with both); a database of its own per run on 127.0.0.1:5432, dropped after
-  --freshness-samples N  probe ratings timed from publish to visible in GET /api/movies/:id (default 300)
+  --freshness-samples N  probe ratings timed from publish to visible in GET /api/movies/:id (default 300;
+                         0 = none: the probe polls the sinks' API every 5 ms, which the sinks' CPU includes)
   --variant NAME:KEY=V[,KEY=V…]
                          also measure the pipeline with this service environment (repeatable)
   --profile DIR          CPU-profile every service into DIR/<variant>/<app>/
@@ -101,7 +102,7 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       seed: int('seed', values.seed, 0),
       keepData: values['keep-data'],
       variants: [...databaseVariants, ...values.variant.map(parseVariant)],
-      freshnessSamples: int('freshness-samples', values['freshness-samples']),
+      freshnessSamples: int('freshness-samples', values['freshness-samples'], 0),
       profileDir: values.profile,
       skipKafkaPerf: values['skip-kafka-perf'],
     },
