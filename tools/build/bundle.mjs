@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Bundles apps with esbuild: dist/apps/<app>/main.js plus snapshot-worker.js (the storable frame's
-// worker thread, a separate entry because a worker needs its own file). Node built-ins stay external.
+// worker thread, a separate entry because a worker needs its own file). Node built-ins stay external, and
+// so does lz4-napi (a native module): it is copied to dist/apps/<app>/node_modules instead.
 // Usage: node tools/build/bundle.mjs [app ...]   (default: every app with src/main.ts)
 import { build } from 'esbuild';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +27,27 @@ const linearGrouping = {
   },
 };
 
+// The LZ4 codec of libs/messaging loads lz4-napi, whose code picks a prebuilt .node binary from a platform
+// package (@antoniomuso/lz4-napi-<platform>): esbuild cannot inline a binary, so the package stays a
+// runtime require, resolved from a copy beside each bundle (an image holds only dist/apps/<app>/). Only
+// the platform packages installed here are copied: images must be built on the platform they run on
+// (linux-x64-gnu for node:20-bookworm-slim). The codec loads the package on first use only.
+const NATIVE = ['lz4-napi'];
+function nativePackageDirs() {
+  const dirs = [];
+  for (const name of NATIVE) {
+    const dir = join(root, 'node_modules', name);
+    dirs.push({ name, dir });
+    const optional = Object.keys(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).optionalDependencies ?? {});
+    for (const dep of optional) {
+      const depDir = join(root, 'node_modules', dep);
+      if (existsSync(join(depDir, 'package.json'))) dirs.push({ name: dep, dir: depDir });
+    }
+  }
+  return dirs;
+}
+const natives = nativePackageDirs();
+
 const started = Date.now();
 await Promise.all(
   apps.map((app) =>
@@ -43,9 +65,15 @@ await Promise.all(
       logLevel: 'warning',
       tsconfig: join(root, 'tsconfig.base.json'),
       plugins: [linearGrouping],
+      external: NATIVE,
     }),
   ),
 );
+for (const app of apps) {
+  const modules = join(root, 'dist', 'apps', app, 'node_modules');
+  rmSync(modules, { recursive: true, force: true });
+  for (const { name, dir } of natives) cpSync(dir, join(modules, name), { recursive: true, dereference: true });
+}
 // The routing above depends on KafkaJS's file layout: a bundle with the original grouping is an error.
 for (const app of apps) {
   if (readFileSync(join(root, 'dist', 'apps', app, 'main.js'), 'utf8').includes('[...current, message]')) {

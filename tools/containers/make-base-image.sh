@@ -37,6 +37,10 @@ cp "$NODE_BIN" "$root/usr/local/bin/node"
 ID_BIN="$(command -v id || true)"
 [[ -n "$ID_BIN" ]] && cp -L "$ID_BIN" "$root/usr/local/bin/id"
 
+# The apps' native addons (lz4-napi's binary, copied beside each bundle) need librt, which node does not.
+shopt -s nullglob
+NATIVE_ADDONS=("$MS_ROOT"/node_modules/@antoniomuso/lz4-napi-*/*.node)
+shopt -u nullglob
 # Every library and the loader, with their real contents under the directory ldd printed (resolved),
 # named as the binary asks for them (so no soname link chains are needed).
 while read -r lib; do
@@ -44,7 +48,7 @@ while read -r lib; do
   dest="$root$(readlink -f "$(dirname "$lib")")/$(basename "$lib")"
   mkdir -p "$(dirname "$dest")"
   cp -L "$lib" "$dest"
-done < <(ldd "$NODE_BIN" ${ID_BIN:+"$ID_BIN"} | awk '/=>/ { print $3 } !/=>/ && $1 ~ /^\// { print $1 }' | sort -u)
+done < <(ldd "$NODE_BIN" ${ID_BIN:+"$ID_BIN"} "${NATIVE_ADDONS[@]}" | awk '/=>/ { print $3 } !/=>/ && $1 ~ /^\// { print $1 }' | sort -u)
 
 cat >"$root/etc/passwd" <<'P'
 root:x:0:0:root:/root:/usr/sbin/nologin

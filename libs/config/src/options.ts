@@ -277,7 +277,8 @@ export const OPTIONS = {
     flag: 'compression',
     type: 'string',
     default: 'none',
-    description: 'Producer compression: none or gzip.',
+    description:
+      "Compression of every service's producers (the processor's changelog writes too): none, gzip or lz4 (LZ4 frames by the native lz4-napi, shipped beside each app bundle). Consumers read lz4 batches whoever wrote them.",
   },
   acks: {
     env: 'KAFKA_ACKS',

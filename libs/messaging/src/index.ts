@@ -27,6 +27,7 @@ export {
 export { PartitionWriter, PartitionWriterOptions, FencedError } from './partition-writer';
 export { MetaReporter, MetaSink, MetaAction, RestoreStart, RestoreEnd } from './meta-reporter';
 export { Publisher, PublisherOptions, rawSink } from './publisher';
+export { Compression, COMPRESSIONS, codecId, lz4Codec, LZ4_FRAME_MAGIC } from './compression';
 export {
   CheckpointedConsumer,
   Checkpoint,

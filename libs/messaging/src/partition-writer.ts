@@ -3,6 +3,7 @@
 import type { Kafka, Message, Producer } from './kafkajs';
 import type { Logger } from '@movie-stream/logging';
 import { backoffMs, connectWithRetry, sleep } from './kafka-client';
+import { codecId, type Compression } from './compression';
 
 /** Another instance opened the same transactional id: this one no longer owns the partition. */
 export class FencedError extends Error {
@@ -32,6 +33,8 @@ export interface PartitionWriterOptions {
   signal?: AbortSignal;
   /** Attempts of one transaction before it counts as lost (transient broker failures are retried). */
   attempts?: number;
+  /** none, gzip or lz4 (KAFKA_COMPRESSION), as the service's other producers. */
+  compression?: Compression;
 }
 
 /**
@@ -45,11 +48,13 @@ export interface PartitionWriterOptions {
 export class PartitionWriter {
   private readonly producer: Producer;
   private open_ = false;
+  private readonly compression: number;
 
   constructor(
     kafka: Kafka,
     private readonly opts: PartitionWriterOptions,
   ) {
+    this.compression = codecId(opts.compression);
     this.producer = kafka.producer({
       transactionalId: opts.transactionalId,
       idempotent: true,
@@ -86,7 +91,7 @@ export class PartitionWriter {
       let tx;
       try {
         tx = await this.producer.transaction();
-        const md = await tx.send({ topic, acks: -1, messages: messages.map((m) => ({ ...m, partition })) });
+        const md = await tx.send({ topic, acks: -1, compression: this.compression, messages: messages.map((m) => ({ ...m, partition })) });
         await tx.commit();
         const base = md.find((r) => r.partition === partition)?.baseOffset;
         // The batch takes base..base+n-1; the commit marker is at base+n: reading again from there skips nothing.

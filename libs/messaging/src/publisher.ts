@@ -1,15 +1,17 @@
-import { Admin, CompressionTypes, ICustomPartitioner, Kafka, Message, PartitionMetadata, Partitioners, Producer } from './kafkajs';
+import { Admin, ICustomPartitioner, Kafka, Message, PartitionMetadata, Partitioners, Producer } from './kafkajs';
 import type { Logger } from '@movie-stream/logging';
 import { connectWithRetry, retryForever } from './kafka-client';
 import { partitionOfKey } from './murmur2';
 import type { MetaReporter, MetaSink } from './meta-reporter';
+import { codecId, type Compression } from './compression';
 
 export interface PublisherOptions {
   brokers: string[];
   logger: Logger;
   /** -1 = all in-sync replicas (default), 1 = leader only, 0 = none. */
   acks?: number;
-  compression?: 'none' | 'gzip';
+  /** none, gzip or lz4 (KAFKA_COMPRESSION). */
+  compression?: Compression;
   /** Sends awaited concurrently. Order within a key is only kept with 1 (what mean-ratings needs). */
   maxInFlight?: number;
   /** Idempotent producer: broker-side de-duplication of retried sends. Forces maxInFlight 1. */
@@ -30,6 +32,7 @@ export class Publisher {
   private readonly admin: Admin;
   private readonly partitioner = javaCompatiblePartitioner();
   private readonly partitionMetadata = new Map<string, PartitionMetadata[]>();
+  private readonly compression: number;
   meta?: MetaReporter;
 
   constructor(
@@ -38,6 +41,7 @@ export class Publisher {
   ) {
     this.admin = kafka.admin();
     this.maxInFlight = opts.idempotent ? 1 : Math.max(1, opts.maxInFlight ?? 1);
+    this.compression = codecId(opts.compression);
     this.producer = kafka.producer({
       createPartitioner: javaCompatiblePartitioner, // Java's murmur2: the same partition as Java clients
       idempotent: opts.idempotent ?? false,
@@ -72,7 +76,7 @@ export class Publisher {
               topic,
               messages: part,
               acks: this.opts.acks ?? -1,
-              compression: this.opts.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+              compression: this.compression,
             }),
           this.opts.logger,
           this.opts.signal,

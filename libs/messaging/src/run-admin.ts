@@ -3,7 +3,7 @@
 import type { Admin } from './kafkajs';
 import type { KafkaClient } from './kafka-types';
 import { consumerLag, totalLag } from './lag';
-import { ensureTopics, pipelineTopics, TopicNames } from './topics';
+import { ensureTopics, pipelineTopics, TopicNames, waitForLeaders } from './topics';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
@@ -70,8 +70,11 @@ export function withTemporaryTopic<T>(
   return withAdmin(kafka, async (admin) => {
     await admin.createTopics({
       topics: [{ topic: topic.name, numPartitions: topic.partitions, replicationFactor: topic.replicationFactor ?? 1 }],
-      waitForLeaders: true,
+      // KafkaJS's own wait gives up when a fresh broker briefly answers "does not host this topic-partition"
+      // (the bench's smoke test failed so once): the seam's wait retries that.
+      waitForLeaders: false,
     });
+    await waitForLeaders(admin, [topic.name]);
     try {
       return await fn();
     } finally {

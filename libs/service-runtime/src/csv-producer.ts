@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import type { ReadResult, ReadStats, RejectedRow } from '@movie-stream/movielens-csv';
 import { RejectedRowsFile } from '@movie-stream/movielens-csv';
-import { KafkaAdmin, keyPartitioner, OutgoingMessage, Publisher, rawSink, readPartitionTails } from '@movie-stream/messaging';
+import { Compression, KafkaAdmin, keyPartitioner, OutgoingMessage, Publisher, rawSink, readPartitionTails } from '@movie-stream/messaging';
 import { connectAndEnsureTopics } from './kafka-setup';
 import { defaultSourceName, planResume, ResumePlan, sameRecord, SourcePosition, sourceIdOf } from './resume';
 import type { ServiceContext } from './run-service';
@@ -69,7 +69,7 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
     logger,
     signal,
     acks: config.acks as number,
-    compression: config.compression as 'none',
+    compression: config.compression as Compression,
     maxInFlight: config.maxInFlight as number,
 
     idempotent,

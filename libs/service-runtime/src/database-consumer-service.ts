@@ -5,6 +5,7 @@
 import {
   Checkpoint,
   CheckpointedConsumer,
+  Compression,
   PartitionBatch,
   PartitionOwner,
   Publisher,
@@ -176,7 +177,7 @@ export async function runDatabaseConsumer(spec: DatabaseConsumerSpec): Promise<D
     brokers,
     logger,
     acks: config.acks as number,
-    compression: config.compression as 'none',
+    compression: config.compression as Compression,
     maxInFlight: 1,
     idempotent: (config.idempotent as boolean) && config.acks === -1,
     // No abort signal, as in the file mode: a stop lets the batch in progress finish its publishes (the

@@ -2,6 +2,7 @@
 // the changelog, drop. docs/SCALING.md explains the design; this is the state side of CheckpointedConsumer.
 import type { Logger } from '@movie-stream/logging';
 import {
+  Compression,
   KafkaAdmin,
   KafkaClient,
   keyPartitioner,
@@ -40,6 +41,8 @@ export interface PartitionedStateOptions<K, Row> {
   logger: Logger;
   signal?: AbortSignal;
   changelog?: Changelog<K, Row>;
+  /** The changelog writers' compression (KAFKA_COMPRESSION). */
+  compression?: Compression;
   /** Called when a claim begins to restore these partitions (before the fence), so a restore can be shown in progress. */
   onRestoreStart?(partitions: number[]): void;
   onRestore?(info: RestoreInfo): void;
@@ -107,6 +110,7 @@ export class PartitionedState<K, Row> implements PartitionOwner {
           brokers: this.opts.brokers,
           logger: this.opts.logger,
           signal: this.opts.signal,
+          compression: this.opts.compression,
         });
         this.writers.set(p, w);
         await w.open();

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CheckpointedConsumer,
+  Compression,
   ConsumedMessage,
   deadLetter,
   deadLetterTopic,
@@ -108,7 +109,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     brokers,
     logger,
     acks: config.acks as number,
-    compression: config.compression as 'none',
+    compression: config.compression as Compression,
     maxInFlight: 1,
 
     idempotent: (config.idempotent as boolean) && config.acks === -1,
@@ -129,6 +130,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     logger,
     signal,
     changelog: spec.changelog,
+    compression: config.compression as Compression,
     // The monitor shows restores in progress and finished from these reports on the meta topic.
     onRestoreStart: (partitions) => {
       for (const partition of partitions) meta.restoreStarted({ groupId, topic: spec.topics[0], partition });

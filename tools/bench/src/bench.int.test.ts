@@ -1,12 +1,14 @@
 // Smoke check of the bench: the whole measurement on ~20,000 ratings against the real broker. A
-// functional check only (every figure present and positive, result correct), never a timing assert.
+// functional check only (every figure present and positive, result correct), never a timing assert. An lz4
+// variant runs the bundled apps with KAFKA_COMPRESSION=lz4 (lz4-napi loaded beside the bundles): correct,
+// and its topics take fewer bytes on the broker.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApps } from '@movie-stream/pipeline-run';
 import { runBench } from './bench';
 
-jest.setTimeout(90_000);
+jest.setTimeout(180_000);
 
 const FIELDS = [
   'ratings',
@@ -25,6 +27,8 @@ const FIELDS = [
   'processor_cpu_s_per_1m',
   'sink_cpu_s_per_1m',
   'services_cpu_s_per_1m',
+  'ratings_topic_mb',
+  'mean_ratings_topic_mb',
 ];
 
 beforeAll(() => buildApps());
@@ -38,6 +42,7 @@ it('measures a 20,000-rating run next to Kafka’s perf tools and checks the res
     benchDir: mkdtempSync(join(tmpdir(), 'bench-')),
     brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
     log: () => undefined,
+    variants: [{ name: 'lz4', env: { KAFKA_COMPRESSION: 'lz4' } }],
   });
   expect(r.problems).toEqual([]);
   expect(r.json.correct).toBe(true);
@@ -54,5 +59,9 @@ it('measures a 20,000-rating run next to Kafka’s perf tools and checks the res
     0, // each figure is rounded on its own
   );
   expect(j.e2e_vs_kafka).toBeCloseTo(j.e2e_ratings_per_s / j.kafka_producer_perf_per_s, 2);
+  const lz4 = (r.json.variants as Record<string, Record<string, number>>).lz4;
+  expect(lz4.correct).toBe(true);
+  expect(lz4.ratings_topic_mb).toBeLessThan(r.json.ratings_topic_mb as number);
+  expect(lz4.mean_ratings_topic_mb).toBeLessThan(r.json.mean_ratings_topic_mb as number);
   expect(r.table).toContain('end to end');
 });

@@ -14,6 +14,7 @@ import { type DataSet, dataSet, reference, type Reference } from './dataset';
 import { FIGURES, type RunFigures } from './figures';
 import { isProbeMovie, percentile, startFreshnessProbe } from './freshness';
 import { runKafkaPerf, type KafkaPerf } from './kafka-perf';
+import { topicBytes } from './log-dirs';
 import { metaRates } from './meta-rates';
 import { EXIT_USAGE_HOOK, ProcSampler } from './proc-stats';
 import { medians, round, table } from './stats';
@@ -206,6 +207,13 @@ async function runPipelineOnce(o: {
     if (processor.source !== 'meta' || sink.source !== 'meta')
       o.log(`meta topics incomplete (see the services' logs): rates from /metrics samples`);
 
+    // Bytes on the broker (what KAFKA_COMPRESSION saves), read while the run's topics are still kept.
+    const onBroker = await topicBytes(REPO_ROOT, o.brokers, [pr.topics.ratings, pr.topics.meanRatings]).catch((e) => {
+      o.log(`could not read the topics' sizes (LogDirsCommand): ${(e as Error).message}`);
+      return new Map<string, number>();
+    });
+    const topicMb = (topic: string) => round((onBroker.get(topic) ?? NaN) / 1e6);
+
     const probes = probe?.published ?? 0;
     const rows = (await readSemicolonCsv(join(outDir, 'movie-data.csv'))).filter((r) => !isProbeMovie(Number(r.movieId)));
     const problems = compareMovieData(rows, o.reference.means, o.reference.movieIds);
@@ -266,6 +274,8 @@ async function runPipelineOnce(o: {
       producer_peak_rss_mb: round(u('rating-producer').peakRssMb),
       processor_peak_rss_mb: round(u('mean-rating-processor').peakRssMb),
       sink_peak_rss_mb: round(u('movie-data-sink').peakRssMb),
+      ratings_topic_mb: topicMb(pr.topics.ratings),
+      mean_ratings_topic_mb: topicMb(pr.topics.meanRatings),
       snapshot_max_block_ms: round(proc.maxCopyMs),
       sink_snapshot_max_block_ms: round(sinkResult.maxCopyMs),
       processor_snapshots: proc.snapshots,

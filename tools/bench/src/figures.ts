@@ -36,6 +36,9 @@ export interface RunFigures {
   producer_peak_rss_mb: number;
   processor_peak_rss_mb: number;
   sink_peak_rss_mb: number;
+  /** Bytes (10^6) the topic holds on the brokers after the run, one copy of each partition. */
+  ratings_topic_mb: number;
+  mean_ratings_topic_mb: number;
   snapshot_max_block_ms: number;
   sink_snapshot_max_block_ms: number;
   processor_snapshots: number;
@@ -71,6 +74,8 @@ export const FIGURES: { key: keyof RunFigures; label: string }[] = [
   { key: 'producer_peak_rss_mb', label: 'rating-producer peak RSS (MB)' },
   { key: 'processor_peak_rss_mb', label: 'processor peak RSS (MB)' },
   { key: 'sink_peak_rss_mb', label: 'sink peak RSS (MB)' },
+  { key: 'ratings_topic_mb', label: 'ratings topic on the broker (MB)' },
+  { key: 'mean_ratings_topic_mb', label: 'mean-ratings topic on the broker (MB)' },
   { key: 'snapshot_max_block_ms', label: 'processor snapshot max block (ms)' },
   { key: 'sink_snapshot_max_block_ms', label: 'sink snapshot max block (ms)' },
   { key: 'correct', label: 'correct' },

@@ -14,7 +14,8 @@ export interface KafkaPerf {
   consumerLine: string;
 }
 
-function run(repoRoot: string, args: string[]): Promise<string> {
+/** tools/kafka/kafka.sh with these arguments: its stdout and stderr together. */
+export function runKafkaSh(repoRoot: string, args: string[]): Promise<string> {
   return new Promise((res, rej) => {
     const child = spawn('bash', [join(repoRoot, 'tools', 'kafka', 'kafka.sh'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -58,7 +59,7 @@ export async function runKafkaPerf(o: {
   return withTemporaryTopic(o.kafka, { name: o.topic, partitions: o.partitions, replicationFactor: 1 }, async () => {
     const bootstrap = o.brokers.join(',');
     const p = parseProducerPerf(
-      await run(o.repoRoot, [
+      await runKafkaSh(o.repoRoot, [
         'perf-producer',
         '--topic',
         o.topic,
@@ -74,7 +75,7 @@ export async function runKafkaPerf(o: {
       ]),
     );
     const c = parseConsumerPerf(
-      await run(o.repoRoot, ['perf-consumer', '--bootstrap-server', bootstrap, '--topic', o.topic, '--messages', String(o.records)]),
+      await runKafkaSh(o.repoRoot, ['perf-consumer', '--bootstrap-server', bootstrap, '--topic', o.topic, '--messages', String(o.records)]),
     );
     return {
       producerPerSec: p.perSec,

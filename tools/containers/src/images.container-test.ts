@@ -60,7 +60,7 @@ describe('container images', () => {
       // podman reports the healthcheck at the top level, docker in Config.
       expect((config.Healthcheck ?? inspect.Healthcheck).Test.join(' ')).toContain('/healthz');
       expect(config.Env).toEqual(expect.arrayContaining(['HTTP_HOST=0.0.0.0', 'HTTP_PORT=8080', 'OUT_DIR=/data/out']));
-      // The snapshot worker must sit next to main.js.
+      // The snapshot worker must sit next to main.js, and lz4-napi in node_modules beside them.
       const files = ctr([
         'run',
         '--rm',
@@ -72,7 +72,20 @@ describe('container images', () => {
         '-e',
         'console.log(require("fs").readdirSync("/app").join(","))',
       ]);
-      expect(files.stdout.trim()).toBe('main.js,snapshot-worker.js');
+      expect(files.stdout.trim()).toBe('main.js,node_modules,snapshot-worker.js');
+      // lz4-napi (a native module, not in the bundle) must load from the copy beside it and write an LZ4 frame.
+      const lz4 = ctr([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--entrypoint',
+        'node',
+        image(app),
+        '-e',
+        'console.log(require("lz4-napi").compressFrameSync(Buffer.from("x")).readUInt32LE(0).toString(16))',
+      ]);
+      expect(lz4.stdout.trim()).toBe('184d2204');
     }
   });
 
