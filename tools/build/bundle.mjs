@@ -48,6 +48,20 @@ function nativePackageDirs() {
 }
 const natives = nativePackageDirs();
 
+// The same for KafkaJS's record encoder (kafkajs-fast-record.ts: a pre-sized buffer per record instead of
+// 512 zeroed bytes), which KafkaJS's produce request imports as '../../../recordBatch/record/v0'.
+const fastRecord = join(root, 'libs', 'messaging', 'src', 'kafkajs-fast-record.ts');
+const presizedRecords = {
+  name: 'kafkajs-fast-record',
+  setup(b) {
+    b.onResolve({ filter: /recordBatch[\\/]record[\\/]v0([\\/]index)?(\.js)?$/ }, (args) =>
+      /kafkajs[\\/]src[\\/]protocol[\\/]requests[\\/]produce[\\/]v3$/.test(args.resolveDir) || args.path.startsWith('kafkajs/')
+        ? { path: fastRecord }
+        : undefined,
+    );
+  },
+};
+
 const started = Date.now();
 await Promise.all(
   apps.map((app) =>
@@ -64,7 +78,7 @@ await Promise.all(
       sourcemap: true,
       logLevel: 'warning',
       tsconfig: join(root, 'tsconfig.base.json'),
-      plugins: [linearGrouping],
+      plugins: [linearGrouping, presizedRecords],
       external: NATIVE,
     }),
   ),
@@ -74,12 +88,17 @@ for (const app of apps) {
   rmSync(modules, { recursive: true, force: true });
   for (const { name, dir } of natives) cpSync(dir, join(modules, name), { recursive: true, dereference: true });
 }
-// The routing above depends on KafkaJS's file layout: a bundle with the original grouping is an error.
+// The routing above depends on KafkaJS's file layout: a bundle with the original grouping or record encoder
+// (its `new Encoder()` without a size, followed by the record's attributes byte) is an error.
 for (const app of apps) {
-  if (readFileSync(join(root, 'dist', 'apps', app, 'main.js'), 'utf8').includes('[...current, message]')) {
+  const text = readFileSync(join(root, 'dist', 'apps', app, 'main.js'), 'utf8');
+  if (text.includes('[...current, message]')) {
     throw new Error(
       `dist/apps/${app}/main.js holds KafkaJS's original (quadratic) grouping: the kafkajs-linear-grouping routing did not apply`,
     );
+  }
+  if (/new Encoder\(\)\s*\.writeVarInt\(sizeOfBody\)/.test(text)) {
+    throw new Error(`dist/apps/${app}/main.js holds KafkaJS's original record encoder: the kafkajs-fast-record routing did not apply`);
   }
 }
 console.error(`bundled ${apps.join(', ')} into dist/apps in ${Date.now() - started} ms`);

@@ -1,6 +1,8 @@
-// Puts the KafkaJS fix in place when loaded. kafkajs.ts imports it before KafkaJS itself: import order is
+// Puts the KafkaJS fixes in place when loaded. kafkajs.ts imports it before KafkaJS itself: import order is
 // load order, and ES imports run before a module's body, so the fix cannot sit in kafkajs.ts.
 import linearGrouping = require('./kafkajs-linear-grouping');
+import fastRecord = require('./kafkajs-fast-record');
+import { fastEncoding } from './kafkajs-fast-encoding';
 
 /** KafkaJS's module, as its producer's sendMessages.js requires it. */
 export const GROUPING_MODULE = 'kafkajs/src/producer/groupMessagesPerPartition';
@@ -33,3 +35,34 @@ export function applyLinearGrouping(): 'applied' | 'already' | 'too-late' {
 }
 
 export const linearGroupingFix = applyLinearGrouping();
+
+/** KafkaJS's record encoder, as its produce request (v3+) requires it. */
+export const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0';
+const PRODUCE_REQUEST_MODULE = 'kafkajs/src/protocol/requests/produce/v3/request';
+
+type RecordEncoder = typeof fastRecord;
+
+/** KafkaJS's original record encoder (the module cache holds the replacement once applied); undefined in a bundle. */
+export let originalRecord: RecordEncoder | undefined;
+
+/**
+ * Puts the pre-sized record encoder in the place of KafkaJS's (as applyLinearGrouping does, and for the
+ * same reason: produce/v3/request.js binds the module when it is loaded). The Encoder's varint functions
+ * are patched by loading kafkajs-fast-encoding.
+ */
+export function applyFastRecord(): 'applied' | 'already' | 'too-late' {
+  const loaded = require('kafkajs/src/protocol/recordBatch/record/v0') as RecordEncoder;
+  if (loaded === fastRecord) return 'already';
+  if (require.cache[require.resolve(PRODUCE_REQUEST_MODULE)]) {
+    process.emitWarning('kafkajs was loaded before @movie-stream/messaging: its producers encode records with the original encoder');
+    return 'too-late';
+  }
+  const cached = require.cache[require.resolve(RECORD_MODULE)];
+  if (!cached) throw new Error(`${RECORD_MODULE} is not in the module cache after loading it: cannot apply the KafkaJS record fix`);
+  originalRecord = loaded;
+  cached.exports = fastRecord;
+  return 'applied';
+}
+
+export const fastEncodingFix = fastEncoding;
+export const fastRecordFix = applyFastRecord();

@@ -1,0 +1,109 @@
+// The KafkaJS encoding fixes: written for two files of KafkaJS (pinned by their hashes), give the
+// originals' bytes on generated values and records, and are what KafkaJS's producer gets once the seam is
+// loaded.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { Encoder, EncoderInstance, ORIGINAL } from './kafkajs-fast-encoding';
+import { fastEncodingFix, fastRecordFix, originalRecord, RECORD_MODULE } from './kafkajs-fix';
+import fastRecord = require('./kafkajs-fast-record');
+
+// sha256 of KafkaJS 2.2.4's src/protocol/encoder.js and src/protocol/recordBatch/record/v0/index.js. Another
+// text (a KafkaJS upgrade) fails here: check whether the fixes still match the originals, then update.
+const ORIGINAL_SHA256 = {
+  'kafkajs/src/protocol/encoder.js': '9977889e184a9e910e4f6098c36ec6a0ca36c183aa6ead0f24191b6aa1c9a777',
+  [`${RECORD_MODULE}/index.js`]: 'ffbc628c1f35f5de8ba798165616b1009d9af1c27ca959999a10e6e3c18f8215',
+};
+
+/** The bytes written, or the error thrown (the originals refuse a non-integer varlong: Long is a BigInt). */
+const bytes = (write: (e: EncoderInstance) => void): number[] | string => {
+  const e = new Encoder();
+  try {
+    write(e);
+  } catch (err) {
+    return `${(err as Error).name}: ${(err as Error).message}`;
+  }
+  return [...e.buffer];
+};
+const size = (v: number, sizeOf: (v: number) => number): number | string => {
+  try {
+    return sizeOf(v);
+  } catch (err) {
+    return `${(err as Error).name}: ${(err as Error).message}`;
+  }
+};
+
+// Integers of every size around the fast paths' limits, negative ones, and non-integers.
+const numbers = fc.oneof(
+  fc.integer(),
+  fc.maxSafeInteger(),
+  fc.integer({ min: 0, max: 300 }),
+  fc.constantFrom(2 ** 52 - 1, 2 ** 52, -(2 ** 52) + 1, -(2 ** 52), 2 ** 53, -(2 ** 53), 2 ** 31, -(2 ** 31), 2 ** 32, 0, -0),
+  fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e15, max: 1e15 }),
+);
+
+describe('KafkaJS encoding fixes', () => {
+  it('were written for the KafkaJS files installed', () => {
+    for (const [file, sha] of Object.entries(ORIGINAL_SHA256))
+      expect([
+        file,
+        createHash('sha256')
+          .update(readFileSync(require.resolve(file), 'utf8'))
+          .digest('hex'),
+      ]).toEqual([file, sha]);
+  });
+
+  it('are in place: the Encoder patched, the produce request using the pre-sized record encoder', () => {
+    expect(fastEncodingFix).toBe('applied');
+    expect(fastRecordFix).toBe('applied');
+    expect(require(RECORD_MODULE)).toBe(fastRecord);
+    expect(originalRecord).toBeDefined();
+  });
+
+  it('write varints and varlongs, and size varlongs, as the originals do', () => {
+    fc.assert(
+      fc.property(numbers, (v) => {
+        expect(bytes((e) => e.writeUVarInt(v))).toEqual(bytes((e) => ORIGINAL.writeUVarInt.call(e, v)));
+        expect(bytes((e) => e.writeVarInt(v))).toEqual(bytes((e) => ORIGINAL.writeUVarInt.call(e, (v << 1) ^ (v >> 31))));
+        expect(bytes((e) => e.writeVarLong(v))).toEqual(bytes((e) => ORIGINAL.writeVarLong.call(e, v)));
+        expect(size(v, (x) => Encoder.sizeOfVarLong(x))).toEqual(size(v, ORIGINAL.sizeOfVarLong));
+        if (Number.isInteger(v)) expect(Encoder.sizeOfVarLong(v)).toBe(bytes((e) => e.writeVarLong(v)).length);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('write many values into one encoder as the originals do (growth, offsets)', () => {
+    fc.assert(
+      fc.property(fc.array(numbers.filter(Number.isInteger), { maxLength: 400 }), (vs) => {
+        const fast = bytes((e) => vs.forEach((v) => e.writeVarLong(v).writeUVarInt(v)));
+        const slow = bytes((e) => vs.forEach((v) => (ORIGINAL.writeVarLong.call(e, v), ORIGINAL.writeUVarInt.call(e, v))));
+        expect(fast).toEqual(slow);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('encode records as the original record encoder does', () => {
+    const data = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.uint8Array({ maxLength: 60 }).map((b) => Buffer.from(b)),
+    );
+    const record = fc.record(
+      {
+        offsetDelta: fc.integer({ min: 0, max: 100_000 }),
+        timestampDelta: fc.oneof(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.constant(0)),
+        key: fc.oneof(data, fc.constant(null)),
+        value: fc.oneof(data, fc.constant(null)),
+        headers: fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.oneof(data, fc.array(data, { maxLength: 3 })), { maxKeys: 3 }),
+      },
+      { requiredKeys: ['key', 'value'] },
+    );
+    fc.assert(
+      fc.property(record, (r) => {
+        expect([...fastRecord(r).buffer]).toEqual([...originalRecord!(r).buffer]);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
