@@ -62,6 +62,20 @@ const presizedRecords = {
   },
 };
 
+// And its record decoder (kafkajs-fast-record-decoder.ts: numbers instead of BigInt sums per record),
+// imported by the record batch decoder as '../record/v0/decoder'.
+const fastRecordDecoder = join(root, 'libs', 'messaging', 'src', 'kafkajs-fast-record-decoder.ts');
+const numberDecoding = {
+  name: 'kafkajs-fast-record-decoder',
+  setup(b) {
+    b.onResolve({ filter: /record[\\/]v0[\\/]decoder(\.js)?$/ }, (args) =>
+      /kafkajs[\\/]src[\\/]protocol[\\/]recordBatch[\\/]v0$/.test(args.resolveDir) || args.path.startsWith('kafkajs/')
+        ? { path: fastRecordDecoder }
+        : undefined,
+    );
+  },
+};
+
 const started = Date.now();
 await Promise.all(
   apps.map((app) =>
@@ -78,7 +92,7 @@ await Promise.all(
       sourcemap: true,
       logLevel: 'warning',
       tsconfig: join(root, 'tsconfig.base.json'),
-      plugins: [linearGrouping, presizedRecords],
+      plugins: [linearGrouping, presizedRecords, numberDecoding],
       external: NATIVE,
     }),
   ),
@@ -99,6 +113,9 @@ for (const app of apps) {
   }
   if (/new Encoder\(\)\s*\.writeVarInt\(sizeOfBody\)/.test(text)) {
     throw new Error(`dist/apps/${app}/main.js holds KafkaJS's original record encoder: the kafkajs-fast-record routing did not apply`);
+  }
+  if (text.includes('kafkajs/src/protocol/recordBatch/record/v0/decoder.js')) {
+    throw new Error(`dist/apps/${app}/main.js holds KafkaJS's original record decoder: the kafkajs-fast-record-decoder routing did not apply`);
   }
 }
 console.error(`bundled ${apps.join(', ')} into dist/apps in ${Date.now() - started} ms`);

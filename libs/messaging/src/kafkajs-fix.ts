@@ -2,6 +2,7 @@
 // load order, and ES imports run before a module's body, so the fix cannot sit in kafkajs.ts.
 import linearGrouping = require('./kafkajs-linear-grouping');
 import fastRecord = require('./kafkajs-fast-record');
+import fastRecordDecoder = require('./kafkajs-fast-record-decoder');
 import { fastEncoding } from './kafkajs-fast-encoding';
 
 /** KafkaJS's module, as its producer's sendMessages.js requires it. */
@@ -66,3 +67,28 @@ export function applyFastRecord(): 'applied' | 'already' | 'too-late' {
 
 export const fastEncodingFix = fastEncoding;
 export const fastRecordFix = applyFastRecord();
+
+/** KafkaJS's decoder of one fetched record, as its record batch decoder requires it. */
+export const RECORD_DECODER_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/decoder';
+const BATCH_DECODER_MODULE = 'kafkajs/src/protocol/recordBatch/v0/decoder';
+
+/** KafkaJS's original record decoder (the module cache holds the replacement once applied); undefined in a bundle. */
+export let originalRecordDecoder: typeof fastRecordDecoder | undefined;
+
+/** Puts the number-based record decoder in the place of KafkaJS's (as applyFastRecord). */
+export function applyFastRecordDecoder(): 'applied' | 'already' | 'too-late' {
+  const loaded = require('kafkajs/src/protocol/recordBatch/record/v0/decoder') as typeof fastRecordDecoder;
+  if (loaded === fastRecordDecoder) return 'already';
+  if (require.cache[require.resolve(BATCH_DECODER_MODULE)]) {
+    process.emitWarning('kafkajs was loaded before @movie-stream/messaging: its consumers decode records with the original decoder');
+    return 'too-late';
+  }
+  const cached = require.cache[require.resolve(RECORD_DECODER_MODULE)];
+  if (!cached)
+    throw new Error(`${RECORD_DECODER_MODULE} is not in the module cache after loading it: cannot apply the KafkaJS decoder fix`);
+  originalRecordDecoder = loaded;
+  cached.exports = fastRecordDecoder;
+  return 'applied';
+}
+
+export const fastRecordDecoderFix = applyFastRecordDecoder();
