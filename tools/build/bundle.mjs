@@ -76,6 +76,21 @@ const numberDecoding = {
   },
 };
 
+// And its produce request (kafkajs-fast-produce.ts: a plain batch written into one buffer), required as
+// './v3/request' by produce/index.js and as '../v3/request' by the later versions.
+const fastProduce = join(root, 'libs', 'messaging', 'src', 'kafkajs-fast-produce.ts');
+const onePassBatches = {
+  name: 'kafkajs-fast-produce',
+  setup(b) {
+    b.onResolve({ filter: /v3[\\/]request(\.js)?$/ }, (args) =>
+      /kafkajs[\\/]src[\\/]protocol[\\/]requests[\\/]produce([\\/]v\d)?$/.test(args.resolveDir) ||
+      args.path.startsWith('kafkajs/src/protocol/requests/produce/')
+        ? { path: fastProduce }
+        : undefined,
+    );
+  },
+};
+
 const started = Date.now();
 await Promise.all(
   apps.map((app) =>
@@ -92,7 +107,7 @@ await Promise.all(
       sourcemap: true,
       logLevel: 'warning',
       tsconfig: join(root, 'tsconfig.base.json'),
-      plugins: [linearGrouping, presizedRecords, numberDecoding],
+      plugins: [linearGrouping, presizedRecords, numberDecoding, onePassBatches],
       external: NATIVE,
     }),
   ),
@@ -113,6 +128,9 @@ for (const app of apps) {
   }
   if (/new Encoder\(\)\s*\.writeVarInt\(sizeOfBody\)/.test(text)) {
     throw new Error(`dist/apps/${app}/main.js holds KafkaJS's original record encoder: the kafkajs-fast-record routing did not apply`);
+  }
+  if (text.includes('kafkajs/src/protocol/requests/produce/v3/request.js')) {
+    throw new Error(`dist/apps/${app}/main.js holds KafkaJS's original produce request: the kafkajs-fast-produce routing did not apply`);
   }
   if (text.includes('kafkajs/src/protocol/recordBatch/record/v0/decoder.js')) {
     throw new Error(`dist/apps/${app}/main.js holds KafkaJS's original record decoder: the kafkajs-fast-record-decoder routing did not apply`);

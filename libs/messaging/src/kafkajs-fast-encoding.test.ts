@@ -7,20 +7,25 @@ import fc from 'fast-check';
 import { Encoder, EncoderInstance, ORIGINAL } from './kafkajs-fast-encoding';
 import {
   fastEncodingFix,
+  fastProduceFix,
   fastRecordDecoderFix,
   fastRecordFix,
+  originalProduce,
   originalRecord,
   originalRecordDecoder,
+  PRODUCE_MODULE,
   RECORD_DECODER_MODULE,
   RECORD_MODULE,
 } from './kafkajs-fix';
 import fastRecordDecoder = require('./kafkajs-fast-record-decoder');
+import fastProduce = require('./kafkajs-fast-produce');
 import fastRecord = require('./kafkajs-fast-record');
 
 // sha256 of KafkaJS 2.2.4's src/protocol/encoder.js and src/protocol/recordBatch/record/v0/index.js. Another
 // text (a KafkaJS upgrade) fails here: check whether the fixes still match the originals, then update.
 const ORIGINAL_SHA256 = {
   'kafkajs/src/protocol/encoder.js': '9977889e184a9e910e4f6098c36ec6a0ca36c183aa6ead0f24191b6aa1c9a777',
+  [`${PRODUCE_MODULE}.js`]: '993a3db997827088f5acb08cacf3c67a99ec2886303ff465d244329b8a1c7f99',
   [`${RECORD_DECODER_MODULE}.js`]: '86d740054c8be29b02873bf2871eb43ba5004af94324610541dbab2d9fabcc65',
   [`${RECORD_MODULE}/index.js`]: 'ffbc628c1f35f5de8ba798165616b1009d9af1c27ca959999a10e6e3c18f8215',
 };
@@ -68,6 +73,9 @@ describe('KafkaJS encoding fixes', () => {
     expect(fastRecordFix).toBe('applied');
     expect(require(RECORD_MODULE)).toBe(fastRecord);
     expect(originalRecord).toBeDefined();
+    expect(fastProduceFix).toBe('applied');
+    expect(require(PRODUCE_MODULE)).toBe(fastProduce);
+    expect(originalProduce).toBeDefined();
     expect(fastRecordDecoderFix).toBe('applied');
     expect(require(RECORD_DECODER_MODULE)).toBe(fastRecordDecoder);
     expect(originalRecordDecoder).toBeDefined();
@@ -171,5 +179,70 @@ describe('KafkaJS encoding fixes', () => {
       }),
       { numRuns: 5000 },
     );
+  });
+
+  it('encode produce requests as the original does (plain batches in one pass, others as before)', async () => {
+    const Long = require('kafkajs/src/utils/long') as { fromValue(v: unknown): unknown };
+    const data = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 12 }),
+      fc.uint8Array({ maxLength: 90 }).map((b) => Buffer.from(b)),
+    );
+    const message = fc.record(
+      {
+        key: fc.oneof(data, fc.constant(null)),
+        value: fc.oneof(data, fc.constant(null)),
+        headers: fc.oneof(fc.constant({}), fc.dictionary(fc.string({ minLength: 1, maxLength: 4 }), data, { maxKeys: 2 })),
+        timestamp: fc.integer({ min: 1_600_000_000_000, max: 1_800_000_000_000 }).map(String),
+        partition: fc.nat(5),
+      },
+      { requiredKeys: ['key', 'value'] },
+    );
+    // What the Publisher sends (the one-pass path), and anything else (the original's path).
+    const plainMessage = fc.record({
+      key: fc.oneof(data, fc.constant(null)),
+      value: fc.oneof(data, fc.constant(null)),
+      partition: fc.nat(5),
+    });
+    const messages = fc.oneof(fc.array(plainMessage, { maxLength: 300 }), fc.array(message, { maxLength: 40 }));
+    const request = fc.record({
+      acks: fc.constantFrom(-1, 0, 1),
+      timeout: fc.nat(60_000),
+      transactionalId: fc.constantFrom(null, undefined, '', 'mean-ratings.p03'),
+      producerId: fc.option(
+        fc.bigInt({ min: -1n, max: 2n ** 40n }).map((v) => Long.fromValue(v)),
+        { nil: undefined },
+      ),
+      producerEpoch: fc.option(fc.nat(300), { nil: undefined }),
+      compression: fc.constantFrom(0, 0, 0, 1, undefined),
+      topicData: fc.array(
+        fc.record({
+          topic: fc.string({ minLength: 1, maxLength: 10 }),
+          partitions: fc.array(
+            fc.record({ partition: fc.nat(50), firstSequence: fc.nat(2 ** 31 - 1), messages }, { requiredKeys: ['partition', 'messages'] }),
+            { maxLength: 3 },
+          ),
+        }),
+        { maxLength: 2 },
+      ),
+    });
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_764_000_000_000);
+    try {
+      await fc.assert(
+        fc.asyncProperty(request, async (r) => {
+          const args = r as unknown as Parameters<typeof fastProduce>[0];
+          const fast = fastProduce(args);
+          const slow = originalProduce!(args);
+          expect({ ...fast, encode: undefined, expectResponse: fast.expectResponse() }).toEqual({
+            ...slow,
+            encode: undefined,
+            expectResponse: slow.expectResponse(),
+          });
+          expect([...(await fast.encode()).buffer]).toEqual([...(await slow.encode()).buffer]);
+        }),
+        { numRuns: 400 },
+      );
+    } finally {
+      now.mockRestore();
+    }
   });
 });

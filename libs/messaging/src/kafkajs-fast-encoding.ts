@@ -13,6 +13,13 @@ export interface EncoderInstance {
   ensureAvailable(length: number): void;
   size(): number;
   writeInt8(value: number): this;
+  writeInt16(value: number): this;
+  writeInt32(value: number): this;
+  writeUInt32(value: number): this;
+  writeInt64(value: unknown): this;
+  writeString(value: string | null): this;
+  writeArray(array: unknown[], type?: string): this;
+  writeEncoder(value: EncoderInstance): this;
   writeVarInt(value: number): this;
   writeUVarInt(value: number): this;
   writeVarLong(value: unknown): this;
@@ -92,6 +99,55 @@ function writeVarLong(this: EncoderInstance, value: unknown): EncoderInstance {
 function sizeOfVarLong(value: unknown): number {
   const zz = zigzagNumber(value);
   return zz < 0 ? ORIGINAL.sizeOfVarLong(value) : varintBytes(zz);
+}
+
+// Byte-level helpers of the fast record and request encoders (the same bytes as the Encoder's methods).
+
+/** Bytes of `s` when it is ASCII (one byte per character), else -1. */
+export function asciiLength(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return -1;
+  return s.length;
+}
+
+/** UTF-8 size of a key or value as the original sizes it; null/undefined → -1 (written as varint -1). */
+export function dataSize(d: Buffer | string | null | undefined): number {
+  if (d === null || d === undefined) return -1;
+  if (Buffer.isBuffer(d)) return d.length;
+  const s = String(d);
+  const n = asciiLength(s);
+  return n >= 0 ? n : Buffer.byteLength(s, 'utf8');
+}
+
+export const zigzag32 = (v: number) => (v << 1) ^ (v >> 31);
+
+export function uvarintSize(v: number): number {
+  let n = 1;
+  for (let t = v; (t & 0xffffff80) !== 0; t >>>= 7) n++;
+  return n;
+}
+
+export function writeUVarIntAt(buf: Buffer, o: number, v: number): number {
+  while ((v & 0xffffff80) !== 0) {
+    buf[o++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[o++] = v & 0x7f;
+  return o;
+}
+
+export function writeData(buf: Buffer, o: number, d: Buffer | string | null | undefined, size: number): number {
+  o = writeUVarIntAt(buf, o, zigzag32(size));
+  if (size <= 0) return o;
+  if (Buffer.isBuffer(d)) {
+    // A loop beats Buffer.copy's native call for the few bytes of a key or a rating.
+    if (size <= 64) for (let i = 0; i < size; i++) buf[o + i] = d[i];
+    else d.copy(buf, o);
+  } else {
+    const s = String(d);
+    if (size === s.length) for (let i = 0; i < size; i++) buf[o + i] = s.charCodeAt(i);
+    else buf.write(s, o, size, 'utf8');
+  }
+  return o + size;
 }
 
 /** Puts the fast functions into KafkaJS's Encoder (once). */

@@ -5,7 +5,7 @@
 // into a buffer of its exact size; one with headers takes the original's code (with a pre-sized Encoder
 // and the varints of kafkajs-fast-encoding.ts). kafkajs-fix.ts puts it in place for node, tsx and jest; the
 // bundler (tools/build) routes KafkaJS's import of the module to this file.
-import { Encoder, EncoderInstance } from './kafkajs-fast-encoding';
+import { dataSize, Encoder, EncoderInstance, uvarintSize, writeData, writeUVarIntAt, zigzag32 } from './kafkajs-fast-encoding';
 
 interface RecordArgs {
   offsetDelta?: number;
@@ -57,53 +57,6 @@ function withHeaders({ offsetDelta = 0, timestampDelta = 0, key, value, headers 
     .writeVarIntArray(headersArray.map(Header));
 }
 
-/** Bytes of `s` when it is ASCII (one byte per character), else -1. */
-function asciiLength(s: string): number {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return -1;
-  return s.length;
-}
-
-/** UTF-8 size of a key or value as the original sizes it; null/undefined → -1 (written as varint -1). */
-function dataSize(d: Buffer | string | null | undefined): number {
-  if (d === null || d === undefined) return -1;
-  if (Buffer.isBuffer(d)) return d.length;
-  const s = String(d);
-  const n = asciiLength(s);
-  return n >= 0 ? n : Buffer.byteLength(s, 'utf8');
-}
-
-const zigzag32 = (v: number) => (v << 1) ^ (v >> 31);
-
-function uvarintSize(v: number): number {
-  let n = 1;
-  for (let t = v; (t & 0xffffff80) !== 0; t >>>= 7) n++;
-  return n;
-}
-
-function writeUVarInt(buf: Buffer, o: number, v: number): number {
-  while ((v & 0xffffff80) !== 0) {
-    buf[o++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[o++] = v & 0x7f;
-  return o;
-}
-
-function writeData(buf: Buffer, o: number, d: Buffer | string | null | undefined, size: number): number {
-  o = writeUVarInt(buf, o, zigzag32(size));
-  if (size <= 0) return o;
-  if (Buffer.isBuffer(d)) {
-    // A loop beats Buffer.copy's native call for the few bytes of a key or a rating.
-    if (size <= 64) for (let i = 0; i < size; i++) buf[o + i] = d[i];
-    else d.copy(buf, o);
-  } else {
-    const s = String(d);
-    if (size === s.length) for (let i = 0; i < size; i++) buf[o + i] = s.charCodeAt(i);
-    else buf.write(s, o, size, 'utf8');
-  }
-  return o + size;
-}
-
 const TWO_52 = 2 ** 52;
 
 function record(args: RecordArgs): EncoderInstance {
@@ -129,7 +82,7 @@ function record(args: RecordArgs): EncoderInstance {
     1; // headers: varint 0
   const total = uvarintSize(zigzag32(sizeOfBody)) + sizeOfBody;
   const buf = Buffer.allocUnsafe(total);
-  let o = writeUVarInt(buf, 0, zigzag32(sizeOfBody));
+  let o = writeUVarIntAt(buf, 0, zigzag32(sizeOfBody));
   buf[o++] = 0; // attributes
   let t = tz;
   while (t >= 0x80) {
@@ -137,7 +90,7 @@ function record(args: RecordArgs): EncoderInstance {
     t = Math.floor(t / 128);
   }
   buf[o++] = t;
-  o = writeUVarInt(buf, o, zigzag32(offsetDelta));
+  o = writeUVarIntAt(buf, o, zigzag32(offsetDelta));
   o = writeData(buf, o, key, keySize);
   o = writeData(buf, o, value, valueSize);
   buf[o++] = 0; // no headers

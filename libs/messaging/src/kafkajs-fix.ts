@@ -3,6 +3,7 @@
 import linearGrouping = require('./kafkajs-linear-grouping');
 import fastRecord = require('./kafkajs-fast-record');
 import fastRecordDecoder = require('./kafkajs-fast-record-decoder');
+import fastProduce = require('./kafkajs-fast-produce');
 import { fastEncoding } from './kafkajs-fast-encoding';
 
 /** KafkaJS's module, as its producer's sendMessages.js requires it. */
@@ -92,3 +93,28 @@ export function applyFastRecordDecoder(): 'applied' | 'already' | 'too-late' {
 }
 
 export const fastRecordDecoderFix = applyFastRecordDecoder();
+
+/** KafkaJS's produce request (v3; v4-v7 require it when they are first used). */
+export const PRODUCE_MODULE = PRODUCE_REQUEST_MODULE;
+const LATER_PRODUCE_MODULES = [4, 5, 6, 7].map((v) => `kafkajs/src/protocol/requests/produce/v${v}/request`);
+
+/** KafkaJS's original produce request (the module cache holds the replacement once applied); undefined in a bundle. */
+export let originalProduce: typeof fastProduce | undefined;
+
+/** Puts the produce request that writes plain batches in one buffer in the place of KafkaJS's. */
+export function applyFastProduce(): 'applied' | 'already' | 'too-late' {
+  const loaded = require('kafkajs/src/protocol/requests/produce/v3/request') as typeof fastProduce;
+  if (loaded === fastProduce) return 'already';
+  if (LATER_PRODUCE_MODULES.some((m) => require.cache[require.resolve(m)])) {
+    process.emitWarning('kafkajs was loaded before @movie-stream/messaging: its producers encode batches with the original encoder');
+    return 'too-late';
+  }
+  const cached = require.cache[require.resolve(PRODUCE_REQUEST_MODULE)];
+  if (!cached)
+    throw new Error(`${PRODUCE_REQUEST_MODULE} is not in the module cache after loading it: cannot apply the KafkaJS produce fix`);
+  originalProduce = loaded;
+  cached.exports = fastProduce;
+  return 'applied';
+}
+
+export const fastProduceFix = applyFastProduce();
