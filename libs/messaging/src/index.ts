@@ -38,6 +38,7 @@ export {
   PartitionOwner,
   fingerprint,
 } from './checkpointed-consumer';
+export { BatchCoalescer, CoalesceOptions, CoalescedBatch, CoalescerClock, AddResult } from './batch-coalescer';
 export {
   coPartitionedAssigner,
   assignCoPartitioned,

@@ -5,6 +5,7 @@
 import {
   Checkpoint,
   CheckpointedConsumer,
+  CoalesceOptions,
   PartitionBatch,
   PartitionOwner,
   Publisher,
@@ -56,6 +57,8 @@ export interface DatabaseConsumerSpec {
   handle(batch: DatabaseBatch, db: Pool, groupId: string, publisher: Publisher): Promise<BatchResult>;
   /** Once the database is ready, before consuming (e.g. mount the API on it). */
   ready?(db: Pool): void;
+  /** Hand `handle` consecutive batches of a partition merged (see CheckpointedConsumerOptions.coalesce); off when absent. */
+  coalesce?: CoalesceOptions;
 }
 
 export interface DatabaseConsumerResult {
@@ -263,6 +266,7 @@ export async function runDatabaseConsumer(spec: DatabaseConsumerSpec): Promise<D
       fetchMaxBytes: config.fetchMaxBytes as number,
       fetchMinBytes: config.fetchMinBytes as number,
       fetchMaxWaitMs: config.fetchMaxWaitMs as number,
+      coalesce: spec.coalesce,
       handle: store,
     });
     spec.ready?.(db);
@@ -294,7 +298,7 @@ export async function runDatabaseConsumer(spec: DatabaseConsumerSpec): Promise<D
       throw failure;
     }
     ctx.health.state = 'stopping';
-    ctx.step('waiting for the batch in progress (its transaction and publishes)');
+    ctx.step('waiting for the batch in progress and storing the held (coalesced) ones (their transactions and publishes)');
     await consumer.pause();
     clearInterval(commitTimer);
     ctx.step('committing the stored offsets to Kafka');
