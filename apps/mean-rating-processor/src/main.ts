@@ -20,65 +20,74 @@ import {
   sendToDeadLetterQueue,
 } from '@movie-stream/service-runtime';
 
-runService('mean-rating-processor', [...DATABASE_CONSUMER_OPTIONS, 'processorState'], async (ctx) => {
-  const mode = modeOf(ctx.config.processorState, 'PROCESSOR_STATE (--state)', ['file', 'postgres'] as const);
-  if (mode === 'postgres') {
-    const result = await runDatabaseConsumer({
+runService(
+  'mean-rating-processor',
+  [...DATABASE_CONSUMER_OPTIONS, 'processorState', 'coalesceMaxMs', 'coalesceMaxRatings'],
+  async (ctx) => {
+    const mode = modeOf(ctx.config.processorState, 'PROCESSOR_STATE (--state)', ['file', 'postgres'] as const);
+    // Several batches of a partition become one update per movie: fewer mean-ratings messages for the sink.
+    const coalesce = { maxMs: ctx.config.coalesceMaxMs as number, maxMessages: ctx.config.coalesceMaxRatings as number };
+    if (coalesce.maxMs < 0 || coalesce.maxMessages < 0) throw new Error('COALESCE_MAX_MS and COALESCE_MAX_RATINGS must be 0 or more');
+    if (mode === 'postgres') {
+      const result = await runDatabaseConsumer({
+        ctx,
+        topics: [ctx.topics.ratings],
+        coPartitionedWith: [ctx.topics.meanRatings],
+        coalesce,
+        handle: async (batch, db, groupId, publisher) => {
+          const bad: BadMessage[] = [];
+          const ratings = decodeRatings(batch.messages, (message, reason) => bad.push({ message, reason }));
+          await sendToDeadLetterQueue(ctx, publisher, batch, bad);
+          // aggregate over an empty table: the batch's sum and count per movie, the deltas the database adds.
+          const deltas = aggregate(new Map<number, MovieMean>(), ratings);
+          const { topic, partition, firstOffset, nextOffset } = batch;
+          const res = await applyRatingsBatch(db, { groupId, topic, partition, firstOffset, nextOffset, deltas });
+          // A replay (the commit happened, the publish may not have: a crash in between) publishes the
+          // current rows again: they are absolute, and the sink keeps the one with the highest count.
+          const rows = res.status === 'applied' ? res.rows : await getRatingsState(db, [...new Set(ratings.map((r) => r.movieId))]);
+          // After the commit; Publisher retries a failed send until it is acknowledged.
+          const source = { partition: batch.partition, offset: batch.nextOffset };
+          await publisher.send(
+            ctx.topics.meanRatings,
+            rows.map((m) => ({ key: String(m.movieId), value: encodeMeanRating(m, source), partition: batch.partition })),
+          );
+          return res;
+        },
+      });
+      ctx.logger.info('movie_ratings_state: stopped', { result });
+      return;
+    }
+    const result = await runStatefulConsumer<number, MovieMean>({
       ctx,
+      name: 'mean-ratings',
+      columns: MEAN_RATING_COLUMNS,
+      fromRecord: meanFromRecord,
       topics: [ctx.topics.ratings],
+      // Partition p of ratings is written to partition p of mean-ratings, which is also its changelog.
       coPartitionedWith: [ctx.topics.meanRatings],
-      handle: async (batch, db, groupId, publisher) => {
+      changelog: { topic: ctx.topics.meanRatings, decode: decodeMeanChangelog },
+      coalesce,
+      handle: async (batch, frame, publisher, state) => {
         const bad: BadMessage[] = [];
         const ratings = decodeRatings(batch.messages, (message, reason) => bad.push({ message, reason }));
-        await sendToDeadLetterQueue(ctx, publisher, batch, bad);
-        // aggregate over an empty table: the batch's sum and count per movie, the deltas the database adds.
-        const deltas = aggregate(new Map<number, MovieMean>(), ratings);
-        const { topic, partition, firstOffset, nextOffset } = batch;
-        const res = await applyRatingsBatch(db, { groupId, topic, partition, firstOffset, nextOffset, deltas });
-        // A replay (the commit happened, the publish may not have: a crash in between) publishes the
-        // current rows again: they are absolute, and the sink keeps the one with the highest count.
-        const rows = res.status === 'applied' ? res.rows : await getRatingsState(db, [...new Set(ratings.map((r) => r.movieId))]);
-        // After the commit; Publisher retries a failed send until it is acknowledged.
         const source = { partition: batch.partition, offset: batch.nextOffset };
-        await publisher.send(
-          ctx.topics.meanRatings,
-          rows.map((m) => ({ key: String(m.movieId), value: encodeMeanRating(m, source), partition: batch.partition })),
-        );
-        return res;
+        await frame.update(async (rows, recordOffset) => {
+          const updated = aggregate(rows, ratings);
+          // Publish before applying: if a publish fails (or is fenced), neither state nor offset has moved.
+          await sendToDeadLetterQueue(ctx, publisher, batch, bad);
+          if (updated.length) {
+            const next = await state.writer(batch.partition).send(
+              ctx.topics.meanRatings,
+              batch.partition,
+              updated.map((m) => ({ key: String(m.movieId), value: encodeMeanRating(m, source) })),
+            );
+            recordOffset(ctx.topics.meanRatings, batch.partition, next);
+          }
+          for (const m of updated) rows.set(m.movieId, m);
+          recordOffset(batch.topic, batch.partition, batch.nextOffset);
+        });
       },
     });
-    ctx.logger.info('movie_ratings_state: stopped', { result });
-    return;
-  }
-  const result = await runStatefulConsumer<number, MovieMean>({
-    ctx,
-    name: 'mean-ratings',
-    columns: MEAN_RATING_COLUMNS,
-    fromRecord: meanFromRecord,
-    topics: [ctx.topics.ratings],
-    // Partition p of ratings is written to partition p of mean-ratings, which is also its changelog.
-    coPartitionedWith: [ctx.topics.meanRatings],
-    changelog: { topic: ctx.topics.meanRatings, decode: decodeMeanChangelog },
-    handle: async (batch, frame, publisher, state) => {
-      const bad: BadMessage[] = [];
-      const ratings = decodeRatings(batch.messages, (message, reason) => bad.push({ message, reason }));
-      const source = { partition: batch.partition, offset: batch.nextOffset };
-      await frame.update(async (rows, recordOffset) => {
-        const updated = aggregate(rows, ratings);
-        // Publish before applying: if a publish fails (or is fenced), neither state nor offset has moved.
-        await sendToDeadLetterQueue(ctx, publisher, batch, bad);
-        if (updated.length) {
-          const next = await state.writer(batch.partition).send(
-            ctx.topics.meanRatings,
-            batch.partition,
-            updated.map((m) => ({ key: String(m.movieId), value: encodeMeanRating(m, source) })),
-          );
-          recordOffset(ctx.topics.meanRatings, batch.partition, next);
-        }
-        for (const m of updated) rows.set(m.movieId, m);
-        recordOffset(batch.topic, batch.partition, batch.nextOffset);
-      });
-    },
-  });
-  ctx.logger.info(`mean-ratings: ${result.rows} movies`, { result });
-});
+    ctx.logger.info(`mean-ratings: ${result.rows} movies`, { result });
+  },
+);

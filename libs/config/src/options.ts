@@ -317,6 +317,22 @@ export const OPTIONS = {
     description:
       'movie-data-sink: csv (movie-data.csv from its snapshots) or postgres (the movie_data table at DATABASE_URL, written with its offsets in one transaction).',
   },
+  coalesceMaxMs: {
+    env: 'COALESCE_MAX_MS',
+    flag: 'coalesce-max-ms',
+    type: 'int',
+    default: '0',
+    description:
+      'mean-rating-processor: holds consecutive batches of a partition up to this long (ms) and publishes one update per movie for all of them: fewer mean-ratings messages, but each rating reaches the output up to this much later (e.g. 250). 0 = off: one update per movie and batch.',
+  },
+  coalesceMaxRatings: {
+    env: 'COALESCE_MAX_RATINGS',
+    flag: 'coalesce-max-ratings',
+    type: 'int',
+    default: '50000',
+    description:
+      'mean-rating-processor, with COALESCE_MAX_MS: most ratings of a partition held; reaching it publishes them at once. 0 = no limit (COALESCE_MAX_MS alone).',
+  },
   processorState: {
     env: 'PROCESSOR_STATE',
     flag: 'state',

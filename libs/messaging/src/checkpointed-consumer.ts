@@ -6,6 +6,7 @@ import type { MetaReporter } from './meta-reporter';
 import { FencedError } from './partition-writer';
 import { coPartitionedAssigner } from './co-partitioned-assigner';
 import { readPartitions } from './partition-tails';
+import { BatchCoalescer, CoalescedBatch, CoalesceOptions } from './batch-coalescer';
 
 /**
  * Which record a partition's state offset was recorded after: its offset (the state's offset - 1),
@@ -123,6 +124,13 @@ export interface CheckpointedConsumerOptions {
   coPartitioned?: string[];
   /** KafkaJS partition assigners (e.g. one that co-locates partition p of every topic); default round robin. */
   partitionAssigners?: NonNullable<Parameters<Kafka['consumer']>[0]>['partitionAssigners'];
+  /**
+   * Hand consecutive batches of a partition to `handle` as one merged batch, once `maxMessages` are held or
+   * the oldest held batch is `maxMs` old (fewer, larger updates downstream). Held messages are not applied:
+   * the state's offset stays before them, so dropping them (a partition taken away, a stop) loses nothing.
+   * Off when absent or maxMs is 0.
+   */
+  coalesce?: CoalesceOptions;
   signal?: AbortSignal;
 }
 
@@ -160,6 +168,9 @@ export class CheckpointedConsumer {
   private joins = 0;
   /** Claims and releases run one after another, in the order the group changed. */
   private ownerChain: Promise<void> = Promise.resolve();
+  private readonly coalescer?: BatchCoalescer<RecordFingerprint>;
+  /** Per topic:partition, a failed timer flush: thrown from the partition's next batch, as if that batch had failed. */
+  private readonly flushFailures = new Map<string, unknown>();
 
   constructor(private readonly opts: CheckpointedConsumerOptions) {
     this.consumer = opts.kafka.consumer({
@@ -178,12 +189,22 @@ export class CheckpointedConsumer {
     // continue (behind it after a crash between snapshot and commit, at the start when the state was
     // deleted). Seek every assigned partition there; KafkaJS applies seeks before its next fetch.
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
+    if (opts.coalesce && opts.coalesce.maxMs > 0) {
+      this.coalescer = new BatchCoalescer<RecordFingerprint>({
+        ...opts.coalesce,
+        flush: (batch) => this.apply(batch),
+        onTimerFailure: (batch, e) => this.flushFailed(batch, e),
+      });
+    }
     // A batch that contained only transaction markers or aborted records never reaches eachBatch: move the
     // state's offset past them, or the group's lag (and a drain) would never reach 0.
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, (e) => {
       const { topic, partition, batchSize, lastOffset } = e.payload;
       if (batchSize !== 0 || lastOffset == null || this.failure || !this.consuming(partition)) return;
-      void this.opts.checkpoint.advance?.(topic, partition, (BigInt(lastOffset) + 1n).toString()).catch((err: Error) => {
+      const next = (BigInt(lastOffset) + 1n).toString();
+      const advance = async () => this.opts.checkpoint.advance?.(topic, partition, next);
+      // Coalescing: never past held messages (they are not in the state yet); after a flush in progress.
+      void (this.coalescer ? this.coalescer.advance(topic, partition, next, advance) : advance()).catch((err: Error) => {
         this.opts.logger.warn(`${topic}:${partition}: could not move the offset past transaction markers: ${err.message}`);
       });
     });
@@ -201,6 +222,9 @@ export class CheckpointedConsumer {
   private onJoin(assignment: Record<string, number[]>): void {
     const join = ++this.joins;
     this.verified.clear();
+    // Every partition is read again from the state's offset after a join (seeks below, or by a new owner):
+    // held messages are not in the state, so they are dropped, not applied; they come again.
+    this.dropHeld();
     const indices = new Set<number>();
     const problems: string[] = [];
     for (const [topic, partitions] of Object.entries(assignment)) {
@@ -271,7 +295,11 @@ export class CheckpointedConsumer {
     });
     this.ownerChain = this.ownerChain
       .then(async () => {
-        if (lost.length) await owner.release(lost);
+        if (lost.length) {
+          // A timer flush of a lost partition may still be writing: its state goes only after it ended.
+          await this.coalescer?.settled((_t, p) => lost.includes(p));
+          await owner.release(lost);
+        }
         if (gained.length === 0) return;
         await this.claim(owner, gained);
         // A later join decides for itself what to do with these (it saw them as not yet owned).
@@ -342,6 +370,7 @@ export class CheckpointedConsumer {
   /** A newer owner fenced this partition's writes: stop consuming it at once (nothing of the batch was applied). */
   private lose(topic: string, partition: number, e: FencedError): void {
     this.owned.delete(partition);
+    this.dropHeld((_t, p) => p === partition);
     this.fenced.add(partition);
     this.consumer.pause(this.opts.topics.map((t) => ({ topic: t, partitions: [partition] })));
     this.opts.logger.warn(`${topic}:${partition}: partition lost: ${e.message}; not consuming it unless the group still assigns it`);
@@ -499,6 +528,7 @@ export class CheckpointedConsumer {
     if (this.failure) return;
     this.failure = e;
     this.consumer.pause(this.opts.topics.map((topic) => ({ topic })));
+    this.dropHeld();
     this.opts.logger.error(e.message);
     this.onFailure?.(e);
   }
@@ -518,7 +548,16 @@ export class CheckpointedConsumer {
   ): Promise<void> {
     if (this.failure || !this.consuming(partition)) return;
     const key = `${topic}:${partition}`;
-    const expected = this.expected(topic, partition);
+    if (this.flushFailures.has(key)) {
+      // A timer flush of this partition failed (its messages are read again from here): fail this batch as
+      // that flush would have failed it, so KafkaJS logs, backs off and retries it (and gives up) as for any batch.
+      const e = this.flushFailures.get(key);
+      this.flushFailures.delete(key);
+      throw e;
+    }
+    // Messages held or being applied are past the state's offset: what follows them is new, the rest a replay.
+    const pending = this.coalescer?.pendingNextOffset(topic, partition);
+    const expected = pending !== undefined ? BigInt(pending) : this.expected(topic, partition);
     const want = this.startOffset(topic, partition);
     const first = BigInt(messages[0].offset);
     if (!this.verified.has(key)) {
@@ -540,20 +579,70 @@ export class CheckpointedConsumer {
     if (start < messages.length) {
       const fresh = start === 0 ? messages : messages.slice(start);
       const nextOffset = (BigInt(last) + 1n).toString();
+      const batch: PartitionBatch = { topic, partition, messages: fresh, nextOffset, last: fingerprint(messages[messages.length - 1]) };
       try {
-        await this.opts.handle({ topic, partition, messages: fresh, nextOffset, last: fingerprint(messages[messages.length - 1]) });
+        if (this.coalescer) {
+          // Resolved with KafkaJS once held, so that fetching goes on; applied later, merged.
+          if ((await this.coalescer.add(batch)) === 'stale') return;
+        } else await this.apply(batch);
       } catch (e) {
-        if (!(e instanceof FencedError)) throw e;
-        this.lose(topic, partition, e);
-        return;
-      }
-      if (this.opts.meta) {
-        let bytes = 0;
-        for (const m of fresh) bytes += m.value?.length ?? 0;
-        this.opts.meta.record('consumed', topic, fresh.length, bytes);
+        if (e instanceof FencedError) {
+          this.lose(topic, partition, e);
+          return;
+        }
+        // Held messages before this batch were resolved with KafkaJS already: read them all again.
+        if (this.coalescer) this.rewind(topic, partition);
+        throw e;
       }
     }
     resolveOffset(last);
+  }
+
+  /** Hands one (merged) batch to `handle`. */
+  private async apply(batch: CoalescedBatch<RecordFingerprint>): Promise<void> {
+    // Dropped while queued (a partition lost, a failure): its messages are read again by whoever owns it.
+    if (this.failure || !this.consuming(batch.partition)) return;
+    await this.opts.handle(batch);
+    if (this.opts.meta) {
+      let bytes = 0;
+      for (const m of batch.messages) bytes += m.value?.length ?? 0;
+      this.opts.meta.record('consumed', batch.topic, batch.messages.length, bytes);
+    }
+  }
+
+  /** A timer flush failed: as for a failed batch (nothing of it applied), the partition is read again from the state's offset. */
+  private flushFailed(batch: CoalescedBatch<RecordFingerprint>, e: unknown): void {
+    const { topic, partition } = batch;
+    if (e instanceof FencedError) {
+      this.lose(topic, partition, e);
+      return;
+    }
+    if (this.failure || !this.consuming(partition)) return;
+    this.opts.logger.warn(`${topic}:${partition}: applying ${batch.messages.length} held messages failed: ${(e as Error).message}`);
+    this.flushFailures.set(`${topic}:${partition}`, e);
+    this.rewind(topic, partition);
+  }
+
+  /** Drops held messages and reads the partition again from the state's offset (they were resolved with KafkaJS). */
+  private rewind(topic: string, partition: number): void {
+    this.coalescer?.drop((t, p) => t === topic && p === partition);
+    try {
+      this.consumer.seek({ topic, partition, offset: this.expected(topic, partition).toString() });
+    } catch (err) {
+      // Not running (stopping): nothing more is read; the next start reads from the state's offset anyway.
+      this.opts.logger.debug(`${topic}:${partition}: no seek back: ${(err as Error).message}`);
+    }
+  }
+
+  /** Drops held messages (not applied: read again from the state's offset) of the selected partitions. */
+  private dropHeld(which?: (topic: string, partition: number) => boolean): void {
+    if (!this.coalescer) return;
+    const n = this.coalescer.drop(which);
+    for (const key of [...this.flushFailures.keys()]) {
+      const i = key.lastIndexOf(':');
+      if (!which || which(key.slice(0, i), Number(key.slice(i + 1)))) this.flushFailures.delete(key);
+    }
+    if (n) this.opts.logger.info(`dropped ${n} held messages (not applied: read again from the state's offsets)`);
   }
 
   /** Commits offsets (after the snapshot holding their effects is durable). Failure only delays the commit. */
@@ -585,13 +674,36 @@ export class CheckpointedConsumer {
     if (this.retryPending && this.newest && !this.failure) void this.commit(this.newest);
   }
 
-  /** Stops fetching new batches and waits for the batch being handled to finish. */
+  /**
+   * Stops fetching new batches and waits for the batch being handled to finish; with coalescing, then
+   * applies the held messages (a stop's final snapshot holds them). One that fails is dropped, not applied:
+   * the next start reads it again.
+   */
   async pause(): Promise<void> {
     this.consumer.pause(this.opts.topics.map((topic) => ({ topic })));
     if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    if (!this.coalescer) return;
+    if (this.failure) this.dropHeld();
+    else
+      await this.coalescer.flushAll((batch, e) => {
+        if (e instanceof FencedError) this.lose(batch.topic, batch.partition, e);
+        else
+          this.opts.logger.warn(
+            `${batch.topic}:${batch.partition}: ${batch.messages.length} held messages not applied: ${(e as Error).message}`,
+          );
+      });
+    await this.coalescer.settled();
+  }
+
+  /** Messages held for coalescing, not yet handed to `handle`. */
+  heldMessages(): number {
+    return this.coalescer?.heldCount() ?? 0;
   }
 
   async stop(): Promise<void> {
+    // Held messages are not applied (nor committed): the next owner reads them from the state's offset.
+    this.dropHeld();
+    await this.coalescer?.settled();
     await this.consumer.disconnect();
   }
 }

@@ -39,6 +39,7 @@ export {
   PartitionOwner,
   fingerprint,
 } from './checkpointed-consumer';
+export { BatchCoalescer, CoalesceOptions, CoalescedBatch, CoalescerClock, AddResult } from './batch-coalescer';
 export {
   coPartitionedAssigner,
   assignCoPartitioned,

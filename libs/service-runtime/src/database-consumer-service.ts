@@ -5,6 +5,7 @@
 import {
   Checkpoint,
   CheckpointedConsumer,
+  CoalesceOptions,
   Compression,
   PartitionBatch,
   PartitionOwner,
@@ -57,6 +58,8 @@ export interface DatabaseConsumerSpec {
   handle(batch: DatabaseBatch, db: Pool, groupId: string, publisher: Publisher): Promise<BatchResult>;
   /** Once the database is ready, before consuming (e.g. mount the API on it). */
   ready?(db: Pool): void;
+  /** Hand `handle` consecutive batches of a partition merged (see CheckpointedConsumerOptions.coalesce); off when absent. */
+  coalesce?: CoalesceOptions;
 }
 
 export interface DatabaseConsumerResult {
@@ -264,6 +267,7 @@ export async function runDatabaseConsumer(spec: DatabaseConsumerSpec): Promise<D
       fetchMaxBytes: config.fetchMaxBytes as number,
       fetchMinBytes: config.fetchMinBytes as number,
       fetchMaxWaitMs: config.fetchMaxWaitMs as number,
+      coalesce: spec.coalesce,
       handle: store,
     });
     spec.ready?.(db);
@@ -295,7 +299,7 @@ export async function runDatabaseConsumer(spec: DatabaseConsumerSpec): Promise<D
       throw failure;
     }
     ctx.health.state = 'stopping';
-    ctx.step('waiting for the batch in progress (its transaction and publishes)');
+    ctx.step('waiting for the batch in progress and storing the held (coalesced) ones (their transactions and publishes)');
     await consumer.pause();
     clearInterval(commitTimer);
     ctx.step('committing the stored offsets to Kafka');

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CheckpointedConsumer,
+  CoalesceOptions,
   Compression,
   ConsumedMessage,
   deadLetter,
@@ -57,6 +58,8 @@ export interface StatefulConsumerSpec<K, Row> {
   handle(batch: PartitionBatch, frame: StorableFrame<K, Row>, publisher: Publisher, state: PartitionedState<K, Row>): Promise<void>;
   /** Once the saved state is loaded, before consuming (e.g. mount the API over the frame's table). */
   ready?(frame: StorableFrame<K, Row>): void;
+  /** Hand `handle` consecutive batches of a partition merged (see CheckpointedConsumerOptions.coalesce); off when absent. */
+  coalesce?: CoalesceOptions;
 }
 
 export interface StatefulConsumerResult {
@@ -160,6 +163,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     fetchMaxBytes: config.fetchMaxBytes as number,
     fetchMinBytes: config.fetchMinBytes as number,
     fetchMaxWaitMs: config.fetchMaxWaitMs as number,
+    coalesce: spec.coalesce,
     handle: (batch) => {
       // The batch's last record goes into the state with its offset when the handler records its offset.
       frame.noteLastRecord(batch.topic, batch.partition, batch.nextOffset, batch.last);
@@ -218,7 +222,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
   ctx.health.state = 'stopping';
   // The order matters: offsets are committed only after the snapshot that holds their effects is on
   // disk, so a stop cut short at any step (the deadline, a kill) has committed nothing beyond the state.
-  ctx.step('waiting for the batch in progress (its publishes to the output topic)');
+  ctx.step('waiting for the batch in progress and applying the held (coalesced) ones (their publishes to the output topic)');
   await consumer.pause();
   ctx.step('waiting for the periodic snapshot in progress and its commit');
   await frame.stopPeriodic();

@@ -42,7 +42,7 @@ function appOptions(service: string): OptionName[] {
           ? ['moviesFile', ...CSV_PRODUCER_OPTIONS]
           : app === 'movie-data-sink'
             ? [...DATABASE_CONSUMER_OPTIONS, 'sinkStore']
-            : [...DATABASE_CONSUMER_OPTIONS, 'processorState'];
+            : [...DATABASE_CONSUMER_OPTIONS, 'processorState', 'coalesceMaxMs', 'coalesceMaxRatings'];
   return [...COMMON_OPTIONS, ...own];
 }
 const stackEnvs = new Map(APPS.flatMap((a) => appOptions(a)).map((n) => [OPTIONS[n].env, OPTIONS[n] as { env: string; default?: string }]));
