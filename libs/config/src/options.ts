@@ -293,6 +293,14 @@ export const OPTIONS = {
     default: 'true',
     description: 'Idempotent producer: the broker drops a batch that a retry sends twice (needs acks -1; one send in flight).',
   },
+  kafkaClient: {
+    env: 'KAFKA_CLIENT',
+    flag: 'kafka-client',
+    type: 'string',
+    default: 'kafkajs',
+    description:
+      'Kafka client of the CSV producers: kafkajs or platformatic (@platformatic/kafka, measured as an alternative). Same partitions per key either way. Consumers and the processor always use KafkaJS.',
+  },
   databaseUrl: {
     env: 'DATABASE_URL',
     flag: 'database-url',

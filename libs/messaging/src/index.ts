@@ -9,6 +9,7 @@ export {
   fatalKafkaErrors,
   KafkaAuthenticationError,
   KafkaConnectionRefusedError,
+  KafkaUsageError,
   KafkaConnection,
   KafkaSettings,
   KafkaSecurity,
@@ -27,6 +28,7 @@ export {
 export { PartitionWriter, PartitionWriterOptions, FencedError } from './partition-writer';
 export { MetaReporter, MetaSink, MetaAction, RestoreStart, RestoreEnd } from './meta-reporter';
 export { Publisher, PublisherOptions, rawSink } from './publisher';
+export { KAFKA_CLIENTS, KafkaClientKind, kafkaClientKind } from './producer-backend';
 export {
   CheckpointedConsumer,
   Checkpoint,

@@ -8,7 +8,6 @@ import {
   PartitionBatch,
   PartitionOwner,
   Publisher,
-  rawSink,
   sleep,
   StateMismatchError,
   TopicLayoutError,
@@ -184,7 +183,7 @@ export async function runDatabaseConsumer(spec: DatabaseConsumerSpec): Promise<D
   });
   let consumer: CheckpointedConsumer | undefined;
   let commitTimer: NodeJS.Timeout | undefined;
-  const meta = ctx.createMetaReporter(rawSink(publisher.producer));
+  const meta = ctx.createMetaReporter(publisher.rawSink());
   const closeAll = async () => {
     if (commitTimer) clearInterval(commitTimer);
     await meta.close().catch(() => undefined);
