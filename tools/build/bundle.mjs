@@ -26,6 +26,19 @@ const linearGrouping = {
   },
 };
 
+// @platformatic/kafka (KAFKA_CLIENT=platformatic) is made of ES modules that find files next to themselves
+// through import.meta.url, which a CommonJS bundle does not have: its WebAssembly codecs come from the
+// package's own single-file build (the .wasm inlined), and import.meta.url is the bundle's own URL (for the
+// createRequire of optional native helpers, which fall back to JavaScript when absent).
+const platformaticWasm = {
+  name: 'platformatic-wasm-inline',
+  setup(b) {
+    b.onResolve({ filter: /^@platformatic\/wasm-utils$/ }, (args) =>
+      b.resolve('@platformatic/wasm-utils/bundled', { kind: args.kind, resolveDir: args.resolveDir }),
+    );
+  },
+};
+
 const started = Date.now();
 await Promise.all(
   apps.map((app) =>
@@ -42,7 +55,9 @@ await Promise.all(
       sourcemap: true,
       logLevel: 'warning',
       tsconfig: join(root, 'tsconfig.base.json'),
-      plugins: [linearGrouping],
+      plugins: [linearGrouping, platformaticWasm],
+      define: { 'import.meta.url': '__bundle_url' },
+      banner: { js: "const __bundle_url = require('node:url').pathToFileURL(__filename).href;" },
     }),
   ),
 );

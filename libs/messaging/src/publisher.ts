@@ -64,6 +64,8 @@ export class Publisher {
   async connect(): Promise<void> {
     const backend = await this.backendReady;
     await connectWithRetry(backend, this.opts.brokers, this.opts.logger, this.opts.signal);
+    // Said once, so that a log (a benchmark's, a fault test's) shows which client published.
+    if (this.client !== 'kafkajs') this.opts.logger.info(`publishing with the ${this.client} Kafka client (KAFKA_CLIENT)`);
   }
 
   /**
