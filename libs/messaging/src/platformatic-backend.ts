@@ -41,18 +41,27 @@ function headersOf(h: Message['headers']): Map<Buffer, Buffer> | undefined {
   return out;
 }
 
-/** The messages of a failure, innermost first ("produce failed 4 times." alone says nothing). */
+type ErrorTree = { message?: string; code?: unknown; errors?: unknown[]; cause?: unknown };
+
+/** Every error in a failure's tree (@platformatic/kafka nests them in `errors` lists and in `cause`). */
+function errorsIn(e: unknown, out: ErrorTree[] = [], depth = 0): ErrorTree[] {
+  if (!e || typeof e !== 'object' || depth > 6) return out;
+  const x = e as ErrorTree;
+  out.push(x);
+  for (const inner of x.errors ?? []) errorsIn(inner, out, depth + 1);
+  errorsIn(x.cause, out, depth + 1);
+  return out;
+}
+
+/** The distinct messages of a failure ("produce failed 4 times." alone says nothing). */
 function describe(e: unknown): string {
-  const parts: string[] = [];
-  const walk = (err: unknown, depth: number) => {
-    if (!err || depth > 4) return;
-    const x = err as { message?: string; errors?: unknown[]; cause?: unknown };
-    if (x.message && !parts.includes(x.message)) parts.push(x.message);
-    for (const inner of x.errors ?? []) walk(inner, depth + 1);
-    walk(x.cause, depth + 1);
-  };
-  walk(e, 0);
-  return parts.join(' / ');
+  return [
+    ...new Set(
+      errorsIn(e)
+        .map((x) => x.message)
+        .filter((m) => m),
+    ),
+  ].join(' / ');
 }
 
 export class PlatformaticBackend implements ProducerBackend {
@@ -143,10 +152,12 @@ export class PlatformaticBackend implements ProducerBackend {
    * errors that end the Publisher's retries: repeating them cannot help.
    */
   private failure(e: unknown): Error {
-    const findBy = (code: string) => (e as { findBy?(p: string, v: unknown): unknown }).findBy?.('code', code);
+    const codes = new Set(errorsIn(e).map((x) => x.code));
     const message = `@platformatic/kafka: ${describe(e)}`;
-    if (findBy('PLT_KFK_AUTHENTICATION')) return new KafkaAuthenticationError(new Error(message, { cause: e }));
-    if (findBy('PLT_KFK_USER')) return new KafkaUsageError(message, { cause: e });
+    if (codes.has('PLT_KFK_AUTHENTICATION') || /SASL|authentication failed/i.test(message)) {
+      return new KafkaAuthenticationError(new Error(message, { cause: e }));
+    }
+    if (codes.has('PLT_KFK_USER')) return new KafkaUsageError(message, { cause: e });
     return new Error(message, { cause: e });
   }
 }
