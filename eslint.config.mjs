@@ -38,6 +38,11 @@ export default [
               name: 'kafkajs',
               message: "Only libs/messaging uses KafkaJS: import from '@movie-stream/messaging' (inside libs/messaging: './kafkajs').",
             },
+            {
+              name: '@platformatic/kafka',
+              message:
+                "Only libs/messaging uses a Kafka client: import from '@movie-stream/messaging' (inside libs/messaging: its platformatic-backend.ts).",
+            },
             // One PostgreSQL seam: libs/movie-db holds the pool, the migrations and every SQL statement.
             { name: 'pg', message: "Only libs/movie-db uses PostgreSQL's driver: import from '@movie-stream/movie-db'." },
           ],
@@ -56,6 +61,19 @@ export default [
   },
   // The seam's one door to KafkaJS.
   { files: ['libs/messaging/src/kafkajs.ts'], rules: { 'no-restricted-imports': 'off' } },
+  // ... and to @platformatic/kafka (the Publisher's other backend; its test reads back with KafkaJS's helpers).
+  {
+    files: ['libs/messaging/src/platformatic-backend.ts', 'libs/messaging/src/platformatic-backend.*test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'kafkajs', message: "Inside libs/messaging KafkaJS is loaded through './kafkajs'." }],
+          patterns: [{ group: ['kafkajs/*'], message: "KafkaJS internals are libs/messaging's business (see its kafkajs-fix.ts)." }],
+        },
+      ],
+    },
+  },
   // The PostgreSQL seam: its files may import pg (the project-entry rule still applies to them).
   {
     files: ['libs/movie-db/src/**/*.ts'],

@@ -5,6 +5,9 @@ module.exports = {
   transform: {
     '^.+\\.(t|j)s$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
+  // @platformatic/kafka (and its helpers) ship ES modules only: compiled to CommonJS like our sources
+  // (jest on Node 20 cannot require an ES module).
+  transformIgnorePatterns: ['/node_modules/(?!@platformatic/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['<rootDir>/src/**/*.test.ts'],
   // jest's 5 s default fails tests that do real work (reading ml-latest-small, starting worker threads) when

@@ -91,6 +91,19 @@ const onePassBatches = {
   },
 };
 
+// @platformatic/kafka (KAFKA_CLIENT=platformatic) is made of ES modules that find files next to themselves
+// through import.meta.url, which a CommonJS bundle does not have: its WebAssembly codecs come from the
+// package's own single-file build (the .wasm inlined), and import.meta.url is the bundle's own URL (for the
+// createRequire of optional native helpers, which fall back to JavaScript when absent).
+const platformaticWasm = {
+  name: 'platformatic-wasm-inline',
+  setup(b) {
+    b.onResolve({ filter: /^@platformatic\/wasm-utils$/ }, (args) =>
+      b.resolve('@platformatic/wasm-utils/bundled', { kind: args.kind, resolveDir: args.resolveDir }),
+    );
+  },
+};
+
 const started = Date.now();
 await Promise.all(
   apps.map((app) =>
@@ -107,8 +120,10 @@ await Promise.all(
       sourcemap: true,
       logLevel: 'warning',
       tsconfig: join(root, 'tsconfig.base.json'),
-      plugins: [linearGrouping, presizedRecords, numberDecoding, onePassBatches],
+      plugins: [linearGrouping, presizedRecords, numberDecoding, onePassBatches, platformaticWasm],
       external: NATIVE,
+      define: { 'import.meta.url': '__bundle_url' },
+      banner: { js: "const __bundle_url = require('node:url').pathToFileURL(__filename).href;" },
     }),
   ),
 );
@@ -133,7 +148,9 @@ for (const app of apps) {
     throw new Error(`dist/apps/${app}/main.js holds KafkaJS's original produce request: the kafkajs-fast-produce routing did not apply`);
   }
   if (text.includes('kafkajs/src/protocol/recordBatch/record/v0/decoder.js')) {
-    throw new Error(`dist/apps/${app}/main.js holds KafkaJS's original record decoder: the kafkajs-fast-record-decoder routing did not apply`);
+    throw new Error(
+      `dist/apps/${app}/main.js holds KafkaJS's original record decoder: the kafkajs-fast-record-decoder routing did not apply`,
+    );
   }
 }
 console.error(`bundled ${apps.join(', ')} into dist/apps in ${Date.now() - started} ms`);

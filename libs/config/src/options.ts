@@ -278,7 +278,7 @@ export const OPTIONS = {
     type: 'string',
     default: 'none',
     description:
-      "Compression of every service's producers (the processor's changelog writes too): none, gzip or lz4 (LZ4 frames by the native lz4-napi, shipped beside each app bundle). Consumers read lz4 batches whoever wrote them.",
+      "Compression of every service's producers (the processor's changelog writes too): none, gzip or lz4 (LZ4 frames by the native lz4-napi, shipped beside each app bundle; lz4 with KAFKA_CLIENT=kafkajs only). Consumers read lz4 batches whoever wrote them.",
   },
   acks: {
     env: 'KAFKA_ACKS',
@@ -293,6 +293,14 @@ export const OPTIONS = {
     type: 'bool',
     default: 'true',
     description: 'Idempotent producer: the broker drops a batch that a retry sends twice (needs acks -1; one send in flight).',
+  },
+  kafkaClient: {
+    env: 'KAFKA_CLIENT',
+    flag: 'kafka-client',
+    type: 'string',
+    default: 'kafkajs',
+    description:
+      'Kafka client of the CSV producers: kafkajs or platformatic (@platformatic/kafka, measured as an alternative). Same partitions per key either way. Consumers and the processor always use KafkaJS.',
   },
   databaseUrl: {
     env: 'DATABASE_URL',

@@ -30,10 +30,10 @@ async function publish(topic: string, from: number, to: number): Promise<void> {
   await publisher.connect();
   for (let i = from; i < to; i += 10)
     for (let p = 0; p < PARTITIONS; p++)
-      await publisher.producer.send({
+      await publisher.send(
         topic,
-        messages: Array.from({ length: Math.min(10, to - i) }, (_, j) => ({ partition: p, value: String(p * 1000 + i + j) })),
-      });
+        Array.from({ length: Math.min(10, to - i) }, (_, j) => ({ partition: p, value: String(p * 1000 + i + j) })),
+      );
   await publisher.disconnect();
 }
 

@@ -9,6 +9,7 @@ export {
   fatalKafkaErrors,
   KafkaAuthenticationError,
   KafkaConnectionRefusedError,
+  KafkaUsageError,
   KafkaConnection,
   KafkaSettings,
   KafkaSecurity,
@@ -28,6 +29,7 @@ export { PartitionWriter, PartitionWriterOptions, FencedError } from './partitio
 export { MetaReporter, MetaSink, MetaAction, RestoreStart, RestoreEnd } from './meta-reporter';
 export { Publisher, PublisherOptions, rawSink } from './publisher';
 export { Compression, COMPRESSIONS, codecId, lz4Codec, LZ4_FRAME_MAGIC } from './compression';
+export { KAFKA_CLIENTS, KafkaClientKind, kafkaClientKind } from './producer-backend';
 export {
   CheckpointedConsumer,
   Checkpoint,

@@ -8,6 +8,7 @@ import {
   kafkaEnv,
   KafkaAuthenticationError,
   KafkaConnectionRefusedError,
+  KafkaUsageError,
 } from './index';
 
 const quiet = { warn: () => undefined };
@@ -85,6 +86,12 @@ describe('kafkaEnv', () => {
 });
 
 describe('fatalKafkaErrors', () => {
+  it('ends a retry loop at a request the client itself refuses, and only then', () => {
+    const refused = new KafkaUsageError('@platformatic/kafka: Idempotent producer requires acks to be ALL (-1).');
+    expect(fatalKafkaErrors()(refused)).toBe(refused);
+    expect(fatalKafkaErrors()(new Error('@platformatic/kafka: Connection refused'))).toBeUndefined();
+  });
+
   it('ends a retry loop at the first authentication failure, wrapped or not', () => {
     const auth = kafkaError('KafkaJSSASLAuthenticationError', 'SASL PLAIN authentication failed: Invalid username or password');
     expect(fatalKafkaErrors()(auth)).toBeInstanceOf(KafkaAuthenticationError);

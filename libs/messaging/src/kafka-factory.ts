@@ -156,6 +156,14 @@ export function authenticationFailure(e: unknown): KafkaAuthenticationError | un
   return undefined;
 }
 
+/** The client itself refused a request as malformed (a bug or a setting it does not support): retrying cannot help. */
+export class KafkaUsageError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KafkaUsageError';
+  }
+}
+
 /** A broker closed every connection of the client at once: a SASL or TLS listener does that to a client without. */
 export class KafkaConnectionRefusedError extends Error {
   constructor(tries: number, original: Error) {
@@ -188,6 +196,7 @@ export function fatalKafkaErrors(limit = CLOSED_CONNECTION_LIMIT): (e: unknown) 
   return (e) => {
     const auth = authenticationFailure(e);
     if (auth) return auth;
+    if (e instanceof KafkaUsageError) return e;
     const c = chainHas(e, 'KafkaJSConnectionClosedError');
     closed = c ? closed + 1 : 0;
     return c && closed >= limit ? new KafkaConnectionRefusedError(closed, c) : undefined;

@@ -10,7 +10,6 @@ import {
   MetaReporter,
   pipelineTopics,
   Publisher,
-  rawSink,
   RecordFingerprint,
   StateMismatchError,
   topicNames,
@@ -93,7 +92,7 @@ describe('messaging on a real broker', () => {
       instanceId: 'i1',
       topics: names,
       windowMs: 200,
-      sink: rawSink(publisher.producer),
+      sink: publisher.rawSink(),
       logger,
     });
     publisher.meta = meta;

@@ -66,10 +66,10 @@ describe('CheckpointedConsumer with several members in one group', () => {
     const publisher = new Publisher(kafka, { brokers, logger, idempotent: true });
     await publisher.connect();
     for (let p = 0; p < PARTITIONS; p++) {
-      await publisher.producer.send({
+      await publisher.send(
         topic,
-        messages: Array.from({ length: PER_PARTITION }, (_, i) => ({ partition: p, value: String(p * 1000 + i) })),
-      });
+        Array.from({ length: PER_PARTITION }, (_, i) => ({ partition: p, value: String(p * 1000 + i) })),
+      );
     }
     await publisher.disconnect();
   });

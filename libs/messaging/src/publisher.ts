@@ -1,83 +1,95 @@
-import { Admin, ICustomPartitioner, Kafka, Message, PartitionMetadata, Partitioners, Producer } from './kafkajs';
+import { Kafka, Message, PartitionMetadata, Producer } from './kafkajs';
 import type { Logger } from '@movie-stream/logging';
 import { connectWithRetry, retryForever } from './kafka-client';
-import { partitionOfKey } from './murmur2';
+import type { KafkaConnection } from './kafka-factory';
 import type { MetaReporter, MetaSink } from './meta-reporter';
-import { codecId, type Compression } from './compression';
+import { COMPRESSIONS, type Compression } from './compression';
+import { javaCompatiblePartitioner } from './murmur2';
+import { createProducerBackend, KafkaClientKind, kafkaClientKind, ProducerBackend } from './producer-backend';
 
 export interface PublisherOptions {
   brokers: string[];
   logger: Logger;
   /** -1 = all in-sync replicas (default), 1 = leader only, 0 = none. */
   acks?: number;
-  /** none, gzip or lz4 (KAFKA_COMPRESSION). */
+  /** none, gzip or lz4 (KAFKA_COMPRESSION; lz4 with the KafkaJS client only). */
   compression?: Compression;
   /** Sends awaited concurrently. Order within a key is only kept with 1 (what mean-ratings needs). */
   maxInFlight?: number;
   /** Idempotent producer: broker-side de-duplication of retried sends. Forces maxInFlight 1. */
   idempotent?: boolean;
   signal?: AbortSignal;
+  /** The client that sends (KAFKA_CLIENT): kafkajs (default) or platformatic. */
+  client?: KafkaClientKind | string;
+  /** Brokers, client id, TLS and SASL: needed by the platformatic client (KafkaJS's come with `kafka`). */
+  connection?: KafkaConnection;
 }
 
 /**
  * Batching publisher: one `send` per batch of messages (never a flush per message, the seed's
  * bottleneck), a bounded number of batches in flight, a send that fails retried until it succeeds,
- * and every acknowledged message counted in the meta reports.
+ * and every acknowledged message counted in the meta reports. The client underneath is a
+ * ProducerBackend (KafkaJS or @platformatic/kafka); partitions are always chosen here, by Java's murmur2
+ * partitioner, whichever client sends.
  */
 export class Publisher {
-  readonly producer: Producer;
+  readonly client: KafkaClientKind;
+  private readonly backendReady: Promise<ProducerBackend>;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly maxInFlight: number;
+  private readonly acks: number;
   private failure?: Error;
-  private readonly admin: Admin;
   private readonly partitioner = javaCompatiblePartitioner();
   private readonly partitionMetadata = new Map<string, PartitionMetadata[]>();
-  private readonly compression: number;
   meta?: MetaReporter;
 
   constructor(
     kafka: Kafka,
     private readonly opts: PublisherOptions,
   ) {
-    this.admin = kafka.admin();
+    this.client = kafkaClientKind(opts.client);
+    this.acks = opts.acks ?? -1;
+    const compression = opts.compression ?? 'none';
+    // Refused here, before anything is sent (both clients would refuse at the first send).
+    if (!(COMPRESSIONS as readonly string[]).includes(compression))
+      throw new Error(`KAFKA_COMPRESSION "${compression}" is not one of ${COMPRESSIONS.join(', ')}`);
+    if (compression === 'lz4' && this.client !== 'kafkajs') throw new Error(`KAFKA_COMPRESSION=lz4 needs KAFKA_CLIENT=kafkajs`);
+    if (![-1, 0, 1].includes(this.acks)) throw new Error(`KAFKA_ACKS ${this.acks} is not one of -1, 0, 1`);
+    if (opts.idempotent && this.acks !== -1) throw new Error(`the idempotent producer needs KAFKA_ACKS=-1 (got ${this.acks})`);
     this.maxInFlight = opts.idempotent ? 1 : Math.max(1, opts.maxInFlight ?? 1);
-    this.compression = codecId(opts.compression);
-    this.producer = kafka.producer({
-      createPartitioner: javaCompatiblePartitioner, // Java's murmur2: the same partition as Java clients
+    this.backendReady = createProducerBackend(this.client, kafka, opts.connection, {
       idempotent: opts.idempotent ?? false,
-      maxInFlightRequests: opts.idempotent ? 1 : undefined,
-      // An idempotent producer must keep retrying the same sequence numbers (KafkaJS warns otherwise).
-      retry: opts.idempotent ? { initialRetryTime: 300, maxRetryTime: 10_000, retries: Number.MAX_SAFE_INTEGER } : undefined,
-      allowAutoTopicCreation: false,
+      compression,
+      maxInFlight: this.maxInFlight,
     });
+    // connect() reports a failure to create the backend; this only keeps it from being "unhandled" meanwhile.
+    this.backendReady.catch(() => undefined);
   }
 
-  connect(): Promise<void> {
-    return connectWithRetry(this.producer, this.opts.brokers, this.opts.logger, this.opts.signal);
+  async connect(): Promise<void> {
+    const backend = await this.backendReady;
+    await connectWithRetry(backend, this.opts.brokers, this.opts.logger, this.opts.signal);
+    // Said once, so that a log (a benchmark's, a fault test's) shows which client published.
+    if (this.client !== 'kafkajs') this.opts.logger.info(`publishing with the ${this.client} Kafka client (KAFKA_CLIENT)`);
   }
 
   /**
    * Sends one batch and waits for its acknowledgement (retrying as long as it takes).
    *
-   * One KafkaJS `send` per partition: KafkaJS 2.2.4 silently drops the messages of a partition whose leader
+   * One `send` per partition: KafkaJS 2.2.4 silently drops the messages of a partition whose leader
    * moved, during a send, to a broker that had already answered that same send (tulios/kafkajs#1303; the
    * broker-failure fault test lost ~1% of the ratings that way). With one partition per send there is
    * only ever one broker per send, so a retry always goes out.
    */
   async send(topic: string, messages: Message[]): Promise<void> {
     if (messages.length === 0) return;
-    const byPartition = await this.groupByPartition(topic, messages);
+    const backend = await this.backendReady;
+    const byPartition = await this.groupByPartition(backend, topic, messages);
     await Promise.all(
       [...byPartition].map(([partition, part]) =>
         retryForever(
           `publish of ${part.length} messages to ${topic}[${partition}]`,
-          () =>
-            this.producer.send({
-              topic,
-              messages: part,
-              acks: this.opts.acks ?? -1,
-              compression: this.compression,
-            }),
+          () => backend.send(topic, partition, part, this.acks),
           this.opts.logger,
           this.opts.signal,
         ),
@@ -91,16 +103,12 @@ export class Publisher {
   }
 
   /** Assigns partitions as Java's default partitioner would (murmur2 of the key); sets each message's `partition`. */
-  private async groupByPartition(topic: string, messages: Message[]): Promise<Map<number, Message[]>> {
+  private async groupByPartition(backend: ProducerBackend, topic: string, messages: Message[]): Promise<Map<number, Message[]>> {
     let partitionMetadata = this.partitionMetadata.get(topic);
     if (!partitionMetadata) {
       partitionMetadata = await retryForever(
         `reading the partitions of ${topic}`,
-        async () => {
-          await this.admin.connect();
-          const meta = await this.admin.fetchTopicMetadata({ topics: [topic] });
-          return meta.topics[0].partitions;
-        },
+        () => backend.partitionMetadata(topic),
         this.opts.logger,
         this.opts.signal,
       );
@@ -141,27 +149,27 @@ export class Publisher {
 
   async disconnect(): Promise<void> {
     await this.flush().catch(() => undefined);
-    await this.producer.disconnect();
-    await this.admin.disconnect();
+    const backend = await this.backendReady.catch(() => undefined);
+    await backend?.disconnect();
+  }
+
+  /**
+   * A sink for meta reports: sent with this publisher's client, partitioned as any message, uncounted (they
+   * would otherwise report themselves), one attempt (the MetaReporter keeps what failed for its next try).
+   */
+  rawSink(): MetaSink {
+    return {
+      send: async (topic, messages) => {
+        const backend = await this.backendReady;
+        const byPartition = await this.groupByPartition(backend, topic, messages);
+        // acks -1: an idempotent producer refuses anything else.
+        await Promise.all([...byPartition].map(([partition, part]) => backend.send(topic, partition, part, -1)));
+      },
+    };
   }
 }
 
-/**
- * KafkaJS's DefaultPartitioner with the int32 murmur2 (same partitions, without a Long per byte group and a
- * filter over the partitions per message): an explicit partition wins, a key is hashed, keyless records
- * go round robin as before.
- */
-export const javaCompatiblePartitioner: ICustomPartitioner = () => {
-  const roundRobin = Partitioners.DefaultPartitioner();
-  return (args) => {
-    const { message, partitionMetadata } = args;
-    if (message.partition !== undefined && message.partition !== null) return message.partition;
-    if (message.key !== undefined && message.key !== null) return partitionOfKey(message.key, partitionMetadata.length);
-    return roundRobin(args);
-  };
-};
-
-/** Meta reports go straight to the producer, uncounted (they would otherwise report themselves). */
+/** Meta reports straight to a KafkaJS producer, uncounted (a Publisher has its own: `publisher.rawSink()`). */
 export function rawSink(producer: Producer): MetaSink {
   // acks -1: an idempotent producer refuses anything else.
   return { send: async (topic, messages) => void (await producer.send({ topic, messages, acks: -1 })) };

@@ -3,7 +3,17 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createLogger } from '@movie-stream/logging';
-import { connectWithRetry, ensureTopics, kafkaClient, KafkaAuthenticationError, KafkaConnectionRefusedError, retryForever } from './index';
+import {
+  connectWithRetry,
+  ensureTopics,
+  kafkaClient,
+  KafkaAuthenticationError,
+  kafkaConnection,
+  KafkaConnectionRefusedError,
+  keyPartitioner,
+  Publisher,
+  retryForever,
+} from './index';
 
 jest.setTimeout(240_000);
 
@@ -109,4 +119,60 @@ it('without SASL: the broker closes every connection, and the retry loop ends wi
   expect(failure.message).toMatch(/Kafka closed the connection 5 times in a row .*KAFKA_SASL_MECHANISM/);
   expect(warnings).toHaveLength(4);
   await admin.disconnect();
+});
+
+describe('KAFKA_CLIENT=platformatic (the CSV producers’ other client) with SASL/PLAIN', () => {
+  it('with the right credentials: publishes every message, each on its key’s partition', async () => {
+    const topic = `sasl-plt-${Date.now().toString(36)}`;
+    const kafka = kafkaClient(sasl, 'sasl-test', logger);
+    const admin = kafka.admin();
+    await connectWithRetry(admin, brokers, logger);
+    await ensureTopics(admin, [{ name: topic, partitions: 3 }], 1, logger);
+    const publisher = new Publisher(kafka, {
+      brokers,
+      logger,
+      idempotent: true,
+      client: 'platformatic',
+      connection: kafkaConnection(sasl, 'sasl-test'),
+    });
+    await publisher.connect();
+    const sent = Array.from({ length: 60 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`v${i}`) }));
+    await publisher.send(topic, sent);
+    await publisher.disconnect();
+    const expected = [0, 0, 0];
+    for (const m of sent) expected[keyPartitioner(topic, 3)(m.key)]++;
+    const offsets = await admin.fetchTopicOffsets(topic);
+    expect(offsets.sort((a, b) => a.partition - b.partition).map((p) => Number(p.high))).toEqual(expected);
+    await admin.deleteTopics({ topics: [topic] });
+    await admin.disconnect();
+  });
+
+  it('with a wrong password: connecting fails at once with the authentication error, no retries', async () => {
+    const warnings: string[] = [];
+    // A retry is the failure: the first one ends the wait (and shows what was retried).
+    const retried = new AbortController();
+    const wrong = { ...sasl, kafkaSaslPassword: 'wrong' };
+    const publisher = new Publisher(kafkaClient(wrong, 'sasl-test', logger), {
+      brokers,
+      signal: retried.signal,
+      logger: {
+        warn: (m: string) => {
+          warnings.push(m);
+          retried.abort(new Error(`retried: ${m}`));
+        },
+        info: () => undefined,
+      } as never,
+      client: 'platformatic',
+      connection: kafkaConnection(wrong, 'sasl-test'),
+    });
+    const failure = await publisher.connect().then(
+      () => new Error('connected with a wrong password'),
+      (e: Error) => e,
+    );
+    expect(failure).toBeInstanceOf(KafkaAuthenticationError);
+    expect(failure.message).toMatch(/Kafka rejected the SASL authentication: .*KAFKA_SASL_PASSWORD/);
+    expect(failure.message).not.toContain('wrong');
+    expect(warnings).toEqual([]);
+    await publisher.disconnect();
+  });
 });

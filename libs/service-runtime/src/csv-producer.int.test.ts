@@ -17,6 +17,7 @@ import {
   topicNames,
 } from '@movie-stream/messaging';
 import { readRatings, RatingRow } from '@movie-stream/movielens-csv';
+import { fromBinary, MetaReportSchema } from '@movie-stream/schema';
 import { ServiceMetrics } from '@movie-stream/observability';
 import { COMMON_OPTIONS } from './run-service';
 import { CSV_PRODUCER_OPTIONS, CsvProducerSpec, publishCsv } from './csv-producer';
@@ -232,6 +233,45 @@ describe('rating producer re-run after a partial publish', () => {
     const onThatPartition = rows.filter((r) => keyPartitioner('any', PARTITIONS)(String(r.movieId)) === partition).length;
     expect([summary.published, summary.alreadyPublished]).toEqual([onThatPartition, VALID - onThatPartition]);
     expect(again.warnings.some((w) => /1 partition\(s\) end with another source's record/.test(w))).toBe(true);
+  });
+
+  it('KAFKA_CLIENT=platformatic: every rating once, on the same partitions, and a re-run (after a stop too) resumes', async () => {
+    const stop = new AbortController();
+    const c = context({ TOPIC_SUFFIX: 'platformatic', KAFKA_CLIENT: 'platformatic' }, stop.signal);
+    expect(c.ctx.config.kafkaClient).toBe('platformatic');
+    const stopAfter3: CsvProducerSpec<RatingRow>['read'] = (f, o) => {
+      const r = readRatings(f, o);
+      return {
+        stats: r.stats,
+        batches: (async function* () {
+          let n = 0;
+          for await (const b of r.batches) {
+            yield b;
+            if (++n === 3) stop.abort(new Error('SIGTERM received'));
+          }
+        })(),
+      };
+    };
+    const first = await publishCsv(ratingSpec(c, file, stopAfter3));
+    expect([first.published, first.complete]).toEqual([3_000, false]);
+    const second = await publishCsv(ratingSpec(context({ TOPIC_SUFFIX: 'platformatic', KAFKA_CLIENT: 'platformatic' }), file));
+    expect([second.alreadyPublished, second.published, second.rowsRejected, second.complete]).toEqual([3_000, VALID - 3_000, 3, true]);
+    const sourceId = sourceIdOf(defaultSourceName(file));
+    expectExactlyOnce(await topicContents(c.ctx.topics.ratings), rows, sourceId);
+    // Offsets: the partitions hold exactly the file's ratings, nothing sent twice by a retry.
+    const offsets = await admin.fetchTopicOffsets(c.ctx.topics.ratings);
+    expect(offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0)).toBe(VALID);
+    // The meta reports (sent by the same client) count every rating published.
+    const reports = await readPartitions(
+      { kafka, admin, brokers: brokers.split(','), topic: c.ctx.topics.metaPublished, logger },
+      ({ low }) => low,
+    );
+    const counted = reports
+      .flatMap((p) => p.records)
+      .map((r) => fromBinary(MetaReportSchema, r.value!))
+      .filter((m) => m.topic === c.ctx.topics.ratings)
+      .reduce((sum, m) => sum + Number(m.count), 0);
+    expect(counted).toBe(VALID);
   });
 
   it('refuses to resume, publishing nothing, when the file changed under the same source id', async () => {

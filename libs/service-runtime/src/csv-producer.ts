@@ -3,13 +3,22 @@ import { basename } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import type { ReadResult, ReadStats, RejectedRow } from '@movie-stream/movielens-csv';
 import { RejectedRowsFile } from '@movie-stream/movielens-csv';
-import { Compression, KafkaAdmin, keyPartitioner, OutgoingMessage, Publisher, rawSink, readPartitionTails } from '@movie-stream/messaging';
+import {
+  Compression,
+  KafkaAdmin,
+  kafkaConnection,
+  KafkaSettings,
+  keyPartitioner,
+  OutgoingMessage,
+  Publisher,
+  readPartitionTails,
+} from '@movie-stream/messaging';
 import { connectAndEnsureTopics } from './kafka-setup';
 import { defaultSourceName, planResume, ResumePlan, sameRecord, SourcePosition, sourceIdOf } from './resume';
 import type { ServiceContext } from './run-service';
 
 /** The options a CSV producer reads (besides the common ones and its input file). */
-export const CSV_PRODUCER_OPTIONS = ['outDir', 'batchSize', 'maxInFlight', 'acks', 'compression', 'idempotent'] as const;
+export const CSV_PRODUCER_OPTIONS = ['outDir', 'batchSize', 'maxInFlight', 'acks', 'compression', 'idempotent', 'kafkaClient'] as const;
 
 export interface CsvProducerSpec<Row> {
   ctx: ServiceContext<(typeof CSV_PRODUCER_OPTIONS)[number]>;
@@ -71,11 +80,13 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
     acks: config.acks as number,
     compression: config.compression as Compression,
     maxInFlight: config.maxInFlight as number,
-
     idempotent,
+    client: config.kafkaClient as string,
+    // The same client id, TLS and SASL as the service's KafkaJS client (the platformatic client needs them).
+    connection: kafkaConnection(config as unknown as KafkaSettings, `${ctx.service}-${config.instanceId as string}`),
   });
   await publisher.connect();
-  const meta = ctx.createMetaReporter(rawSink(publisher.producer));
+  const meta = ctx.createMetaReporter(publisher.rawSink());
   publisher.meta = meta;
   meta.start();
 

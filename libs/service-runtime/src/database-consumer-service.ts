@@ -10,7 +10,6 @@ import {
   PartitionBatch,
   PartitionOwner,
   Publisher,
-  rawSink,
   sleep,
   StateMismatchError,
   TopicLayoutError,
@@ -188,7 +187,7 @@ export async function runDatabaseConsumer(spec: DatabaseConsumerSpec): Promise<D
   });
   let consumer: CheckpointedConsumer | undefined;
   let commitTimer: NodeJS.Timeout | undefined;
-  const meta = ctx.createMetaReporter(rawSink(publisher.producer));
+  const meta = ctx.createMetaReporter(publisher.rawSink());
   const closeAll = async () => {
     if (commitTimer) clearInterval(commitTimer);
     await meta.close().catch(() => undefined);

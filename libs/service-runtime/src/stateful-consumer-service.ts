@@ -9,7 +9,6 @@ import {
   deadLetterTopic,
   PartitionBatch,
   Publisher,
-  rawSink,
   keyPartitioner,
   StateMismatchError,
   TopicLayoutError,
@@ -118,7 +117,7 @@ export async function runStatefulConsumer<K, Row>(spec: StatefulConsumerSpec<K, 
     idempotent: (config.idempotent as boolean) && config.acks === -1,
   });
   await publisher.connect();
-  const meta = ctx.createMetaReporter(rawSink(publisher.producer));
+  const meta = ctx.createMetaReporter(publisher.rawSink());
   meta.start();
 
   const restores: { partition: number; source: string; ms: number }[] = [];

@@ -159,6 +159,28 @@ describe(`pipeline on generated data (${GENERATED.ratings} ratings, ${GENERATED.
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   endToEnd(() => generated!);
+
+  it('KAFKA_CLIENT=platformatic: the producers publish through @platformatic/kafka, every mean and count still exact', async () => {
+    const d = generated!;
+    const outDir = mkdtempSync(join(tmpdir(), 'e2e-platformatic-'));
+    const run = new PipelineRun({
+      ratingsFile: d.ratingsFile,
+      moviesFile: d.moviesFile,
+      outDir,
+      brokers,
+      log: () => undefined,
+      env: { KAFKA_CLIENT: 'platformatic' },
+    });
+    runs.push(run);
+    const summary = await run.run();
+    expect(summary.ratings).toMatchObject({ rowsRead: d.ratings + d.badRatings, published: d.ratings, rowsRejected: d.badRatings });
+    expect(summary.movies).toMatchObject({ rowsRead: d.movies, published: d.movies, rowsRejected: 0 });
+    for (const app of ['rating-producer', 'movie-producer']) {
+      expect(readFileSync(join(run.logDir, `${app}.log`), 'utf8')).toMatch(/publishing with the platformatic Kafka client/);
+    }
+    // Exact means need every movie's ratings on the partition of its movies record (co-partitioning).
+    expect(await expectExact(d, outDir)).toBe(d.ratings);
+  });
 });
 
 describeWithMovielens('pipeline on ml-latest-small (100,004 ratings, 9,125 movies)', (ml) =>
