@@ -3,6 +3,8 @@
 // loaded.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import fc from 'fast-check';
 import { Encoder, EncoderInstance, ORIGINAL } from './kafkajs-fast-encoding';
 import {
@@ -158,9 +160,12 @@ describe('KafkaJS encoding fixes', () => {
       value: fc.oneof(data, fc.constant(null)),
       headers: fc.option(fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }), data, { maxKeys: 2 }), { nil: undefined }),
     });
+    // Every field of a record, read by name (the fast records make theirs on first read).
+    const FIELDS = ['magicByte', 'attributes', 'timestamp', 'offset', 'key', 'value', 'headers', 'isControlRecord', 'batchContext'];
     const outcome = (decode: () => unknown) => {
       try {
-        return decode();
+        const r = decode() as Record<string, unknown>;
+        return Object.fromEntries(FIELDS.map((f) => [f, r[f]]));
       } catch (err) {
         return `${(err as Error).name}: ${(err as Error).message}`;
       }
@@ -244,5 +249,28 @@ describe('KafkaJS encoding fixes', () => {
     } finally {
       now.mockRestore();
     }
+  });
+
+  it('keep a fetched record small: under 200 bytes of heap for a rating (the original ≈ 380), held until its fetch is handled', () => {
+    const Decoder = require('kafkajs/src/protocol/decoder') as new (b: Buffer) => { readVarIntBytes(): Buffer };
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const n = 100_000;
+    const bytes = Buffer.concat(
+      Array.from({ length: n }, (_, i) => fastRecord({ offsetDelta: i, key: String(i % 20_000), value: Buffer.alloc(24, 7) }).buffer),
+    );
+    const ctx = { firstOffset: '123456', firstTimestamp: '1764000000000', magicByte: 2, timestampType: 0, maxTimestamp: '1764000000000' };
+    const perRecord = (decode: typeof fastRecordDecoder) => {
+      const d = new Decoder(bytes);
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      const records = Array.from({ length: n }, () => decode(new Decoder(d.readVarIntBytes()) as never, ctx));
+      gc();
+      const used = (process.memoryUsage().heapUsed - before) / n;
+      expect(records).toHaveLength(n);
+      return used;
+    };
+    expect(perRecord(fastRecordDecoder)).toBeLessThan(200);
+    expect(perRecord(originalRecordDecoder!)).toBeGreaterThan(300);
   });
 });
