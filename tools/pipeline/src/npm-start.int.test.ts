@@ -92,7 +92,7 @@ it('Ctrl-C at a terminal stops every service gracefully (one signal each, final 
   const outDir = mkdtempSync(join(tmpdir(), 'npm-start-ctrl-c-'));
   // Data the project makes (a clone has no MovieLens beside it), large enough to be interrupted mid-run.
   const data = await generateDataset({
-    ratings: 100_000,
+    ratings: 1_000_000, // the producers publish 100,000 in well under a second now
     movies: 3_000,
     seed: 9,
     outDir: mkdtempSync(join(tmpdir(), 'npm-start-ctrl-c-data-')),
@@ -114,9 +114,11 @@ it('Ctrl-C at a terminal stops every service gracefully (one signal each, final 
   const logOf = (app: string) =>
     existsSync(join(outDir, 'logs', `${app}.log`)) ? readFileSync(join(outDir, 'logs', `${app}.log`), 'utf8') : '';
   try {
-    // Mid-run: both consumers are consuming (the run cannot be over before they have caught up).
+    // Mid-run: both consumers are consuming (the run cannot be over before they have caught up), and every
+    // service has started (its signal handlers are in place before it logs "starting"; a producer spawned a
+    // moment before the Ctrl-C would otherwise die by Node's default handler, with an empty log: seen in CI).
     const deadline = Date.now() + RUN_LIMIT_MS;
-    while (!CONSUMER_APPS.every((a) => /consuming /.test(logOf(a)))) {
+    while (!CONSUMER_APPS.every((a) => /consuming /.test(logOf(a))) || !APPS.every((a) => logOf(a).includes(`starting ${a}`))) {
       if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline)
         throw new Error(`the consumers never started:\n${stderr}`);
       await new Promise((r) => setTimeout(r, 100));
