@@ -105,9 +105,14 @@ function endToEnd(data: () => DataSet): void {
         const currentOf = () => (existsSync(join(stateDir, 'CURRENT')) ? readFileSync(join(stateDir, 'CURRENT'), 'utf8') : undefined);
         let currentAtStart = currentOf();
         for (let i = 0; i < slices; i++) {
-          // A restarted processor first catches up and saves a snapshot, so that the next kill has one to restore.
-          if (i > 0 && !(await until(() => currentOf() !== currentAtStart, 120_000, 20))) {
-            throw new Error(`the processor saved no snapshot within 120 s of its restart; see ${run.logDir}`);
+          // A restarted processor first catches up and saves a snapshot, so that the next kill has one to restore;
+          // unless the victim had already applied and committed the whole slice (the producers are that fast
+          // now: a CI run waited here in vain), when there is nothing to catch up and the last snapshot stays.
+          const caughtUp = async () => currentOf() !== currentAtStart || (await run.lag(run.groups.processor, [run.topics.ratings])) === 0;
+          if (i > 0 && !(await until(caughtUp, 120_000, 20))) {
+            throw new Error(
+              `the processor neither saved a snapshot nor had its group caught up within 120 s of its restart; see ${run.logDir}`,
+            );
           }
           const before = await published();
           run.start('rating-producer', ['--ratings', files[i]]);
