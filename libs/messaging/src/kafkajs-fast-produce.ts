@@ -93,14 +93,17 @@ async function encodePartition(compression: number, data: PartitionData, ctx: Co
   const dateNow = Date.now();
   // Every record: attributes, timestamp delta 0, offset delta i, key, value, no headers.
   const n = messages.length;
+  // Sizes measured once, then written: the key's, the value's and the record body's of every message.
   const keySizes = new Array<number>(n);
   const valueSizes = new Array<number>(n);
+  const bodySizes = new Array<number>(n);
   let recordsBytes = 0;
   for (let i = 0; i < n; i++) {
     const m = messages[i];
     const k = (keySizes[i] = dataSize(m.key));
     const v = (valueSizes[i] = dataSize(m.value));
-    const body = 3 + uvarintSize(zigzag32(i)) + uvarintSize(zigzag32(k)) + Math.max(0, k) + uvarintSize(zigzag32(v)) + Math.max(0, v);
+    const body = (bodySizes[i] =
+      3 + uvarintSize(zigzag32(i)) + uvarintSize(zigzag32(k)) + Math.max(0, k) + uvarintSize(zigzag32(v)) + Math.max(0, v));
     recordsBytes += uvarintSize(zigzag32(body)) + body;
   }
   const bodyBytes = 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4 + recordsBytes; // attributes … firstSequence, count, records
@@ -128,15 +131,12 @@ async function encodePartition(compression: number, data: PartitionData, ctx: Co
   let o = e.offset;
   for (let i = 0; i < n; i++) {
     const m = messages[i];
-    const k = keySizes[i];
-    const v = valueSizes[i];
-    const body = 3 + uvarintSize(zigzag32(i)) + uvarintSize(zigzag32(k)) + Math.max(0, k) + uvarintSize(zigzag32(v)) + Math.max(0, v);
-    o = writeUVarIntAt(buf, o, zigzag32(body));
+    o = writeUVarIntAt(buf, o, zigzag32(bodySizes[i]));
     buf[o++] = 0; // attributes
     buf[o++] = 0; // timestamp delta
     o = writeUVarIntAt(buf, o, zigzag32(i));
-    o = writeData(buf, o, m.key, k);
-    o = writeData(buf, o, m.value, v);
+    o = writeData(buf, o, m.key, keySizes[i]);
+    o = writeData(buf, o, m.value, valueSizes[i]);
     buf[o++] = 0; // no headers
   }
   e.offset = o;

@@ -7,17 +7,18 @@ import { ICustomPartitioner, Partitioners } from './kafkajs';
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
 
-/** murmur2 of the bytes; a string key is hashed as its UTF-8 bytes (ASCII read directly, no Buffer). */
+// A string key's UTF-8 bytes are written here (no Buffer per key); a longer key gets a Buffer of its own.
+const scratch = Buffer.allocUnsafe(256);
+
+/** murmur2 of the bytes; a string key is hashed as its UTF-8 bytes. */
 export function murmur2(key: string | Uint8Array): number {
-  if (typeof key === 'string') {
-    for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 0x7f) return murmur2Bytes(Buffer.from(key, 'utf8'));
-    return murmur2Ascii(key);
-  }
-  return murmur2Bytes(key);
+  if (typeof key !== 'string') return murmur2Bytes(key, key.length);
+  if (key.length * 3 > scratch.length) return murmur2(Buffer.from(key, 'utf8'));
+  return murmur2Bytes(scratch, scratch.write(key, 0, 'utf8'));
 }
 
-function murmur2Bytes(data: Uint8Array): number {
-  const length = data.length;
+/** murmur2 of the first `length` bytes of `data`. */
+function murmur2Bytes(data: Uint8Array, length: number): number {
   let h = SEED ^ length;
   const whole = length & ~3;
   for (let i = 0; i < whole; i += 4) {
@@ -36,34 +37,6 @@ function murmur2Bytes(data: Uint8Array): number {
     // falls through
     case 1:
       h ^= data[whole];
-      h = Math.imul(h, M);
-  }
-  h ^= h >>> 13;
-  h = Math.imul(h, M);
-  h ^= h >>> 15;
-  return h | 0;
-}
-
-function murmur2Ascii(s: string): number {
-  const length = s.length;
-  let h = SEED ^ length;
-  const whole = length & ~3;
-  for (let i = 0; i < whole; i += 4) {
-    let k = s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24);
-    k = Math.imul(k, M);
-    k ^= k >>> 24;
-    k = Math.imul(k, M);
-    h = Math.imul(h, M) ^ k;
-  }
-  switch (length & 3) {
-    case 3:
-      h ^= s.charCodeAt(whole + 2) << 16;
-    // falls through
-    case 2:
-      h ^= s.charCodeAt(whole + 1) << 8;
-    // falls through
-    case 1:
-      h ^= s.charCodeAt(whole);
       h = Math.imul(h, M);
   }
   h ^= h >>> 13;
