@@ -304,12 +304,19 @@ export class CheckpointedConsumer {
         await this.claim(owner, gained);
         // A later join decides for itself what to do with these (it saw them as not yet owned).
         if (join !== this.joins || this.failure) return;
+        if (this.stopping) {
+          this.opts.logger.info(`stopping: partitions ${gained.join(', ')} claimed after the stop began; not consumed here`);
+          return;
+        }
         for (const p of gained) this.owned.add(p);
-        const positions = gained.flatMap(seekTo);
-        this.consumer.resume(this.topicPartitions(assignment, gained));
-        this.opts.logger.info("claimed partitions; consuming them from the state's offsets", { positions });
+        let positions: string[] = [];
+        const resumed = this.control('resuming claimed partitions', () => {
+          positions = gained.flatMap(seekTo);
+          this.consumer.resume(this.topicPartitions(assignment, gained));
+        });
+        if (resumed) this.opts.logger.info("claimed partitions; consuming them from the state's offsets", { positions });
       })
-      .catch((e: Error) => this.fail(e));
+      .catch((e: Error) => this.ownerStepFailed(e, lost, gained));
   }
 
   private topicPartitions(assignment: Record<string, number[]>, indices: number[]): { topic: string; partitions: number[] }[] {
@@ -332,16 +339,34 @@ export class CheckpointedConsumer {
     this.ownerChain = this.ownerChain
       .then(async () => {
         await this.claim(owner, again);
-        if (join !== this.joins || this.failure) return;
+        if (join !== this.joins || this.failure || this.stopping) return;
         const assignment: Record<string, number[]> = Object.fromEntries(this.opts.topics.map((t) => [t, again]));
-        for (const p of again) {
-          this.owned.add(p);
-          for (const topic of this.opts.topics) this.consumer.seek({ topic, partition: p, offset: this.startOffset(topic, p).toString() });
-        }
-        this.consumer.resume(this.topicPartitions(assignment, again));
-        this.opts.logger.info(`claimed partitions ${again.join(', ')} again after their transactions were fenced`);
+        for (const p of again) this.owned.add(p);
+        const resumed = this.control('resuming reclaimed partitions', () => {
+          for (const p of again)
+            for (const topic of this.opts.topics)
+              this.consumer.seek({ topic, partition: p, offset: this.startOffset(topic, p).toString() });
+          this.consumer.resume(this.topicPartitions(assignment, again));
+        });
+        if (resumed) this.opts.logger.info(`claimed partitions ${again.join(', ')} again after their transactions were fenced`);
       })
-      .catch((e: Error) => this.fail(e));
+      .catch((e: Error) => this.ownerStepFailed(e, [], again));
+  }
+
+  /**
+   * A release or claim failed. During a stop that is the stop cutting it short (a stopping member gains
+   * partitions when the others leave first): nothing was consumed from them, the next owner claims them
+   * anew, so it is no failure of the service.
+   */
+  private ownerStepFailed(e: Error, released: number[], claimed: number[]): void {
+    if (!this.opts.signal?.aborted && !this.stopping) {
+      this.fail(e);
+      return;
+    }
+    const what = [released.length ? `release of ${released.join(', ')}` : '', claimed.length ? `claim of ${claimed.join(', ')}` : '']
+      .filter(Boolean)
+      .join(' and ');
+    this.opts.logger.info(`stopping: partition ${what || 'ownership change'} not finished (${e.message})`);
   }
 
   /**
@@ -372,7 +397,9 @@ export class CheckpointedConsumer {
     this.owned.delete(partition);
     this.dropHeld((_t, p) => p === partition);
     this.fenced.add(partition);
-    this.consumer.pause(this.opts.topics.map((t) => ({ topic: t, partitions: [partition] })));
+    this.control(`pausing fenced partition ${partition}`, () =>
+      this.consumer.pause(this.opts.topics.map((t) => ({ topic: t, partitions: [partition] }))),
+    );
     this.opts.logger.warn(`${topic}:${partition}: partition lost: ${e.message}; not consuming it unless the group still assigns it`);
   }
 
@@ -527,11 +554,31 @@ export class CheckpointedConsumer {
   private fail(e: Error): void {
     if (this.failure) return;
     this.failure = e;
-    this.consumer.pause(this.opts.topics.map((topic) => ({ topic })));
+    this.control('pausing after a failure', () => this.consumer.pause(this.opts.topics.map((topic) => ({ topic }))));
     this.dropHeld();
     this.opts.logger.error(e.message);
     this.onFailure?.(e);
   }
+
+  /**
+   * Calls KafkaJS's pause, resume or seek, which throw while its consumer group is not there: between a
+   * crash and its restart, or once stopped. Returns false then, having done nothing: the restarted
+   * consumer's join pauses, seeks and claims everything again from this member's sets (KafkaJS forgets its
+   * pauses on a restart anyway). Any other error is thrown.
+   */
+  private control(what: string, call: () => void): boolean {
+    try {
+      call();
+      return true;
+    } catch (e) {
+      if (!/consumer#run must be called first/.test((e as Error).message)) throw e;
+      this.opts.logger.debug(`${what}: left to the next join (the Kafka consumer is not running: ${(e as Error).message})`);
+      return false;
+    }
+  }
+
+  /** Set by pause() and stop(): nothing resumes fetching any more. */
+  private stopping = false;
 
   private expected(topic: string, partition: number): bigint {
     const next = this.opts.checkpoint.nextOffset(topic, partition) ?? this.lowWatermarks.get(`${topic}:${partition}`) ?? '0';
@@ -546,7 +593,9 @@ export class CheckpointedConsumer {
     resolveOffset: (o: string) => void,
     batchEnd: string,
   ): Promise<void> {
-    if (this.failure || !this.consuming(partition)) return;
+    // Stopping: a fetch already under way (or a restarted KafkaJS consumer, which forgot the pause) is not
+    // applied; the partition is read from the state's offset next time.
+    if (this.failure || this.stopping || !this.consuming(partition)) return;
     const key = `${topic}:${partition}`;
     if (this.flushFailures.has(key)) {
       // A timer flush of this partition failed (its messages are read again from here): fail this batch as
@@ -675,12 +724,13 @@ export class CheckpointedConsumer {
   }
 
   /**
-   * Stops fetching new batches and waits for the batch being handled to finish; with coalescing, then
-   * applies the held messages (a stop's final snapshot holds them). One that fails is dropped, not applied:
-   * the next start reads it again.
+   * The first step of a stop: stops fetching new batches and waits for the batch being handled to finish;
+   * with coalescing, then applies the held messages (a stop's final snapshot holds them). One that fails is
+   * dropped, not applied: the next start reads it again. Partitions claimed from now on are not consumed.
    */
   async pause(): Promise<void> {
-    this.consumer.pause(this.opts.topics.map((topic) => ({ topic })));
+    this.stopping = true;
+    this.control('pausing for the stop', () => this.consumer.pause(this.opts.topics.map((topic) => ({ topic }))));
     if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     if (!this.coalescer) return;
     if (this.failure) this.dropHeld();
@@ -701,6 +751,9 @@ export class CheckpointedConsumer {
   }
 
   async stop(): Promise<void> {
+    // A claim still under way (the others left first and this member gained their partitions) ends without
+    // touching the consumer: the partitions' next owner claims them anew.
+    this.stopping = true;
     // Held messages are not applied (nor committed): the next owner reads them from the state's offset.
     this.dropHeld();
     await this.coalescer?.settled();

@@ -108,4 +108,73 @@ describe('CheckpointedConsumer with several members in one group', () => {
     expect(a.claims[1]).toEqual(moved);
     await a.consumer.stop();
   });
+
+  /** A member whose claims wait until the test lets them end; its logger records what it says. */
+  function stallingMember(name: string, signal?: AbortSignal) {
+    const logged = createLogger({ service: 'test', level: 'info', format: 'json' });
+    logged.silent = true; // the spies below still see every call
+    const errors = jest.spyOn(logged, 'error');
+    const infos = jest.spyOn(logged, 'info');
+    const claim: { started: boolean; end: (e?: Error) => void } = { started: false, end: () => undefined };
+    const owner: PartitionOwner = {
+      claim: () =>
+        new Promise<void>((resolve, reject) => {
+          claim.started = true;
+          claim.end = (e) => (e ? reject(e) : resolve());
+        }),
+      release: async () => undefined,
+    };
+    const consumer = new CheckpointedConsumer({
+      kafka,
+      admin,
+      brokers,
+      logger: logged,
+      signal,
+      groupId: `${groupId}.${name}`,
+      topics: [topic],
+      owner,
+      sessionTimeoutMs: 6_000,
+      checkpoint: { nextOffset: () => undefined },
+      handle: async () => undefined,
+    });
+    let failure: Error | undefined;
+    void consumer.failed.then((e) => (failure = e));
+    const said = (start: string) => () => infos.mock.calls.some(([m]) => String(m).startsWith(start));
+    const errorsLogged = () => errors.mock.calls.map(([m]) => String(m));
+    return { consumer, claim, said, errorsLogged, failure: () => failure };
+  }
+
+  it('a stop during a claim is no failure: the claim is logged as not finished, no error', async () => {
+    // A stopping member gains partitions when the others leave first; its stop then cuts the claim short.
+    const controller = new AbortController();
+    const m = stallingMember('stop-during-claim', controller.signal);
+    controller.signal.addEventListener('abort', () => m.claim.end(controller.signal.reason as Error), { once: true });
+    await m.consumer.start();
+    expect(await until(() => m.claim.started, 60_000)).toBe(true);
+    controller.abort(new Error('SIGTERM received'));
+    expect(await until(m.said('stopping: partition claim of 0, 1, 2, 3 not finished'), 10_000)).toBe(true);
+    await m.consumer.stop();
+    expect(m.errorsLogged()).toEqual([]);
+    expect(m.failure()).toBeUndefined();
+  });
+
+  it('a claim that ends after the stop leaves the stopped consumer alone (its seek used to crash the process)', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (e: unknown) => rejections.push(e);
+    process.on('unhandledRejection', onRejection);
+    try {
+      const m = stallingMember('claim-after-stop');
+      await m.consumer.start();
+      expect(await until(() => m.claim.started, 60_000)).toBe(true);
+      await m.consumer.pause();
+      await m.consumer.stop();
+      m.claim.end();
+      expect(await until(m.said('stopping: partitions 0, 1, 2, 3 claimed after the stop began'), 10_000)).toBe(true);
+      expect(rejections).toEqual([]);
+      expect(m.errorsLogged()).toEqual([]);
+      expect(m.failure()).toBeUndefined();
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+  });
 });

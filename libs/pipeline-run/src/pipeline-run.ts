@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   createPipelineTopics,
@@ -417,10 +417,15 @@ export class PipelineRun {
     const stopped = await Promise.all(
       consumers.filter(({ s }) => !this.deliberate.has(s)).map(async (c) => ({ ...c, code: await this.stopProcess(c.s) })),
     );
-    const unclean = stopped
-      .filter(({ code }) => code !== 0)
-      .map(({ app, i, s, code }) => `${this.scaled ? `${app} instance ${i}` : app} exited with ${code ?? s.child.signalCode}`);
-    if (unclean.length) throw new Error(`a consumer did not stop cleanly (${unclean.join(', ')}); see ${this.logDir}`);
+    const unclean = stopped.filter(({ code }) => code !== 0);
+    if (unclean.length) {
+      const what = unclean.map(
+        ({ app, i, s, code }) => `${this.scaled ? `${app} instance ${i}` : app} exited with ${code ?? s.child.signalCode}`,
+      );
+      // The why goes into the failure itself: a CI run keeps only what the test printed, not the log files.
+      const why = unclean.map(({ s }) => `${s.logFile}, its last warnings and errors:\n${warningsOf(s.logFile)}`);
+      throw new Error(`a consumer did not stop cleanly (${what.join(', ')}); see ${this.logDir}\n${why.join('\n')}`);
+    }
   }
 
   /**
@@ -483,4 +488,21 @@ export class PipelineRun {
 /** Not exited (a paused process is running). */
 function running(s: ServiceProcess): boolean {
   return s.child.exitCode === null && s.child.signalCode === null;
+}
+
+/**
+ * The last `n` lines of a service's log that are warnings, errors, or not the logger's at all (what Node
+ * prints when a process crashes), each cut to 600 characters.
+ */
+function warningsOf(logFile: string, n = 25): string {
+  if (!existsSync(logFile)) return '  (no log)';
+  const lines = readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !/^\d\d:\d\d:\d\d\.\d+ (info|debug)\b|^\{.*"level":"(info|debug)"/.test(l));
+  return lines.length
+    ? lines
+        .slice(-n)
+        .map((l) => `  ${l.slice(0, 600)}`)
+        .join('\n')
+    : '  (none)';
 }
