@@ -208,6 +208,14 @@ export class CheckpointedConsumer {
         this.opts.logger.warn(`${topic}:${partition}: could not move the offset past transaction markers: ${err.message}`);
       });
     });
+    // KafkaJS restarts its consumer after retriable failures only; after any other (a handler's publish
+    // refused for good, say) no consumer is left: fail the service rather than sit idle and look healthy.
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      if (e.payload.restart || this.stopping) return;
+      this.fail(
+        new Error(`the Kafka consumer of ${this.opts.groupId} stopped after a failure KafkaJS does not retry: ${e.payload.error.message}`),
+      );
+    });
     this.consumer.on(this.consumer.events.HEARTBEAT, () => {
       this.reclaimFenced();
       this.retryCommit();

@@ -177,4 +177,30 @@ describe('CheckpointedConsumer with several members in one group', () => {
       process.off('unhandledRejection', onRejection);
     }
   });
+
+  it('a handler failure KafkaJS does not retry fails the consumer instead of leaving it idle', async () => {
+    const consumer = new CheckpointedConsumer({
+      kafka,
+      admin,
+      brokers,
+      logger,
+      groupId: `${groupId}.non-retriable`,
+      topics: [topic],
+      sessionTimeoutMs: 6_000,
+      checkpoint: { nextOffset: () => undefined },
+      // As KafkaJS's own errors say it, e.g. a publish refused for good (a record larger than the broker takes).
+      handle: async () => {
+        throw Object.assign(new Error('refused for good'), { retriable: false });
+      },
+    });
+    await consumer.start();
+    let timer: NodeJS.Timeout | undefined;
+    const failure = await Promise.race([
+      consumer.failed,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 60_000))),
+    ]);
+    clearTimeout(timer);
+    await consumer.stop();
+    expect(failure?.message).toMatch(/stopped after a failure KafkaJS does not retry: refused for good/);
+  });
 });
