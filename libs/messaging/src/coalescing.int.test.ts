@@ -2,27 +2,16 @@
 // that moves to another member while this one holds messages of it ends with every message handled exactly
 // once (the held ones are dropped and read again, by the new owner or after the seek), a failed timer flush
 // is retried like a failed batch, and a pause applies what is held.
-import { Kafka, logLevel } from './kafkajs';
-import { createLogger } from '@movie-stream/logging';
+import type { Kafka } from './kafkajs';
+import { brokers, logger, testKafka, uniqueName, until } from './int-test-kit';
 import { CheckpointedConsumer, ensureTopics, PartitionBatch, PartitionOwner, Publisher } from './index';
 
 jest.setTimeout(180_000);
 
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const logger = createLogger({ service: 'test', level: 'error', format: 'json' });
-const kafka = new Kafka({ clientId: 'coalescing-int-test', brokers, logLevel: logLevel.NOTHING });
-const prefix = `coalesce-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+const kafka = testKafka('coalescing-int-test');
+const prefix = uniqueName('coalesce');
 const PARTITIONS = 4;
 const PER_SLICE = 50;
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return cond();
-}
 
 /** Values p*1000+i for i in [from, to) of every partition, each send its own batch on the topic. */
 async function publish(topic: string, from: number, to: number): Promise<void> {

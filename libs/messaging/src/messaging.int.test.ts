@@ -1,7 +1,6 @@
 // Integration tests against the real broker (started by the jest global setup).
-import { Kafka, logLevel } from './kafkajs';
 import { fromBinary, MetaReportSchema } from '@movie-stream/schema';
-import { createLogger } from '@movie-stream/logging';
+import { brokers, logger, testKafka, uniqueName } from './int-test-kit';
 import {
   Checkpoint,
   CheckpointedConsumer,
@@ -19,13 +18,11 @@ import {
 // Real broker, real processes: minutes, not the unit-test default of 5 s.
 jest.setTimeout(180_000);
 
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const logger = createLogger({ service: 'test', level: 'error', format: 'json' });
-const kafka = new Kafka({ clientId: 'messaging-int-test', brokers, logLevel: logLevel.NOTHING });
+const kafka = testKafka('messaging-int-test');
 
 const created: string[] = [];
 function freshTopics() {
-  const p = `it-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+  const p = uniqueName('it');
   created.push(p);
   return topicNames({
     topicRatings: `${p}.ratings`,

@@ -1,27 +1,17 @@
 // Partition ownership in CheckpointedConsumer on the real broker: two members of one group, each with its
 // own state. What each member handles, claims and releases follows the group's assignment, and a member's
 // commit never sets back a partition that moved to the other one (the broker does not check ownership).
-import { Kafka, logLevel } from './kafkajs';
+import type { Kafka } from './kafkajs';
+import { brokers, logger, testKafka, uniqueName, until } from './int-test-kit';
 import { createLogger } from '@movie-stream/logging';
 import { CheckpointedConsumer, ensureTopics, PartitionOwner, Publisher } from './index';
 
 jest.setTimeout(180_000);
 
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const logger = createLogger({ service: 'test', level: 'error', format: 'json' });
-const kafka = new Kafka({ clientId: 'ownership-int-test', brokers, logLevel: logLevel.NOTHING });
-const prefix = `owner-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+const kafka = testKafka('ownership-int-test');
+const prefix = uniqueName('owner');
 const PARTITIONS = 4;
 const PER_PARTITION = 50;
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return cond();
-}
 
 /** One member: its own offsets, the values it handled, and what it was told to claim and release. */
 function member(topic: string, groupId: string, admin: ReturnType<Kafka['admin']>) {

@@ -158,6 +158,23 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Reads the ratings as the service does, and stops the producer (as SIGTERM does) once it has taken `n` batches. */
+function stoppingAfter(n: number, stop: AbortController): CsvProducerSpec<RatingRow>['read'] {
+  return (f, o) => {
+    const r = readRatings(f, o);
+    return {
+      stats: r.stats,
+      batches: (async function* () {
+        let taken = 0;
+        for await (const b of r.batches) {
+          yield b;
+          if (++taken === n) stop.abort(new Error('SIGTERM received'));
+        }
+      })(),
+    };
+  };
+}
+
 describe('rating producer re-run after a partial publish', () => {
   it('numbers only accepted rows', () => {
     expect(rows).toHaveLength(VALID);
@@ -196,21 +213,7 @@ describe('rating producer re-run after a partial publish', () => {
   it('a run stopped after some batches, then re-run: every rating once', async () => {
     const stop = new AbortController();
     const c = context({ TOPIC_SUFFIX: 'stopped' }, stop.signal);
-    // Stops the producer (as SIGTERM does) once it has taken its fourth batch.
-    const stopAfter4: CsvProducerSpec<RatingRow>['read'] = (f, o) => {
-      const r = readRatings(f, o);
-      return {
-        stats: r.stats,
-        batches: (async function* () {
-          let n = 0;
-          for await (const b of r.batches) {
-            yield b;
-            if (++n === 4) stop.abort(new Error('SIGTERM received'));
-          }
-        })(),
-      };
-    };
-    const first = await publishCsv(ratingSpec(c, file, stopAfter4));
+    const first = await publishCsv(ratingSpec(c, file, stoppingAfter(4, stop)));
     expect(first.complete).toBe(false);
     expect(first.published).toBe(4_000);
     const c2 = context({ TOPIC_SUFFIX: 'stopped' });
@@ -239,20 +242,7 @@ describe('rating producer re-run after a partial publish', () => {
     const stop = new AbortController();
     const c = context({ TOPIC_SUFFIX: 'platformatic', KAFKA_CLIENT: 'platformatic' }, stop.signal);
     expect(c.ctx.config.kafkaClient).toBe('platformatic');
-    const stopAfter3: CsvProducerSpec<RatingRow>['read'] = (f, o) => {
-      const r = readRatings(f, o);
-      return {
-        stats: r.stats,
-        batches: (async function* () {
-          let n = 0;
-          for await (const b of r.batches) {
-            yield b;
-            if (++n === 3) stop.abort(new Error('SIGTERM received'));
-          }
-        })(),
-      };
-    };
-    const first = await publishCsv(ratingSpec(c, file, stopAfter3));
+    const first = await publishCsv(ratingSpec(c, file, stoppingAfter(3, stop)));
     expect([first.published, first.complete]).toEqual([3_000, false]);
     const second = await publishCsv(ratingSpec(context({ TOPIC_SUFFIX: 'platformatic', KAFKA_CLIENT: 'platformatic' }), file));
     expect([second.alreadyPublished, second.published, second.rowsRejected, second.complete]).toEqual([3_000, VALID - 3_000, 3, true]);

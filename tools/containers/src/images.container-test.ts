@@ -20,6 +20,8 @@ const sample = join(ROOT, 'data', 'sample');
 
 const version = (app: string) => JSON.parse(readFileSync(join(ROOT, 'apps', app, 'package.json'), 'utf8')).version as string;
 const image = (app: string) => `movie-stream/${app}:${version(app)}`;
+/** Runs `node -e script` in an app's image, without a network. */
+const nodeIn = (app: string, script: string) => ctr(['run', '--rm', '--network', 'none', '--entrypoint', 'node', image(app), '-e', script]);
 const buildSeconds: Record<string, number> = {};
 const containers: string[] = [];
 
@@ -61,30 +63,10 @@ describe('container images', () => {
       expect((config.Healthcheck ?? inspect.Healthcheck).Test.join(' ')).toContain('/healthz');
       expect(config.Env).toEqual(expect.arrayContaining(['HTTP_HOST=0.0.0.0', 'HTTP_PORT=8080', 'OUT_DIR=/data/out']));
       // The snapshot worker must sit next to main.js, and lz4-napi in node_modules beside them.
-      const files = ctr([
-        'run',
-        '--rm',
-        '--network',
-        'none',
-        '--entrypoint',
-        'node',
-        image(app),
-        '-e',
-        'console.log(require("fs").readdirSync("/app").join(","))',
-      ]);
+      const files = nodeIn(app, 'console.log(require("fs").readdirSync("/app").join(","))');
       expect(files.stdout.trim()).toBe('main.js,node_modules,snapshot-worker.js');
       // lz4-napi (a native module, not in the bundle) must load from the copy beside it and write an LZ4 frame.
-      const lz4 = ctr([
-        'run',
-        '--rm',
-        '--network',
-        'none',
-        '--entrypoint',
-        'node',
-        image(app),
-        '-e',
-        'console.log(require("lz4-napi").compressFrameSync(Buffer.from("x")).readUInt32LE(0).toString(16))',
-      ]);
+      const lz4 = nodeIn(app, 'console.log(require("lz4-napi").compressFrameSync(Buffer.from("x")).readUInt32LE(0).toString(16))');
       expect(lz4.stdout.trim()).toBe('184d2204');
     }
   });
