@@ -96,12 +96,17 @@ export class ClusterPoller {
     const { admin } = this.opts;
     const now = (this.opts.now ?? Date.now)();
     const brokers = await this.brokerStates();
+    // A stop waits for the poll in progress (see stop()), and each admin call may retry for tens of seconds on
+    // an unsettled cluster: a stopped poll ends at its next step instead of making every call.
+    if (this.stopped) return this.latest;
     let error: string | undefined;
     const topics: TopicSize[] = [];
     const groups: GroupView[] = [];
     try {
       topics.push(...(await admin.topicSizes((t) => this.inScope(t))));
+      if (this.stopped) return this.latest;
       for (const { groupId, state, members } of await admin.consumerGroups((g) => this.inScope(g) && !this.opts.ignoreGroup?.(g))) {
+        if (this.stopped) return this.latest;
         const partitions: PartitionOffsets[] = await admin.groupLag(groupId);
         if (partitions.length === 0) continue; // a group that never committed has no lag to show
         const history = this.remember(groupId, { t: now, partitions, state });
