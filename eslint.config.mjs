@@ -9,7 +9,9 @@ export default [
     files: ['**/*.ts'],
     plugins: { '@nx': nx },
     rules: {
-      // Apps depend on libs; libs never on apps or tools; tools may use libs.
+      // Apps depend on libs; libs never on apps or tools; tools may use libs. The producers write messages
+      // with the codecs of libs/schema (the wire format) and depend on no consumer's domain lib, not even
+      // through another project: mean-rating is the processor's (issue 20).
       '@nx/enforce-module-boundaries': [
         'error',
         {
@@ -19,6 +21,7 @@ export default [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
+            { sourceTag: 'role:producer', notDependOnLibsWithTags: ['domain:mean-rating'] },
           ],
         },
       ],

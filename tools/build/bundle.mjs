@@ -1,31 +1,27 @@
 #!/usr/bin/env node
 // Bundles apps with esbuild: dist/apps/<app>/main.js plus snapshot-worker.js (the storable frame's
 // worker thread, a separate entry because a worker needs its own file). Node built-ins stay external, and
-// so does lz4-napi (a native module): it is copied to dist/apps/<app>/node_modules instead.
-// Usage: node tools/build/bundle.mjs [app ...]   (default: every app with src/main.ts)
+// so do lz4-napi (a native module) and kafkajs (changed at run time, see below): they are copied to
+// dist/apps/<app>/node_modules instead.
+// Usage: node tools/build/bundle.mjs [--outdir <dir>] [app ...]   (default: every app with src/main.ts, into
+// dist/apps; --outdir puts the bundles in <dir>/<app> instead, for a test that must not touch dist/)
 import { build } from 'esbuild';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const apps = process.argv.slice(2).length
-  ? process.argv.slice(2)
-  : readdirSync(join(root, 'apps')).filter((a) => existsSync(join(root, 'apps', a, 'src', 'main.ts')));
+const args = process.argv.slice(2);
+const outdirAt = args.indexOf('--outdir');
+const outRoot = outdirAt >= 0 ? resolve(args.splice(outdirAt, 2)[1]) : join(root, 'dist', 'apps');
+const apps = args.length ? args : readdirSync(join(root, 'apps')).filter((a) => existsSync(join(root, 'apps', a, 'src', 'main.ts')));
 
-// KafkaJS's producer groups a send's messages with a quadratic function; libs/messaging holds the linear
-// replacement (kafkajs-linear-grouping.ts, tested against the original). Outside a bundle the seam swaps
-// it into Node's module cache; a bundle has no module cache, so KafkaJS's import of the module is routed
-// to the same file here.
-const kafkajsGroupingFix = join(root, 'libs', 'messaging', 'src', 'kafkajs-linear-grouping.ts');
-const linearGrouping = {
-  name: 'kafkajs-linear-grouping',
-  setup(b) {
-    b.onResolve({ filter: /groupMessagesPerPartition(\.js)?$/ }, (args) =>
-      /kafkajs[\\/]src[\\/]producer$/.test(args.resolveDir) || args.path.startsWith('kafkajs/') ? { path: kafkajsGroupingFix } : undefined,
-    );
-  },
-};
+// libs/messaging changes some of KafkaJS's files (kafkajs-fix.ts: a table of file, sha256 of the original,
+// replacement) by replacing their exports in Node's module cache, after checking KafkaJS's version and the
+// pinned files. A bundle has no module cache for what it inlines, so KafkaJS stays a runtime require,
+// resolved from a copy of the package beside each bundle: the changes then apply in a bundle exactly as in
+// node, tsx and jest, and are checked against the files the bundle really runs. KafkaJS has no dependencies.
+const KAFKAJS = 'kafkajs';
 
 // The LZ4 codec of libs/messaging loads lz4-napi, whose code picks a prebuilt .node binary from a platform
 // package (@antoniomuso/lz4-napi-<platform>): esbuild cannot inline a binary, so the package stays a
@@ -33,8 +29,8 @@ const linearGrouping = {
 // the platform packages installed here are copied: images must be built on the platform they run on
 // (linux-x64-gnu for node:20-bookworm-slim). The codec loads the package on first use only.
 const NATIVE = ['lz4-napi'];
-function nativePackageDirs() {
-  const dirs = [];
+function copiedPackageDirs() {
+  const dirs = [{ name: KAFKAJS, dir: join(root, 'node_modules', KAFKAJS) }];
   for (const name of NATIVE) {
     const dir = join(root, 'node_modules', name);
     dirs.push({ name, dir });
@@ -46,50 +42,7 @@ function nativePackageDirs() {
   }
   return dirs;
 }
-const natives = nativePackageDirs();
-
-// The same for KafkaJS's record encoder (kafkajs-fast-record.ts: a pre-sized buffer per record instead of
-// 512 zeroed bytes), which KafkaJS's produce request imports as '../../../recordBatch/record/v0'.
-const fastRecord = join(root, 'libs', 'messaging', 'src', 'kafkajs-fast-record.ts');
-const presizedRecords = {
-  name: 'kafkajs-fast-record',
-  setup(b) {
-    b.onResolve({ filter: /recordBatch[\\/]record[\\/]v0([\\/]index)?(\.js)?$/ }, (args) =>
-      /kafkajs[\\/]src[\\/]protocol[\\/]requests[\\/]produce[\\/]v3$/.test(args.resolveDir) || args.path.startsWith('kafkajs/')
-        ? { path: fastRecord }
-        : undefined,
-    );
-  },
-};
-
-// And its record decoder (kafkajs-fast-record-decoder.ts: numbers instead of BigInt sums per record),
-// imported by the record batch decoder as '../record/v0/decoder'.
-const fastRecordDecoder = join(root, 'libs', 'messaging', 'src', 'kafkajs-fast-record-decoder.ts');
-const numberDecoding = {
-  name: 'kafkajs-fast-record-decoder',
-  setup(b) {
-    b.onResolve({ filter: /record[\\/]v0[\\/]decoder(\.js)?$/ }, (args) =>
-      /kafkajs[\\/]src[\\/]protocol[\\/]recordBatch[\\/]v0$/.test(args.resolveDir) || args.path.startsWith('kafkajs/')
-        ? { path: fastRecordDecoder }
-        : undefined,
-    );
-  },
-};
-
-// And its produce request (kafkajs-fast-produce.ts: a plain batch written into one buffer), required as
-// './v3/request' by produce/index.js and as '../v3/request' by the later versions.
-const fastProduce = join(root, 'libs', 'messaging', 'src', 'kafkajs-fast-produce.ts');
-const onePassBatches = {
-  name: 'kafkajs-fast-produce',
-  setup(b) {
-    b.onResolve({ filter: /v3[\\/]request(\.js)?$/ }, (args) =>
-      /kafkajs[\\/]src[\\/]protocol[\\/]requests[\\/]produce([\\/]v\d)?$/.test(args.resolveDir) ||
-      args.path.startsWith('kafkajs/src/protocol/requests/produce/')
-        ? { path: fastProduce }
-        : undefined,
-    );
-  },
-};
+const copied = copiedPackageDirs();
 
 // @platformatic/kafka (KAFKA_CLIENT=platformatic) is made of ES modules that find files next to themselves
 // through import.meta.url, which a CommonJS bundle does not have: its WebAssembly codecs come from the
@@ -105,14 +58,16 @@ const platformaticWasm = {
 };
 
 const started = Date.now();
-await Promise.all(
+const results = await Promise.all(
   apps.map((app) =>
     build({
+      // Written below, each file whole: services may be starting from these files right now.
+      write: false,
       entryPoints: {
         main: join(root, 'apps', app, 'src', 'main.ts'),
         'snapshot-worker': join(root, 'libs', 'storable-frame', 'src', 'snapshot-worker.ts'),
       },
-      outdir: join(root, 'dist', 'apps', app),
+      outdir: join(outRoot, app),
       bundle: true,
       platform: 'node',
       target: 'node20',
@@ -120,37 +75,51 @@ await Promise.all(
       sourcemap: true,
       logLevel: 'warning',
       tsconfig: join(root, 'tsconfig.base.json'),
-      plugins: [linearGrouping, presizedRecords, numberDecoding, onePassBatches, platformaticWasm],
-      external: NATIVE,
+      plugins: [platformaticWasm],
+      // A package named here is external with every path in it (kafkajs/src/...).
+      external: [...NATIVE, KAFKAJS],
       define: { 'import.meta.url': '__bundle_url' },
       banner: { js: "const __bundle_url = require('node:url').pathToFileURL(__filename).href;" },
     }),
   ),
 );
-for (const app of apps) {
-  const modules = join(root, 'dist', 'apps', app, 'node_modules');
-  rmSync(modules, { recursive: true, force: true });
-  for (const { name, dir } of natives) cpSync(dir, join(modules, name), { recursive: true, dereference: true });
-}
-// The routing above depends on KafkaJS's file layout: a bundle with the original grouping or record encoder
-// (its `new Encoder()` without a size, followed by the record's attributes byte) is an error.
-for (const app of apps) {
-  const text = readFileSync(join(root, 'dist', 'apps', app, 'main.js'), 'utf8');
-  if (text.includes('[...current, message]')) {
-    throw new Error(
-      `dist/apps/${app}/main.js holds KafkaJS's original (quadratic) grouping: the kafkajs-linear-grouping routing did not apply`,
-    );
-  }
-  if (/new Encoder\(\)\s*\.writeVarInt\(sizeOfBody\)/.test(text)) {
-    throw new Error(`dist/apps/${app}/main.js holds KafkaJS's original record encoder: the kafkajs-fast-record routing did not apply`);
-  }
-  if (text.includes('kafkajs/src/protocol/requests/produce/v3/request.js')) {
-    throw new Error(`dist/apps/${app}/main.js holds KafkaJS's original produce request: the kafkajs-fast-produce routing did not apply`);
-  }
-  if (text.includes('kafkajs/src/protocol/recordBatch/record/v0/decoder.js')) {
-    throw new Error(
-      `dist/apps/${app}/main.js holds KafkaJS's original record decoder: the kafkajs-fast-record-decoder routing did not apply`,
-    );
+// esbuild would truncate and rewrite each file in place, and a service starting in that moment loads a partial
+// main.js (an empty one runs and exits 0). A file already as it would be is left alone; another is written
+// beside it and renamed over it, so a reader sees the old file or the new one, whole.
+for (const { outputFiles } of results) {
+  for (const { path, contents } of outputFiles) {
+    if (existsSync(path) && readFileSync(path).equals(contents)) continue;
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.new-${process.pid}`;
+    writeFileSync(tmp, contents);
+    renameSync(tmp, path);
   }
 }
-console.error(`bundled ${apps.join(', ')} into dist/apps in ${Date.now() - started} ms`);
+// Services of an earlier build may be running from these directories (tests build while other tests' services
+// run, and KafkaJS loads some of its files on first use): a copy that is already what it would be is left as
+// it is, and a new one is put in place by renames, never by deleting the one in use first.
+const stamp = JSON.stringify(copied.map(({ name, dir }) => [name, JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version]));
+for (const app of apps) {
+  const modules = join(outRoot, app, 'node_modules');
+  const stampFile = join(modules, '.copied.json');
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) continue;
+  const fresh = `${modules}.new-${process.pid}`;
+  const old = `${modules}.old-${process.pid}`;
+  rmSync(fresh, { recursive: true, force: true });
+  for (const { name, dir } of copied) cpSync(dir, join(fresh, name), { recursive: true, dereference: true });
+  writeFileSync(join(fresh, '.copied.json'), stamp);
+  if (existsSync(modules)) renameSync(modules, old);
+  renameSync(fresh, modules);
+  rmSync(old, { recursive: true, force: true });
+}
+// KafkaJS inlined into a bundle would escape the changes (and their checks): an error. esbuild names every
+// file it inlines in a comment (// node_modules/kafkajs/src/...).
+for (const app of apps) {
+  const text = readFileSync(join(outRoot, app, 'main.js'), 'utf8');
+  if (text.includes('node_modules/kafkajs/')) {
+    throw new Error(
+      `${app}/main.js inlines KafkaJS: it must stay external (see KAFKAJS in tools/build/bundle.mjs) for kafkajs-fix.ts to apply`,
+    );
+  }
+}
+console.error(`bundled ${apps.join(', ')} into ${outRoot} in ${Date.now() - started} ms`);

@@ -11,6 +11,8 @@
 #   stack.sh status            health (checks run once under podman), then `ps`
 #   stack.sh health            the wait of `up` alone
 #   stack.sh compose ARGS...   any compose command with the same settings (logs, exec, stop kafka-2, ...)
+#   stack.sh secret            the PostgreSQL password file (generated when missing; `up` and `compose` do that
+#                              too): prints its path
 #
 # Podman without systemd runs a healthcheck only when asked: while compose waits for
 # `condition: service_healthy` and while `up` waits, this script runs `podman healthcheck run` on each
@@ -21,7 +23,8 @@
 # of deploy/, e.g. docker-compose.sasl.yml), KAFKA_IMAGE (default: deploy/.env's,
 # else apache/kafka:4.1.2; when that is neither here nor pullable, the image make-kafka-image.sh builds
 # from the project's Kafka jars), POSTGRES_IMAGE (the same with postgres:15 and make-postgres-image.sh, from
-# this machine's PostgreSQL), STACK_TIMEOUT (s, default 300), every variable of deploy/.env.example.
+# this machine's PostgreSQL), POSTGRES_PASSWORD_SECRET (the password file, default deploy/secrets/postgres-password),
+# STACK_TIMEOUT (s, default 300), every variable of deploy/.env.example.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
@@ -41,6 +44,39 @@ setting() { # name default
   echo "${v:-$2}"
 }
 export COMPOSE_PROJECT_NAME="$(setting COMPOSE_PROJECT_NAME movie-stream)"
+
+# The PostgreSQL password (the compose secret postgres-password): POSTGRES_PASSWORD_SECRET, relative to deploy/.
+# Made when missing: 24 random bytes in hex, in a directory created 0700, so that only its owner (and root) can
+# reach the file on this machine. The file itself is 0644: the containers' users (postgres 999, the services
+# 10001; under rootless podman the file shows as root's) read it through its bind mount, which skips the directory.
+# An existing file is used as it is (the postgres volume took that password when it was first initialised).
+ensure_secret() {
+  local file dir tmp
+  file="$(setting POSTGRES_PASSWORD_SECRET ./secrets/postgres-password)"
+  [[ "$file" == /* ]] || file="$DEPLOY/${file#./}"
+  dir="$(dirname "$file")"
+  if [[ ! -e "$file" ]]; then
+    if [[ ! -d "$dir" ]]; then (umask 077 && mkdir -p "$dir") || die "cannot create $dir for the PostgreSQL password"; fi
+    tmp="$(mktemp "$dir/.postgres-password.XXXXXX")" || die "cannot write the PostgreSQL password into $dir"
+    od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$tmp"
+    chmod 0644 "$tmp"
+    mv "$tmp" "$file"
+    log "generated the PostgreSQL password: $file (its directory $dir: mode $(stat -c %a "$dir"))"
+  fi
+  [[ -f "$file" && -r "$file" ]] || die "the PostgreSQL password file $file is not a readable file (POSTGRES_PASSWORD_SECRET)"
+  [[ -n "$(tr -d '\n' <"$file")" ]] || die "the PostgreSQL password file $file is empty: delete it to have a new one generated"
+  [[ -n "$(find "$file" -maxdepth 0 -perm -004)" ]] ||
+    die "the containers' users cannot read $file (mode $(stat -c %a "$file")): chmod 644 it and keep its directory at 700"
+  if [[ -n "$(find "$dir" -maxdepth 0 -perm /077)" ]]; then
+    log "WARNING: other users of this machine can enter $dir (mode $(stat -c %a "$dir")) and read the PostgreSQL password: chmod 700 $dir"
+  fi
+  export POSTGRES_PASSWORD_SECRET="$file"
+}
+if [[ "${1:-}" == secret ]]; then
+  ensure_secret
+  echo "$POSTGRES_PASSWORD_SECRET"
+  exit 0
+fi
 
 container_engine
 if [[ "${ENGINE[0]}" == docker ]]; then
@@ -153,6 +189,7 @@ case "$cmd" in
   up)
     started=$(date +%s.%N)
     deadline=$(($(date +%s) + STACK_TIMEOUT))
+    ensure_secret
     ensure_images
     images_done=$(date +%s.%N)
     # compose waits for the brokers' health before topic-setup: drive the checks meanwhile (podman).
@@ -182,6 +219,9 @@ case "$cmd" in
     health_round || true
     compose ps "$@"
     ;;
-  compose) compose "$@" ;;
-  *) die "usage: stack.sh up|down|status|health|compose ..." ;;
+  compose)
+    ensure_secret
+    compose "$@"
+    ;;
+  *) die "usage: stack.sh up|down|status|health|compose|secret ..." ;;
 esac

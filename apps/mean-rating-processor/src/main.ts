@@ -1,15 +1,8 @@
 // mean-rating-processor (the seed's "meanratingproducer"): ratings → sum/count per movie → mean-ratings.
 // --state file: per-partition state in snapshots; --state postgres: sums and counts in PostgreSQL.
 import { applyRatingsBatch, getRatingsState } from '@movie-stream/movie-db';
-import {
-  aggregate,
-  decodeMeanChangelog,
-  decodeRatings,
-  encodeMeanRating,
-  meanFromRecord,
-  MovieMean,
-  MEAN_RATING_COLUMNS,
-} from '@movie-stream/mean-rating';
+import { aggregate, decodeMeanChangelog, decodeRatings, meanFromRecord, MovieMean, MEAN_RATING_COLUMNS } from '@movie-stream/mean-rating';
+import { encodeMeanRating } from '@movie-stream/schema';
 import {
   BadMessage,
   DATABASE_CONSUMER_OPTIONS,
@@ -29,6 +22,12 @@ runService(
     const coalesce = { maxMs: ctx.config.coalesceMaxMs as number, maxMessages: ctx.config.coalesceMaxRatings as number };
     if (coalesce.maxMs < 0 || coalesce.maxMessages < 0) throw new Error('COALESCE_MAX_MS and COALESCE_MAX_RATINGS must be 0 or more');
     if (mode === 'postgres') {
+      // A batch is committed, then published: a crash in between would leave its movies' means unpublished
+      // with the stored offset past them. So the database also keeps how far the publishes are acknowledged
+      // (per partition, written with the partition's next batch: it may lag one batch, which costs only a
+      // re-publish), and a restarted or new owner reads again from there: the batches it finds stored are
+      // replays, whose movies' current rows it publishes again.
+      const published = new Map<number, string>();
       const result = await runDatabaseConsumer({
         ctx,
         topics: [ctx.topics.ratings],
@@ -41,7 +40,8 @@ runService(
           // aggregate over an empty table: the batch's sum and count per movie, the deltas the database adds.
           const deltas = aggregate(new Map<number, MovieMean>(), ratings);
           const { topic, partition, firstOffset, nextOffset } = batch;
-          const res = await applyRatingsBatch(db, { groupId, topic, partition, firstOffset, nextOffset, deltas });
+          const publishedOffset = published.get(partition);
+          const res = await applyRatingsBatch(db, { groupId, topic, partition, firstOffset, nextOffset, deltas, publishedOffset });
           // A replay (the commit happened, the publish may not have: a crash in between) publishes the
           // current rows again: they are absolute, and the sink keeps the one with the highest count.
           const rows = res.status === 'applied' ? res.rows : await getRatingsState(db, [...new Set(ratings.map((r) => r.movieId))]);
@@ -51,6 +51,7 @@ runService(
             ctx.topics.meanRatings,
             rows.map((m) => ({ key: String(m.movieId), value: encodeMeanRating(m, source), partition: batch.partition })),
           );
+          published.set(partition, nextOffset);
           return res;
         },
       });

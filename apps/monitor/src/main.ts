@@ -1,6 +1,6 @@
 // monitor: the live dashboard (throughput from the meta topics, consumer lag and status, brokers, topic
 // sizes) on DASHBOARD_HOST:DASHBOARD_PORT, http://127.0.0.1:8080/ by default, with /metrics and /healthz
-// on that same port.
+// on that same port; with MONITOR_API_UPSTREAMS, the sinks' /api/movies… there too.
 import { runService } from '@movie-stream/service-runtime';
 import { startMonitor } from '@movie-stream/monitoring';
 
@@ -15,6 +15,9 @@ runService(
     'groupId',
     'dashboardMaxClients',
     'dashboardClientBufferBytes',
+    'monitorApiUpstreams',
+    'monitorApiTimeoutMs',
+    'monitorApiMaxRequests',
   ],
   async (ctx) => {
     const { config } = ctx;
@@ -29,12 +32,17 @@ runService(
       historyMinutes: config.monitorHistoryMinutes,
       maxClients: config.dashboardMaxClients,
       clientBufferBytes: config.dashboardClientBufferBytes,
+      apiUpstreams: config.monitorApiUpstreams,
+      apiTimeoutMs: config.monitorApiTimeoutMs,
+      apiMaxRequests: config.monitorApiMaxRequests,
       groupId: config.groupId,
       logger: ctx.logger,
       metrics: ctx.metrics,
     });
     ctx.health.state = 'running';
     ctx.logger.info(`dashboard on ${monitor.url}`);
+    if (config.monitorApiUpstreams?.length)
+      ctx.logger.info(`movies API on ${monitor.url}api/movies, forwarded to ${config.monitorApiUpstreams.join(', ')}`);
     await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
     await monitor.close();
     // The dashboard's port serves /metrics and /healthz: the runtime's own server would be a second port.

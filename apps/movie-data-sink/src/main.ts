@@ -1,7 +1,8 @@
 // movie-data-sink (the seed's "moviedatasink"): movies + mean-ratings → movie-data.csv (--sink csv) or the
 // movie_data table in PostgreSQL (--sink postgres); serves the live JSON API (/api/movies) from either.
-import { lockedMovieQueries, withMovieApi } from '@movie-stream/movie-api';
-import { applySinkBatch, pgMovieQueries } from '@movie-stream/movie-db';
+import { MOVIE_API_OPTIONS } from '@movie-stream/config';
+import { MovieChangeFeed, withMovieApi, type MovieApi } from '@movie-stream/movie-api';
+import { applySinkBatch, pgMovieChanges, pgMovieQueries, type PgMovieChanges } from '@movie-stream/movie-db';
 import {
   applyMeanRating,
   applyMovie,
@@ -9,10 +10,15 @@ import {
   decodeMovies,
   movieDataFromRecord,
   MovieDataRow,
+  MovieDataRows,
   MOVIE_DATA_COLUMNS,
 } from '@movie-stream/movie-data';
 import {
+  advertisedUrl,
   BadMessage,
+  consumerGroupId,
+  movieApiOptions,
+  routedMovieApi,
   DATABASE_CONSUMER_OPTIONS,
   modeOf,
   runDatabaseConsumer,
@@ -21,15 +27,21 @@ import {
   sendToDeadLetterQueue,
 } from '@movie-stream/service-runtime';
 
-runService('movie-data-sink', [...DATABASE_CONSUMER_OPTIONS, 'sinkStore'], async (ctx) => {
+runService('movie-data-sink', [...DATABASE_CONSUMER_OPTIONS, 'sinkStore', ...MOVIE_API_OPTIONS], async (ctx) => {
   const store = modeOf(ctx.config.sinkStore, 'SINK_STORE (--sink)', ['csv', 'postgres'] as const);
   // Co-partitioned: the instance owning partition p holds a movie's title and its mean.
   const topics = [ctx.topics.movies, ctx.topics.meanRatings];
   if (store === 'postgres') {
+    // movie_data holds every instance's movies; `changes` hears every instance's batches (LISTEN/NOTIFY).
+    let changes: PgMovieChanges | undefined;
     const result = await runDatabaseConsumer({
       ctx,
       topics,
-      ready: (db) => ctx.mountRoutes(withMovieApi(pgMovieQueries(db), { routes: {} })),
+      ready: (db) => {
+        changes = pgMovieChanges(db, { logger: ctx.logger });
+        // movie_data holds every movie: any instance answers any query itself.
+        ctx.mountRoutes(withMovieApi(pgMovieQueries(db, { groupId: consumerGroupId(ctx) }), { routes: {} }, movieApiOptions(ctx, changes)));
+      },
       handle: async (batch, db, groupId, publisher) => {
         const bad: BadMessage[] = [];
         const onBad = (message: BadMessage['message'], reason: string) => bad.push({ message, reason });
@@ -40,29 +52,40 @@ runService('movie-data-sink', [...DATABASE_CONSUMER_OPTIONS, 'sinkStore'], async
         const offsets = [{ topic: batch.topic, partition: batch.partition, firstOffset: batch.firstOffset, nextOffset: batch.nextOffset }];
         return applySinkBatch(db, { groupId, movies, means, offsets });
       },
-    });
+    }).finally(() => changes?.close());
     ctx.logger.info('movie_data: stopped', { result });
     return;
   }
+  const changes = new MovieChangeFeed();
+  let api: MovieApi | undefined;
   const result = await runStatefulConsumer<number, MovieDataRow>({
     ctx,
     name: 'movie-data',
     columns: MOVIE_DATA_COLUMNS,
     fromRecord: movieDataFromRecord,
     topics,
-    ready: (frame) =>
-      ctx.mountRoutes(
-        withMovieApi(
-          lockedMovieQueries((fn) => frame.read(fn)),
-          { routes: {} },
-        ),
-      ),
+    // Each instance holds its partitions' movies; the API answers every movie from any instance (forwarding).
+    endpoint: () => advertisedUrl(ctx),
+    ready: (frame, serving) => {
+      api = routedMovieApi({ ctx, groupId: consumerGroupId(ctx), topics, frame, serving, changes });
+      ctx.mountRoutes(api);
+    },
     handle: async (batch, frame, publisher) => {
       const apply = batch.topic === ctx.topics.movies ? applyMovie : applyMeanRating;
+      const changed = new Set<number>();
       await frame.update(async (rows, recordOffset) => {
+        // The push streams re-evaluate the movies a batch changed, once it is applied (recorded only while
+        // someone listens: otherwise it is work per message for nobody).
+        const recording: MovieDataRows =
+          changes.listenerCount === 0
+            ? rows
+            : {
+                get: (id) => rows.get(id),
+                set: (id, row) => (changed.add(id), rows.set(id, row)),
+              };
         const bad: BadMessage[] = [];
         for (const m of batch.messages) {
-          const res = m.value ? apply(rows, m.value) : { ok: false as const, reason: 'empty message value' };
+          const res = m.value ? apply(recording, m.value) : { ok: false as const, reason: 'empty message value' };
           if (!res.ok) bad.push({ message: m, reason: res.reason });
         }
         // Movie and mean-rating updates are idempotent (latest / highest count wins), so a replay after a
@@ -70,7 +93,8 @@ runService('movie-data-sink', [...DATABASE_CONSUMER_OPTIONS, 'sinkStore'], async
         await sendToDeadLetterQueue(ctx, publisher, batch, bad);
         recordOffset(batch.topic, batch.partition, batch.nextOffset);
       });
+      if (changed.size) changes.publish([...changed]);
     },
-  });
+  }).finally(() => api?.close());
   ctx.logger.info(`movie-data: ${result.rows} movies`, { result });
 });

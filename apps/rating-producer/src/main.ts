@@ -1,6 +1,6 @@
 // rating-producer (the seed's "ratingproducer"): ratings.csv → topic `ratings`, key = movieId.
 import { readRatings, RatingRow } from '@movie-stream/movielens-csv';
-import { decodeRatingRecord, encodeRating } from '@movie-stream/mean-rating';
+import { decodeRatingRecord, encodeRating } from '@movie-stream/schema';
 import { CSV_PRODUCER_OPTIONS, publishCsv, runService } from '@movie-stream/service-runtime';
 
 runService('rating-producer', ['ratingsFile', 'sourceId', ...CSV_PRODUCER_OPTIONS], async (ctx) => {

@@ -49,7 +49,10 @@ export function loadConfig<N extends OptionName>(
   env: NodeJS.ProcessEnv = process.env,
 ): Config<N> {
   const flagOptions: Record<string, { type: 'string' }> = { help: { type: 'string' } };
-  for (const n of names) flagOptions[OPTIONS[n].flag] = { type: 'string' };
+  for (const n of names) {
+    const flag = (OPTIONS[n] as OptionSpec).flag;
+    if (flag) flagOptions[flag] = { type: 'string' };
+  }
   let parsed: Record<string, string | boolean | undefined>;
   try {
     parsed = parseArgs({
@@ -67,12 +70,12 @@ export function loadConfig<N extends OptionName>(
   const warnings: string[] = [];
   for (const n of names) {
     const spec: OptionSpec = OPTIONS[n];
-    const flagValue = parsed[spec.flag];
+    const flagValue = spec.flag ? parsed[spec.flag] : undefined;
     if (typeof flagValue === 'string') {
       out[n] = convert(spec, flagValue, (from[n] = `--${spec.flag}`));
       if (spec.secret) {
         warnings.push(
-          `--${spec.flag} was given on the command line, where every user of this machine can read it (ps); use ${spec.env}${n === 'kafkaSaslPassword' ? ' or --kafka-sasl-password-file' : ''} instead`,
+          `--${spec.flag} was given on the command line, where every user of this machine can read it (ps); use ${spec.env}${SECRET_FILE_FLAG[n] ? ` or --${SECRET_FILE_FLAG[n]}` : ''} instead`,
         );
       }
     } else if (env[spec.env] !== undefined && env[spec.env] !== '') out[n] = convert(spec, env[spec.env] as string, (from[n] = spec.env));
@@ -80,7 +83,18 @@ export function loadConfig<N extends OptionName>(
     else out[n] = undefined;
   }
   if (out.kafkaSaslPasswordFile !== undefined) {
-    out.kafkaSaslPassword = readPasswordFile(out.kafkaSaslPasswordFile as string, from.kafkaSaslPasswordFile, from.kafkaSaslPassword);
+    const fileFrom = from.kafkaSaslPasswordFile!;
+    if (from.kafkaSaslPassword)
+      throw new ConfigError(`${fileFrom} and ${from.kafkaSaslPassword} are both set: give the SASL password one way only`);
+    out.kafkaSaslPassword = readPasswordFile(out.kafkaSaslPasswordFile as string, fileFrom, 'the SASL password');
+  }
+  if (out.databasePasswordFile !== undefined) {
+    out.databaseUrl = withDatabasePassword(
+      out.databaseUrl as string | undefined,
+      from.databaseUrl,
+      out.databasePasswordFile as string,
+      from.databasePasswordFile!,
+    );
   }
   CONFIG_WARNINGS.set(out, warnings);
   return out as Config<N>;
@@ -93,25 +107,54 @@ export function configWarnings(config: object): string[] {
   return CONFIG_WARNINGS.get(config) ?? [];
 }
 
-function readPasswordFile(file: string, from: string, passwordFrom: string | undefined): string {
-  if (passwordFrom) throw new ConfigError(`${from} and ${passwordFrom} are both set: give the SASL password one way only`);
+/** The flag of the file a secret option can also come from (named in the warning about the secret's flag). */
+const SECRET_FILE_FLAG: Partial<Record<OptionName, string>> = {
+  kafkaSaslPassword: OPTIONS.kafkaSaslPasswordFile.flag,
+  databaseUrl: OPTIONS.databasePasswordFile.flag,
+};
+
+/** A password file's content without the one newline `echo` adds; what = "the SASL password", for the errors. */
+function readPasswordFile(file: string, from: string, what: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigError(`${from}: cannot read the SASL password from "${file}": ${(e as Error).message}`);
+    throw new ConfigError(`${from}: cannot read ${what} from "${file}": ${(e as Error).message}`);
   }
   // `echo secret > file` adds a newline that is not part of the password.
   const password = text.replace(/\r?\n$/, '');
-  if (password === '') throw new ConfigError(`${from}: "${file}" is empty (expected the SASL password)`);
+  if (password === '') throw new ConfigError(`${from}: "${file}" is empty (expected ${what})`);
   return password;
+}
+
+/**
+ * DATABASE_URL with the password of DATABASE_PASSWORD_FILE in it (percent-encoded, as node-postgres decodes
+ * it). The errors never show the URL: it may hold a password.
+ */
+function withDatabasePassword(url: string | undefined, urlFrom: string | undefined, file: string, from: string): string {
+  const what = "the password of DATABASE_URL's user";
+  if (url === undefined)
+    throw new ConfigError(`${from} is set but DATABASE_URL (or --database-url) is not: the password file needs the server's URL`);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(`${urlFrom}: not a URL (postgres://user@host:5432/db), so ${from} cannot add the password to it`);
+  }
+  if (u.password !== '') throw new ConfigError(`${urlFrom} holds a password and ${from} is set: give the PostgreSQL password one way only`);
+  const password = readPasswordFile(file, from, what);
+  u.password = encodeURIComponent(password);
+  // The URL's password setter does nothing where the URL has no host (postgres:///db?host=/run/postgresql).
+  if (u.password === '')
+    throw new ConfigError(`${urlFrom} names no host, so ${from} cannot add the password to it: give the host in the URL`);
+  return u.toString();
 }
 
 export function usage(names: readonly OptionName[]): string {
   const lines = ['Options (flag | environment variable | default):'];
   for (const n of names) {
     const s: OptionSpec = OPTIONS[n];
-    lines.push(`  --${s.flag} | ${s.env} | ${s.default ?? '(unset)'}\n      ${s.description}`);
+    lines.push(`  ${s.flag ? `--${s.flag} | ` : ''}${s.env} | ${s.default ?? '(unset)'}\n      ${s.description}`);
   }
   return lines.join('\n');
 }
@@ -131,7 +174,7 @@ export function markdownTable(): string {
   const rows = ['| Variable | Flag | Default | Meaning |', '|---|---|---|---|'];
   for (const s of Object.values(OPTIONS) as OptionSpec[]) {
     const def = s.env === 'INSTANCE_ID' ? '`<hostname>-<pid>`' : s.default !== undefined ? `\`${s.default}\`` : '';
-    rows.push(`| \`${s.env}\` | \`--${s.flag}\` | ${def} | ${s.description} |`);
+    rows.push(`| \`${s.env}\` | ${s.flag ? `\`--${s.flag}\`` : ''} | ${def} | ${s.description} |`);
   }
   return rows.join('\n');
 }

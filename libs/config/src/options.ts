@@ -8,8 +8,8 @@ export type OptionType = 'string' | 'int' | 'bool' | 'list';
 export interface OptionSpec {
   /** Environment variable, e.g. KAFKA_BROKERS. */
   env: string;
-  /** Command-line flag without dashes, e.g. "brokers". */
-  flag: string;
+  /** Command-line flag without dashes, e.g. "brokers"; none for a setting read before the config is (environment only). */
+  flag?: string;
   type: OptionType;
   /** Default as the string a user would type; undefined = unset. */
   default?: string;
@@ -216,6 +216,14 @@ export const OPTIONS = {
     default: '5000',
     description: 'How often a consumer snapshots its table (and then commits its offsets).',
   },
+  snapshotWorkerHeapMb: {
+    env: 'SNAPSHOT_WORKER_HEAP_MB',
+    flag: 'snapshot-worker-heap-mb',
+    type: 'int',
+    default: '64',
+    description:
+      "Heap bound (MB, V8's old generation) of the thread that writes a consumer's snapshots; doubled for the next write when one needs more (logged). Without a bound V8 lets that heap grow towards the machine's memory.",
+  },
   groupId: {
     env: 'GROUP_ID',
     flag: 'group-id',
@@ -229,6 +237,14 @@ export const OPTIONS = {
     default: '10000',
     description: 'Consumer session timeout: how long a crashed member holds its partitions.',
   },
+  retryTimeoutMs: {
+    env: 'RETRY_TIMEOUT_MS',
+    flag: 'retry-timeout-ms',
+    type: 'int',
+    default: '300000',
+    description:
+      "Consumer: how long one partition's batches may keep failing with errors that look transient (a broker or database away) before the service fails with the last one. Errors no retry can cure fail it at once.",
+  },
   fetchMaxBytesPerPartition: {
     env: 'FETCH_MAX_BYTES_PER_PARTITION',
     flag: 'fetch-max-bytes-per-partition',
@@ -241,7 +257,8 @@ export const OPTIONS = {
     flag: 'fetch-max-bytes',
     type: 'int',
     default: '33554432',
-    description: 'Consumer: most record bytes one fetch returns in all.',
+    description:
+      "Consumer: most record bytes one fetch returns in all, and so the bound on record bytes fetched ahead of the handler (the next fetch goes out once every batch of this one was handled; a partition's records are made only while its batch is handled).",
   },
   fetchMinBytes: {
     env: 'FETCH_MIN_BYTES',
@@ -264,6 +281,14 @@ export const OPTIONS = {
     type: 'int',
     default: '10000',
     description: 'Rows per producer send.',
+  },
+  maxRate: {
+    env: 'PUBLISH_MAX_RATE',
+    flag: 'max-rate',
+    type: 'int',
+    default: '0',
+    description:
+      'Producers: most rows published per second (paced in slices of 50 ms), to replay a file as a live stream; 0 = as fast as the brokers take them.',
   },
   maxInFlight: {
     env: 'PUBLISH_MAX_IN_FLIGHT',
@@ -294,6 +319,13 @@ export const OPTIONS = {
     default: 'true',
     description: 'Idempotent producer: the broker drops a batch that a retry sends twice (needs acks -1; one send in flight).',
   },
+  kafkajsEagerFetch: {
+    env: 'KAFKAJS_EAGER_FETCH',
+    type: 'bool',
+    default: 'false',
+    description:
+      'Environment only, read when KafkaJS loads: consumers decode each fetch response whole and up front, as KafkaJS itself does, instead of per partition when its batch is handled (more memory under a backlog); to measure the two side by side (`npm run bench -- --variant eager:KAFKAJS_EAGER_FETCH=true`).',
+  },
   kafkaClient: {
     env: 'KAFKA_CLIENT',
     flag: 'kafka-client',
@@ -310,6 +342,13 @@ export const OPTIONS = {
     description:
       'PostgreSQL connection string (postgres://user@host:5432/db) of the database modes; unset = none. Masked in logs: it may hold a password.',
   },
+  databasePasswordFile: {
+    env: 'DATABASE_PASSWORD_FILE',
+    flag: 'database-password-file',
+    type: 'string',
+    description:
+      "File holding the password of DATABASE_URL's user (one trailing newline is trimmed), added to DATABASE_URL, which must not hold one then: keeps the password out of the environment and `ps`. Unset = none.",
+  },
   databasePoolSize: {
     env: 'DATABASE_POOL_SIZE',
     flag: 'database-pool-size',
@@ -324,6 +363,52 @@ export const OPTIONS = {
     default: 'csv',
     description:
       'movie-data-sink: csv (movie-data.csv from its snapshots) or postgres (the movie_data table at DATABASE_URL, written with its offsets in one transaction).',
+  },
+  apiAdvertisedUrl: {
+    env: 'API_ADVERTISED_URL',
+    flag: 'api-advertised-url',
+    type: 'string',
+    description:
+      "movie-data-sink: the base URL at which the other sink instances reach this one's API (advertised in the consumer group); default http://<HTTP_HOST, or the host name when it is 0.0.0.0>:<the port it listens on>.",
+  },
+  apiForwardTimeoutMs: {
+    env: 'API_FORWARD_TIMEOUT_MS',
+    flag: 'api-forward-timeout-ms',
+    type: 'int',
+    default: '2000',
+    description:
+      "movie-data-sink: longest wait for another sink instance's answer to a forwarded query (a movie of its partitions, its share of a top-N); past it the answer is 503.",
+  },
+  apiMaxConcurrentRequests: {
+    env: 'API_MAX_CONCURRENT_REQUESTS',
+    flag: 'api-max-concurrent-requests',
+    type: 'int',
+    default: '64',
+    description:
+      'movie-data-sink: most /api/movies requests in progress at once; more get 503 with Retry-After. /metrics, /healthz and event streams are not counted.',
+  },
+  apiPushIntervalMs: {
+    env: 'API_PUSH_INTERVAL_MS',
+    flag: 'api-push-interval-ms',
+    type: 'int',
+    default: '250',
+    description:
+      'movie-data-sink: a top-N event stream (/api/movies/top/events) is re-evaluated at most once per this (ms); streams whose answers include other instances are also re-evaluated this often.',
+  },
+  apiPushMaxClients: {
+    env: 'API_PUSH_MAX_CLIENTS',
+    flag: 'api-push-max-clients',
+    type: 'int',
+    default: '100',
+    description: 'movie-data-sink: most /api/movies event streams (server-sent events) served at once; more get 503.',
+  },
+  apiPushClientBufferBytes: {
+    env: 'API_PUSH_CLIENT_BUFFER_BYTES',
+    flag: 'api-push-client-buffer-bytes',
+    type: 'int',
+    default: '1048576',
+    description:
+      'movie-data-sink: an /api/movies event stream that has not taken this many bytes of updates is disconnected (a client that stopped reading).',
   },
   coalesceMaxMs: {
     env: 'COALESCE_MAX_MS',
@@ -397,6 +482,28 @@ export const OPTIONS = {
     default: '30',
     description: 'Minutes of meta reports the monitor reads at start and keeps (older seconds are dropped).',
   },
+  monitorApiUpstreams: {
+    env: 'MONITOR_API_UPSTREAMS',
+    flag: 'monitor-api-upstreams',
+    type: 'list',
+    description:
+      "Base URLs of the sinks' HTTP APIs, comma-separated (e.g. http://movie-data-sink:8080,http://movie-data-sink-2:8080): the monitor then answers /api/movies and everything under /api/movies/ by forwarding to them in turn (the next one on a connection error or a 503), event streams included. Unset = no forwarding (404).",
+  },
+  monitorApiTimeoutMs: {
+    env: 'MONITOR_API_TIMEOUT_MS',
+    flag: 'monitor-api-timeout-ms',
+    type: 'int',
+    default: '10000',
+    description:
+      'Most time a request the monitor forwards (MONITOR_API_UPSTREAMS) may take to get its answer (its whole body, unless an event stream): then 504 (or the answer is cut off).',
+  },
+  monitorApiMaxRequests: {
+    env: 'MONITOR_API_MAX_REQUESTS',
+    flag: 'monitor-api-max-requests',
+    type: 'int',
+    default: '256',
+    description: 'Most requests the monitor forwards at once (MONITOR_API_UPSTREAMS), event streams included; more get 503.',
+  },
 } satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -412,4 +519,14 @@ export const KAFKA_OPTIONS = [
 ] as const satisfies readonly OptionName[];
 
 /** The options of a PostgreSQL connection (libs/movie-db's connectDatabase). */
-export const DATABASE_OPTIONS = ['databaseUrl', 'databasePoolSize'] as const satisfies readonly OptionName[];
+export const DATABASE_OPTIONS = ['databaseUrl', 'databasePasswordFile', 'databasePoolSize'] as const satisfies readonly OptionName[];
+
+/** The movie API's settings (the sink serves it; libs/movie-api's MovieApiOptions). */
+export const MOVIE_API_OPTIONS = [
+  'apiAdvertisedUrl',
+  'apiForwardTimeoutMs',
+  'apiMaxConcurrentRequests',
+  'apiPushIntervalMs',
+  'apiPushMaxClients',
+  'apiPushClientBufferBytes',
+] as const satisfies readonly OptionName[];

@@ -1,13 +1,5 @@
-import {
-  aggregate,
-  decodeMeanChangelog,
-  decodeRatingRecord,
-  decodeRatings,
-  encodeMeanRating,
-  encodeRating,
-  MovieMean,
-  meanFromRecord,
-} from './index';
+import { encodeMeanRating, encodeRating } from '@movie-stream/schema';
+import { aggregate, decodeMeanChangelog, decodeRatings, MovieMean, meanFromRecord } from './index';
 
 describe('aggregate', () => {
   it('adds ratings to the existing sums without changing the table', () => {
@@ -49,21 +41,10 @@ describe('meanFromRecord', () => {
 });
 
 describe('Rating source fields', () => {
-  const r = { userId: 162_541, movieId: 193_609, rating: 4.5, timestamp: 1_537_799_250 };
-
-  it('round-trip, and the processor decodes a rating with them as before', () => {
+  it('are ignored by the processor (libs/schema tests their encoding)', () => {
+    const r = { userId: 162_541, movieId: 193_609, rating: 4.5, timestamp: 1_537_799_250 };
     const value = encodeRating(r, { sourceId: 0xfedcba98, sourceRow: 25_000_095 });
-    expect(decodeRatingRecord(value)).toEqual({ ...r, sourceId: 0xfedcba98, sourceRow: 25_000_095 });
     expect(decodeRatings([{ offset: '0', value }], () => undefined)).toEqual([{ movieId: 193_609, value: 4.5 }]);
-    expect(decodeRatingRecord(encodeRating(r))).toMatchObject({ sourceId: 0, sourceRow: 0 });
-    expect(decodeRatingRecord(Buffer.from([0xff, 0xff, 0xff]))).toBeUndefined();
-  });
-
-  it('add at most 10 bytes to a rating (fixed32 id: 5, varint row of 25 million: 5)', () => {
-    const plain = encodeRating(r).length;
-    const withSource = encodeRating(r, { sourceId: 0xfedcba98, sourceRow: 25_000_095 }).length;
-    expect(withSource - plain).toBeLessThanOrEqual(10);
-    process.stderr.write(`Rating: ${plain} bytes, ${withSource} with source id and row\n`);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { ColumnSpec } from '@movie-stream/storable-frame';
-import { decodeMeanRatingFields, decodeRatingFields, encodeMeanRatingFields, encodeRatingFields } from '@movie-stream/schema';
+import { decodeMeanRatingFields, decodeRatingFields } from '@movie-stream/schema';
 
 /** State of one movie in the processor: enough to make every published update absolute. */
 export interface MovieMean {
@@ -74,23 +74,6 @@ export function aggregate(table: { get(movieId: number): MovieMean | undefined }
   return [...next.values()];
 }
 
-/** Which ratings an update covers: partition p of ratings up to (not including) `offset`. */
-export interface MeanSource {
-  partition: number;
-  offset: string;
-}
-
-export function encodeMeanRating(m: MovieMean, source?: MeanSource): Buffer {
-  return encodeMeanRatingFields({
-    movieId: m.movieId,
-    sum: m.sum,
-    count: m.count,
-    mean: m.sum / m.count,
-    sourcePartition: source?.partition ?? 0,
-    sourceOffset: source?.offset ?? '0',
-  });
-}
-
 /**
  * A mean-ratings record read back as the processor's changelog: the row it sets and the ratings offset it
  * covers; undefined when it is no valid MeanRating.
@@ -104,45 +87,4 @@ export function decodeMeanChangelog(value: Uint8Array): { key: number; row: Movi
   }
   if (!(m.movieId > 0) || !(m.count > 0)) return undefined;
   return { key: m.movieId, row: { movieId: m.movieId, sum: m.sum, count: m.count }, sourceOffset: m.sourceOffset };
-}
-
-/** Where a rating comes from: its source (a hash, never 0) and its 1-based row among the source's accepted rows. */
-export interface RatingSource {
-  sourceId: number;
-  sourceRow: number;
-}
-
-export function encodeRating(r: { userId: number; movieId: number; rating: number; timestamp: number }, source?: RatingSource): Buffer {
-  return encodeRatingFields({
-    userId: r.userId,
-    movieId: r.movieId,
-    value: r.rating,
-    timestamp: r.timestamp,
-    sourceId: source?.sourceId ?? 0,
-    sourceRow: source?.sourceRow ?? 0,
-  });
-}
-
-export interface DecodedRatingRecord extends RatingSource {
-  userId: number;
-  movieId: number;
-  rating: number;
-  timestamp: number;
-}
-
-/** A Rating message with its source, for the producer's resume; undefined when it is not a Rating. */
-export function decodeRatingRecord(value: Uint8Array): DecodedRatingRecord | undefined {
-  try {
-    const r = decodeRatingFields(value);
-    return {
-      userId: r.userId,
-      movieId: r.movieId,
-      rating: r.value,
-      timestamp: r.timestamp,
-      sourceId: r.sourceId,
-      sourceRow: r.sourceRow,
-    };
-  } catch {
-    return undefined;
-  }
 }

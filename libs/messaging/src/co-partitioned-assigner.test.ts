@@ -1,6 +1,13 @@
 import * as fc from 'fast-check';
 import { AssignerProtocol, type Cluster, type GroupMember, type Logger } from './kafkajs';
-import { assignCoPartitioned, assignedIndices, coPartitionedAssigner, decodeOwned, encodeOwned } from './co-partitioned-assigner';
+import {
+  assignCoPartitioned,
+  assignedIndices,
+  coPartitionedAssigner,
+  decodeAdvertisement,
+  decodeOwned,
+  encodeOwned,
+} from './co-partitioned-assigner';
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `member-${String.fromCharCode(97 + i)}`);
 
@@ -84,6 +91,17 @@ describe('assignCoPartitioned', () => {
     expectPartitionedAndBalanced(result, ['a', 'b'], 4);
   });
 
+  it('gives an index two members advertise to the later claim, whatever the member ids (an evicted member coming back loses)', () => {
+    // z claimed 1 after a (the zombie) was evicted; a still advertises it with its older claim time.
+    const claimedAt = new Map([
+      ['a', new Map([[1, 1_000]])],
+      ['z', new Map([[1, 2_000]])],
+    ]);
+    const result = assignCoPartitioned(['a', 'z'], { a: [1], z: [1] }, 2, claimedAt);
+    expect(result.get('z')).toEqual([1]);
+    expect(result.get('a')).toEqual([0]);
+  });
+
   it('leaves members beyond the partition count idle', () => {
     const result = assignCoPartitioned(ids(5), {}, 3);
     expectPartitionedAndBalanced(result, ids(5), 3);
@@ -135,6 +153,32 @@ describe('ownership advertisement', () => {
     expect(decodeOwned(Buffer.alloc(0))).toEqual([]);
     expect(() => decodeOwned(Buffer.from('{"owned":["x"]}'))).toThrow('no "owned" list');
     expect(() => decodeOwned(Buffer.from('garbage'))).toThrow();
+    const ad = decodeAdvertisement(
+      encodeOwned(
+        [3, 0],
+        new Map([
+          [3, 17],
+          [0, 42],
+        ]),
+      ),
+    );
+    expect([ad.owned, [...ad.claimedAt]]).toEqual([
+      [3, 0],
+      [
+        [3, 17],
+        [0, 42],
+      ],
+    ]);
+  });
+
+  it("carries the member's API endpoint when it has one, and none otherwise", () => {
+    expect(decodeAdvertisement(encodeOwned([1], new Map([[1, 5]]), 'http://sink-2:8080'))).toEqual({
+      owned: [1],
+      claimedAt: new Map([[1, 5]]),
+      endpoint: 'http://sink-2:8080',
+    });
+    expect(decodeAdvertisement(encodeOwned([1])).endpoint).toBeUndefined();
+    expect(decodeAdvertisement(Buffer.from('{"owned":[],"endpoint":7}')).endpoint).toBeUndefined();
   });
 
   it('assignedIndices takes the union over topics', () => {

@@ -10,13 +10,16 @@ const VERSION = 0;
  * Partition indices per member: each member keeps the indices it owned (advertised) as long as the
  * counts stay balanced (they differ by at most 1); the rest go, in ascending order, to the least loaded
  * members that still have room. Members are taken in memberId order, so every leader computes the same.
- * An index claimed by two members (possible just after a member was evicted) stays with the first in
- * memberId order; claims outside 0..partitionCount-1 are ignored (the advertisement is only a hint).
+ * An index claimed by two members (an evicted member coming back still advertises what it held) stays with
+ * the one that claimed it last (`claimedAt`, ms since the epoch: the new owner claimed it after the eviction),
+ * then with the first in memberId order; claims outside 0..partitionCount-1 are ignored (the advertisement is
+ * only a hint).
  */
 export function assignCoPartitioned(
   memberIds: readonly string[],
   ownedByMember: ReadonlyMap<string, readonly number[]> | Readonly<Record<string, readonly number[]>>,
   partitionCount: number,
+  claimedAt: ReadonlyMap<string, ReadonlyMap<number, number>> = new Map(),
 ): Map<string, number[]> {
   if (!Number.isInteger(partitionCount) || partitionCount < 0)
     throw new Error(`partition count ${partitionCount} is not a whole number ≥ 0`);
@@ -27,16 +30,19 @@ export function assignCoPartitioned(
   const ownedOf = (m: string): readonly number[] =>
     (ownedByMember instanceof Map ? ownedByMember.get(m) : (ownedByMember as Readonly<Record<string, readonly number[]>>)[m]) ?? [];
 
-  // Valid, unclaimed advertisements, first claimant (in memberId order) wins.
-  const claimed = new Set<number>();
-  const claims = new Map<string, number[]>();
+  // Valid advertisements; an index advertised twice goes to the latest claim, then to memberId order.
+  const winner = new Map<number, { member: string; at: number }>();
   for (const m of members) {
-    const mine = [...new Set(ownedOf(m))]
-      .filter((i) => Number.isInteger(i) && i >= 0 && i < partitionCount && !claimed.has(i))
-      .sort((a, b) => a - b);
-    mine.forEach((i) => claimed.add(i));
-    claims.set(m, mine);
+    for (const i of new Set(ownedOf(m))) {
+      if (!Number.isInteger(i) || i < 0 || i >= partitionCount) continue;
+      const at = claimedAt.get(m)?.get(i) ?? 0;
+      const cur = winner.get(i);
+      if (!cur || at > cur.at) winner.set(i, { member: m, at });
+    }
   }
+  const claims = new Map<string, number[]>(members.map((m) => [m, []]));
+  for (const [i, { member }] of winner) claims.get(member)!.push(i);
+  for (const mine of claims.values()) mine.sort((a, b) => a - b);
 
   // Capacities: floor(P/N) each, one more for P mod N members. The extra slots go to the members that
   // claim the most (ties: memberId order), which keeps the most indices in place.
@@ -73,18 +79,40 @@ export function assignedIndices(assignment: Readonly<Record<string, readonly num
   return [...new Set(Object.values(assignment).flat())].sort((a, b) => a - b);
 }
 
-/** What a member advertises in its join metadata: the indices it owns, as JSON (readable in a group dump, room for more fields). */
-export function encodeOwned(indices: Iterable<number>): Buffer {
-  return Buffer.from(JSON.stringify({ owned: [...indices] }));
+/**
+ * What a member advertises in its join metadata: the indices it owns, when it claimed each (ms since the
+ * epoch) and, for a service with an API, where that API is reached (`endpoint`, a base URL), as JSON (readable
+ * in a group dump, room for more fields). Any member reads the others' through describeGroups (group-directory.ts).
+ */
+export function encodeOwned(indices: Iterable<number>, claimedAt: ReadonlyMap<number, number> = new Map(), endpoint?: string): Buffer {
+  const owned = [...indices];
+  const at = owned.filter((i) => claimedAt.has(i)).map((i) => claimedAt.get(i));
+  return Buffer.from(
+    JSON.stringify({ owned, ...(at.length === owned.length && owned.length ? { claimedAt: at } : {}), ...(endpoint ? { endpoint } : {}) }),
+  );
 }
 
 /** Reads `encodeOwned`'s advertisement; throws on anything else (the caller decides what a bad one means). */
 export function decodeOwned(userData: Buffer | null | undefined): number[] {
-  if (!userData || userData.length === 0) return [];
-  const parsed: unknown = JSON.parse(userData.toString('utf8'));
-  const owned = (parsed as { owned?: unknown } | null)?.owned;
+  return decodeAdvertisement(userData).owned;
+}
+
+/** The indices, when advertised when each was claimed, and the member's API endpoint if it has one. */
+export function decodeAdvertisement(userData: Buffer | null | undefined): {
+  owned: number[];
+  claimedAt: Map<number, number>;
+  endpoint?: string;
+} {
+  if (!userData || userData.length === 0) return { owned: [], claimedAt: new Map() };
+  const parsed = JSON.parse(userData.toString('utf8')) as { owned?: unknown; claimedAt?: unknown; endpoint?: unknown } | null;
+  const owned = parsed?.owned;
   if (!Array.isArray(owned) || !owned.every((i) => Number.isInteger(i))) throw new Error('userData has no "owned" list of whole numbers');
-  return owned as number[];
+  const at = parsed?.claimedAt;
+  const claimedAt = new Map<number, number>();
+  if (Array.isArray(at) && at.length === owned.length && at.every((t) => Number.isFinite(t)))
+    owned.forEach((i: number, k) => claimedAt.set(i, at[k] as number));
+  const endpoint = typeof parsed?.endpoint === 'string' && parsed.endpoint ? parsed.endpoint : undefined;
+  return { owned: owned as number[], claimedAt, ...(endpoint ? { endpoint } : {}) };
 }
 
 /** The message of the error `assign` throws when the subscribed topics have different partition counts. */
@@ -105,7 +133,11 @@ export function coPartitioningError(counts: ReadonlyArray<{ topic: string; parti
  * so each member must say what it holds (as Java's sticky assignors do). Without `owned` there is no
  * stickiness, only co-location and balance.
  */
-export function coPartitionedAssigner(owned: () => Iterable<number> = () => []): PartitionAssigner {
+export function coPartitionedAssigner(
+  owned: () => Iterable<number> = () => [],
+  claimedAt: () => ReadonlyMap<number, number> = () => new Map(),
+  endpoint: () => string | undefined = () => undefined,
+): PartitionAssigner {
   return ({ cluster, logger }) => ({
     name: NAME,
     version: VERSION,
@@ -116,9 +148,12 @@ export function coPartitionedAssigner(owned: () => Iterable<number> = () => []):
       if (counts.some((c) => c.partitions !== partitionCount)) throw coPartitioningError(counts);
 
       const ownedByMember = new Map<string, number[]>();
+      const claimedAtByMember = new Map<string, Map<number, number>>();
       for (const { memberId, memberMetadata } of members) {
         try {
-          ownedByMember.set(memberId, decodeOwned(AssignerProtocol.MemberMetadata.decode(memberMetadata)?.userData));
+          const ad = decodeAdvertisement(AssignerProtocol.MemberMetadata.decode(memberMetadata)?.userData);
+          ownedByMember.set(memberId, ad.owned);
+          claimedAtByMember.set(memberId, ad.claimedAt);
         } catch (e) {
           // Only a hint for stickiness: the member still gets a fair share, it just may move.
           logger.warn('ignoring an unreadable ownership advertisement', { memberId, error: (e as Error).message });
@@ -128,6 +163,7 @@ export function coPartitionedAssigner(owned: () => Iterable<number> = () => []):
         members.map((m) => m.memberId),
         ownedByMember,
         partitionCount,
+        claimedAtByMember,
       );
       return [...byMember].map(([memberId, indices]) => ({
         memberId,
@@ -143,7 +179,11 @@ export function coPartitionedAssigner(owned: () => Iterable<number> = () => []):
     protocol({ topics }: { topics: string[] }) {
       return {
         name: NAME,
-        metadata: AssignerProtocol.MemberMetadata.encode({ version: VERSION, topics, userData: encodeOwned(owned()) }),
+        metadata: AssignerProtocol.MemberMetadata.encode({
+          version: VERSION,
+          topics,
+          userData: encodeOwned(owned(), claimedAt(), endpoint()),
+        }),
       };
     },
   });

@@ -135,7 +135,7 @@ describe('CheckpointedConsumer with coalescing', () => {
     await publish(topic, PER_SLICE, 2 * PER_SLICE);
     expect(await until(() => c.consumer.heldMessages() === PARTITIONS * PER_SLICE, 60_000)).toBe(true);
     expect(c.batches).toEqual([]);
-    await c.consumer.pause();
+    await c.consumer.beginStop();
     expect(c.consumer.heldMessages()).toBe(0);
     for (let p = 0; p < PARTITIONS; p++) expect(c.handled.get(p)).toEqual(range(p, 2 * PER_SLICE).slice(PER_SLICE));
     expect(c.batches).toHaveLength(PARTITIONS);

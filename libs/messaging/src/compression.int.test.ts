@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createLogger } from '@movie-stream/logging';
 import { Kafka, logLevel } from './kafkajs';
 import { ensureTopics, PartitionWriter, Publisher, readPartitions, readTopicRange } from './index';
+import { readUntil } from './int-test-kit';
 import type { Compression } from './compression';
 
 jest.setTimeout(180_000);
@@ -155,11 +156,13 @@ describe('LZ4 compression on a real broker', () => {
     };
     await write('lz4', topic('writer-lz4'));
     await write('none', topic('writer-none'));
-    const parts = await readPartitions(
-      { kafka, admin, brokers, topic: topic('writer-lz4'), logger, groupIdPrefix: `${prefix}.w` },
-      ({ low }) => low,
-    );
-    const values = parts.flatMap((p) => p.records.map((r) => r.value?.toString() ?? ''));
+    // The commit marker reaches the partition a moment after commit() returns; read_committed ends before the
+    // batch until then: read until it is there.
+    const read = async () =>
+      (
+        await readPartitions({ kafka, admin, brokers, topic: topic('writer-lz4'), logger, groupIdPrefix: `${prefix}.w` }, ({ low }) => low)
+      ).flatMap((p) => p.records.map((r) => r.value?.toString() ?? ''));
+    const values = await readUntil(read, (v) => v.length >= expected.length, 30_000);
     expect(values.sort()).toEqual(expected);
     expect(await bytesOnBroker(topic('writer-lz4'))).toBeLessThan((await bytesOnBroker(topic('writer-none'))) * 0.65);
   });

@@ -1,8 +1,19 @@
-export { connectWithRetry, retryForever, pendingRetries, RetryOptions, backoffMs, sleep } from './kafka-client';
+export { connectWithRetry, retryForever, pendingRetries, RetryOptions, RetryLogger, backoffMs, sleep } from './kafka-client';
+export {
+  expectedCondition,
+  expectedConditionCounts,
+  describeExpectedConditions,
+  reportRetriedFailure,
+  ConditionStreaks,
+  EXPECTED_BROKER_ERRORS,
+  EXPECTED_CONDITION_BOUND_MS,
+} from './expected-conditions';
 export {
   createKafka,
   kafkaClient,
   kafkaClientConfig,
+  kafkaLogBridge,
+  KafkaLogOptions,
   kafkaConnection,
   kafkaEnv,
   authenticationFailure,
@@ -25,11 +36,11 @@ export {
   TopicNames,
   TopicSpec,
 } from './topics';
-export { PartitionWriter, PartitionWriterOptions, FencedError } from './partition-writer';
+export { PartitionWriter, PartitionWriterOptions, FencedError, PartitionWriteError } from './partition-writer';
 export { MetaReporter, MetaSink, MetaAction, RestoreStart, RestoreEnd } from './meta-reporter';
 export { Publisher, PublisherOptions, rawSink } from './publisher';
 export { Compression, COMPRESSIONS, codecId, lz4Codec, LZ4_FRAME_MAGIC } from './compression';
-export { KAFKA_CLIENTS, KafkaClientKind, kafkaClientKind } from './producer-backend';
+export { KAFKA_CLIENTS, KafkaClientKind, kafkaClientKind } from './producer-backend-types';
 export {
   CheckpointedConsumer,
   Checkpoint,
@@ -51,6 +62,7 @@ export {
   coPartitioningError,
 } from './co-partitioned-assigner';
 export { consumerLag, totalLag, PartitionLag } from './lag';
+export { describeGroup, GroupDirectory, GroupView, GroupMemberView } from './group-directory';
 export { deadLetterTopic, deadLetter, DLQ_HEADERS } from './dead-letter';
 export { newRunId, runMetaPrefix, runsOf, latestRun, RunRef } from './runs';
 export {
@@ -62,6 +74,7 @@ export {
   PartitionTail,
   ReadPartitionsOptions,
 } from './partition-tails';
+export { streamPartitions, PartitionRange, OnRecords } from './partition-reader';
 export {
   ClusterAdmin,
   TopicSize,
@@ -73,4 +86,15 @@ export {
 } from './cluster-admin';
 export { readTopicRange, followTopics, TopicMessage, TopicFollower, ReadTopicRangeOptions, FollowTopicsOptions } from './topic-reader';
 export type { KafkaClient, KafkaAdmin, KafkaProducer, KafkaConsumer, OutgoingMessage, ConsumedMessage } from './kafka-types';
-export { withAdmin, createPipelineTopics, groupLag, deleteTopicsAndGroups, waitForStableGroups, withTemporaryTopic } from './run-admin';
+export {
+  withAdmin,
+  createPipelineTopics,
+  groupLag,
+  deleteTopicsAndGroups,
+  waitForStableGroups,
+  withTemporaryTopic,
+  topicSettings,
+  setTopicSettings,
+  overrideTopicSettings,
+  TopicSetting,
+} from './run-admin';

@@ -18,3 +18,14 @@ export async function until(cond: () => boolean | Promise<boolean>, ms: number):
   }
   return cond();
 }
+
+/**
+ * Reads until `done(value)` holds or `ms` have passed, and returns the last value read (the test's assertion on
+ * it then says what was wrong). E.g. a read_committed read right after a commit: commit() returns once the
+ * coordinator decided, and the commit marker reaches the partition a moment later.
+ */
+export async function readUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, ms: number): Promise<T> {
+  let value!: T;
+  await until(async () => done((value = await read())), ms);
+  return value;
+}

@@ -1,5 +1,6 @@
 import type { Logger } from '@movie-stream/logging';
 import { fatalKafkaErrors } from './kafka-factory';
+import { ConditionStreaks, countExpectedCondition, EXPECTED_CONDITION_BOUND_MS, expectedCondition } from './expected-conditions';
 
 /** Exponential backoff with full jitter, capped: the delay before attempt `n` (1-based). */
 export function backoffMs(attempt: number, baseMs = 500, capMs = 10_000): number {
@@ -48,6 +49,17 @@ export interface RetryOptions {
    * broker retries internally for tens of seconds.
    */
   abandonOnAbort?: boolean;
+  /** How long expected conditions (see expected-conditions.ts) are retried quietly before one warning; for tests. */
+  expectedBoundMs?: number;
+  /** The clock of that bound; for tests. */
+  now?: () => number;
+}
+
+/** Where retryForever reports: warn is required, debug and info are used when there. */
+export interface RetryLogger {
+  warn(message: string): unknown;
+  info?(message: string): unknown;
+  debug?(message: string): unknown;
 }
 
 /** Rejects with the abort reason as soon as `signal` aborts; otherwise settles as `p` does. */
@@ -61,7 +73,9 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /**
- * Runs `attempt` until it succeeds, backing off between tries and logging each failure.
+ * Runs `attempt` until it succeeds, backing off between tries and logging each failure: at warn, except an
+ * expected condition (a leader election, a coordinator loading, a rebalance: expectedCondition), which is
+ * counted and logged at debug until it has gone on for `expectedBoundMs` (30 s), then warned about once.
  * There is no overall timeout (the seed's producers died after 60 s); only `signal` stops it, or a failure
  * that retrying cannot cure (fatalKafkaErrors: rejected credentials, a broker closing every connection).
  * Once `signal` aborts no new attempt starts and the backoff sleep ends at once. An attempt in progress at
@@ -71,32 +85,56 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 export async function retryForever<T>(
   what: string,
   attempt: () => Promise<T>,
-  logger: { warn(message: string): unknown },
+  logger: RetryLogger,
   signal?: AbortSignal,
   delayMs: (attempt: number) => number = backoffMs,
   options: RetryOptions = {},
 ): Promise<T> {
   const fatal = fatalKafkaErrors();
   const entry: RetryInProgress = { what, attempt: 0, since: Date.now() };
+  const streaks = new ConditionStreaks(options.expectedBoundMs ?? EXPECTED_CONDITION_BOUND_MS, options.now);
+  // The expected conditions this loop retried quietly, and whether one was warned about.
+  const retried = new Map<string, number>();
+  let surfaced = false;
   inProgress.add(entry);
   try {
     for (let n = 1; ; n++) {
       entry.attempt = n;
+      let result: T;
       try {
         if (options.abandonOnAbort && signal) {
           if (signal.aborted) throw signal.reason ?? new Error('aborted');
-          return await untilAborted(attempt(), signal);
-        }
-        return await attempt();
+          result = await untilAborted(attempt(), signal);
+        } else result = await attempt();
       } catch (e) {
         if (signal?.aborted) throw e;
         const fatalError = fatal(e);
         if (fatalError) throw fatalError;
         entry.lastError = (e as Error).message;
         const wait = delayMs(n);
-        logger.warn(`${what} failed (attempt ${n}), retrying in ${(wait / 1000).toFixed(1)} s: ${(e as Error).message}`);
+        const retrying = `retrying in ${(wait / 1000).toFixed(1)} s: ${(e as Error).message}`;
+        const condition = expectedCondition(e);
+        if (!condition) logger.warn(`${what} failed (attempt ${n}), ${retrying}`);
+        else {
+          const total = countExpectedCondition(condition);
+          retried.set(condition, (retried.get(condition) ?? 0) + 1);
+          const streak = streaks.note('expected');
+          if (streak.surface) {
+            surfaced = true;
+            logger.warn(
+              `${what} failed (attempt ${n}): ${condition} has gone on for ${(streak.lastedMs / 1000).toFixed(1)} s, longer than expected; ${retrying}`,
+            );
+          } else logger.debug?.(`${what} failed (attempt ${n}): ${condition}, expected (${total} in this process); ${retrying}`);
+        }
         await sleep(wait, signal);
+        continue;
       }
+      if (retried.size) {
+        const summary = [...retried].map(([c, k]) => `${c} ×${k}`).join(', ');
+        if (surfaced) logger.info?.(`${what} succeeded at attempt ${n}, after ${summary}`);
+        else logger.debug?.(`${what} succeeded at attempt ${n}, after retrying ${summary} (expected)`);
+      }
+      return result;
     }
   } finally {
     inProgress.delete(entry);

@@ -92,6 +92,21 @@ describe('fatalKafkaErrors', () => {
     expect(fatalKafkaErrors()(new Error('@platformatic/kafka: Connection refused'))).toBeUndefined();
   });
 
+  it('ends a retry loop at a broker refusal no retry changes (a record too large), wrapped or not; not at a transient one', () => {
+    const tooLarge = Object.assign(new Error('The request included a message larger than the max message size the server will accept'), {
+      name: 'KafkaJSProtocolError',
+      type: 'MESSAGE_TOO_LARGE',
+      retriable: false,
+    });
+    const fatal = fatalKafkaErrors()(new KafkaJSNumberOfRetriesExceeded(tooLarge, { retryCount: 0, retryTime: 300 }));
+    expect(fatal?.message).toMatch(/^Kafka refused the request for good \(MESSAGE_TOO_LARGE\)/);
+    expect(fatal?.cause).toBe(tooLarge);
+    const leader = Object.assign(new Error('This server is not the leader'), { type: 'NOT_LEADER_FOR_PARTITION', retriable: true });
+    expect(fatalKafkaErrors()(leader)).toBeUndefined();
+    const sequence = Object.assign(new Error('out of order'), { type: 'OUT_OF_ORDER_SEQUENCE_NUMBER', retriable: false });
+    expect(fatalKafkaErrors()(sequence)).toBeUndefined();
+  });
+
   it('ends a retry loop at the first authentication failure, wrapped or not', () => {
     const auth = kafkaError('KafkaJSSASLAuthenticationError', 'SASL PLAIN authentication failed: Invalid username or password');
     expect(fatalKafkaErrors()(auth)).toBeInstanceOf(KafkaAuthenticationError);

@@ -2,6 +2,7 @@
 // so TLS, SASL, retries and logging are the same everywhere (a tool that built its own client used to
 // ignore KAFKA_SSL and KAFKA_SASL_*).
 import { Kafka, KafkaConfig, logLevel, LogEntry, SASLOptions } from './kafkajs';
+import { ConditionStreaks, conditionOfText, countExpectedCondition, EXPECTED_CONDITION_BOUND_MS } from './expected-conditions';
 
 /** TLS and SASL settings, as loadConfig names them (KAFKA_SSL, KAFKA_SASL_*). */
 export interface KafkaSecurity {
@@ -84,8 +85,66 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * KafkaJS warnings about a setting the project chose on purpose: debug. The transactional PartitionWriter limits
+ * KafkaJS's retries of a send and retries the whole transaction itself (abort, send again; its fence keeps a
+ * newer owner's writes the only visible ones), which KafkaJS warns "may invalidate EoS guarantees" about.
+ */
+const CHOSEN_ON_PURPOSE = /^Limiting retries for the idempotent producer/;
+
+/** KafkaJS's lines after it gave up retrying (a consumer's crash and restart): never quietened. */
+const GAVE_UP = /^Crash: |^Restarting the consumer/;
+
+export interface KafkaLogOptions {
+  /** How long an expected condition is logged at debug before it is warned about (once); for tests. */
+  expectedBoundMs?: number;
+  /** The clock of that bound; for tests. */
+  now?: () => number;
+}
+
+/**
+ * KafkaJS's log lines (warn and error only) to the caller's logger, as `kafkajs <namespace>: <message>`.
+ * An expected condition it retries itself (a fresh topic's leader election, a coordinator loading, a
+ * rebalance: see expected-conditions.ts) goes to debug and is counted; once one has gone on for
+ * `expectedBoundMs` (30 s) in a row it is warned about, once per streak.
+ */
+export function kafkaLogBridge(logger: KafkaLogger, options: KafkaLogOptions = {}): (entry: LogEntry) => void {
+  const streaks = new ConditionStreaks(options.expectedBoundMs ?? EXPECTED_CONDITION_BOUND_MS, options.now);
+  return ({ namespace, level, log }: LogEntry) => {
+    const { message, timestamp: _t, logger: _l, ...extra } = log as LogEntry['log'] & { timestamp?: string; logger?: string };
+    const text = String(message);
+    const line = `kafkajs ${namespace}: ${message}`;
+    if (CHOSEN_ON_PURPOSE.test(text)) return void logger.debug?.(line, extra);
+    // A failed response names the broker's error in `error`.
+    const condition = GAVE_UP.test(text) ? undefined : conditionOfText(`${text} ${String((extra as { error?: unknown }).error ?? '')}`);
+    if (condition) {
+      const total = countExpectedCondition(condition);
+      const streak = streaks.note(condition);
+      if (streak.surface)
+        logger.warn(
+          `${line} (${condition} has gone on for ${(streak.lastedMs / 1000).toFixed(1)} s, ${streak.count} times, longer than expected; still retried)`,
+          extra,
+        );
+      else logger.debug?.(`${line} (${condition}: expected, retried; ${total} in this process)`, extra);
+      return;
+    }
+    // KafkaJS logs every failed connection attempt at ERROR; our own retry loop reports those once per try.
+    // Other error responses it retries itself are warnings, not errors.
+    const lvl =
+      LEVELS[level] !== 'error'
+        ? LEVELS[level]
+        : /Connection error|ECONNREFUSED|Failed to connect/.test(text)
+          ? 'debug'
+          : /^Response |Failed to send messages/.test(text)
+            ? 'warn'
+            : 'error';
+    const emit = logger[lvl ?? 'info'] ?? (lvl === 'error' ? logger.warn : undefined);
+    emit?.call(logger, line, extra);
+  };
+}
+
 /** The KafkaJS options of a connection (exported so a test can check what every caller gets). */
-export function kafkaClientConfig(c: KafkaConnection, logger: KafkaLogger): KafkaConfig {
+export function kafkaClientConfig(c: KafkaConnection, logger: KafkaLogger, logOptions: KafkaLogOptions = {}): KafkaConfig {
   return {
     clientId: c.clientId,
     brokers: c.brokers,
@@ -95,24 +154,7 @@ export function kafkaClientConfig(c: KafkaConnection, logger: KafkaLogger): Kafk
     // KafkaJS retries each request with exponential backoff; callers loop around that (see waitForKafka).
     retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 },
     logLevel: logLevel.WARN,
-    logCreator:
-      () =>
-      ({ namespace, level, log }: LogEntry) => {
-        const { message, timestamp: _t, logger: _l, ...extra } = log as LogEntry['log'] & { timestamp?: string; logger?: string };
-        // KafkaJS logs every failed connection attempt at ERROR; our own retry loop reports those once per try.
-        // and error responses it retries itself (not leader, not enough replicas) are warnings, not errors.
-        const text = String(message);
-        const lvl =
-          LEVELS[level] !== 'error'
-            ? LEVELS[level]
-            : /Connection error|ECONNREFUSED|Failed to connect/.test(text)
-              ? 'debug'
-              : /^Response |Failed to send messages/.test(text)
-                ? 'warn'
-                : 'error';
-        const emit = logger[lvl ?? 'info'] ?? (lvl === 'error' ? logger.warn : undefined);
-        emit?.call(logger, `kafkajs ${namespace}: ${message}`, extra);
-      },
+    logCreator: () => kafkaLogBridge(logger, logOptions),
   };
 }
 
@@ -164,6 +206,40 @@ export class KafkaUsageError extends Error {
   }
 }
 
+/**
+ * Broker answers that no retry can change: the records or the request are refused as they are (too large,
+ * not allowed). Other errors KafkaJS marks not retriable (a producer's sequence or epoch out of step after a
+ * broker restart) are left to the retries, which KafkaJS's idempotent producer recovers from.
+ */
+const REFUSED_FOR_GOOD = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'INVALID_REQUIRED_ACKS',
+  'UNSUPPORTED_COMPRESSION_TYPE',
+  'POLICY_VIOLATION',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+]);
+
+/** The broker refused a request for good (see REFUSED_FOR_GOOD): a KafkaUsageError naming it, its cause the broker's error. */
+export function refusedForGood(e: unknown): KafkaUsageError | undefined {
+  for (
+    let err = e as { type?: unknown; originalError?: unknown; cause?: unknown; message?: string } | undefined, depth = 0;
+    err && depth < 5;
+    depth++
+  ) {
+    if (typeof err.type === 'string' && REFUSED_FOR_GOOD.has(err.type))
+      return Object.assign(new KafkaUsageError(`Kafka refused the request for good (${err.type}): ${err.message}`, { cause: err }), {
+        retriable: false,
+      });
+    err = (err.originalError ?? err.cause) as typeof err;
+  }
+  return undefined;
+}
+
 /** A broker closed every connection of the client at once: a SASL or TLS listener does that to a client without. */
 export class KafkaConnectionRefusedError extends Error {
   constructor(tries: number, original: Error) {
@@ -197,6 +273,8 @@ export function fatalKafkaErrors(limit = CLOSED_CONNECTION_LIMIT): (e: unknown) 
     const auth = authenticationFailure(e);
     if (auth) return auth;
     if (e instanceof KafkaUsageError) return e;
+    const refused = refusedForGood(e);
+    if (refused) return refused;
     const c = chainHas(e, 'KafkaJSConnectionClosedError');
     closed = c ? closed + 1 : 0;
     return c && closed >= limit ? new KafkaConnectionRefusedError(closed, c) : undefined;

@@ -1,36 +1,21 @@
-// The KafkaJS encoding fixes: written for two files of KafkaJS (pinned by their hashes), give the
-// originals' bytes on generated values and records, and are what KafkaJS's producer gets once the seam is
+// The KafkaJS encoding and decoding changes (applied and pinned by kafkajs-fix.ts): they give the originals'
+// bytes on generated values and records, and are what KafkaJS's producer and consumer get once the seam is
 // loaded.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import fc from 'fast-check';
+import { originalOf, outcomes } from './kafkajs-fix';
 import { Encoder, EncoderInstance, ORIGINAL } from './kafkajs-fast-encoding';
-import {
-  fastEncodingFix,
-  fastProduceFix,
-  fastRecordDecoderFix,
-  fastRecordFix,
-  originalProduce,
-  originalRecord,
-  originalRecordDecoder,
-  PRODUCE_MODULE,
-  RECORD_DECODER_MODULE,
-  RECORD_MODULE,
-} from './kafkajs-fix';
 import fastRecordDecoder = require('./kafkajs-fast-record-decoder');
 import fastProduce = require('./kafkajs-fast-produce');
 import fastRecord = require('./kafkajs-fast-record');
 
-// sha256 of KafkaJS 2.2.4's src/protocol/encoder.js and src/protocol/recordBatch/record/v0/index.js. Another
-// text (a KafkaJS upgrade) fails here: check whether the fixes still match the originals, then update.
-const ORIGINAL_SHA256 = {
-  'kafkajs/src/protocol/encoder.js': '9977889e184a9e910e4f6098c36ec6a0ca36c183aa6ead0f24191b6aa1c9a777',
-  [`${PRODUCE_MODULE}.js`]: '993a3db997827088f5acb08cacf3c67a99ec2886303ff465d244329b8a1c7f99',
-  [`${RECORD_DECODER_MODULE}.js`]: '86d740054c8be29b02873bf2871eb43ba5004af94324610541dbab2d9fabcc65',
-  [`${RECORD_MODULE}/index.js`]: 'ffbc628c1f35f5de8ba798165616b1009d9af1c27ca959999a10e6e3c18f8215',
-};
+const RECORD = 'src/protocol/recordBatch/record/v0/index.js';
+const PRODUCE = 'src/protocol/requests/produce/v3/request.js';
+const RECORD_DECODER = 'src/protocol/recordBatch/record/v0/decoder.js';
+const originalRecord = originalOf<typeof fastRecord>(RECORD);
+const originalProduce = originalOf<typeof fastProduce>(PRODUCE);
+const originalRecordDecoder = originalOf<typeof fastRecordDecoder>(RECORD_DECODER);
 
 /** The bytes written, or the error thrown (the originals refuse a non-integer varlong: Long is a BigInt). */
 const bytes = (write: (e: EncoderInstance) => void): number[] | string => {
@@ -60,27 +45,15 @@ const numbers = fc.oneof(
 );
 
 describe('KafkaJS encoding fixes', () => {
-  it('were written for the KafkaJS files installed', () => {
-    for (const [file, sha] of Object.entries(ORIGINAL_SHA256))
-      expect([
-        file,
-        createHash('sha256')
-          .update(readFileSync(require.resolve(file), 'utf8'))
-          .digest('hex'),
-      ]).toEqual([file, sha]);
-  });
-
   it('are in place: the Encoder patched, the produce request using the pre-sized record encoder', () => {
-    expect(fastEncodingFix).toBe('applied');
-    expect(fastRecordFix).toBe('applied');
-    expect(require(RECORD_MODULE)).toBe(fastRecord);
-    expect(originalRecord).toBeDefined();
-    expect(fastProduceFix).toBe('applied');
-    expect(require(PRODUCE_MODULE)).toBe(fastProduce);
-    expect(originalProduce).toBeDefined();
-    expect(fastRecordDecoderFix).toBe('applied');
-    expect(require(RECORD_DECODER_MODULE)).toBe(fastRecordDecoder);
-    expect(originalRecordDecoder).toBeDefined();
+    expect(outcomes['src/protocol/encoder.js']).toBe('applied');
+    expect(Encoder.prototype.writeUVarInt).not.toBe(ORIGINAL.writeUVarInt);
+    expect(outcomes[RECORD]).toBe('applied');
+    expect(require('kafkajs/src/protocol/recordBatch/record/v0')).toBe(fastRecord);
+    expect(outcomes[PRODUCE]).toBe('applied');
+    expect(require('kafkajs/src/protocol/requests/produce/v3/request')).toBe(fastProduce);
+    expect(outcomes[RECORD_DECODER]).toBe('applied');
+    expect(require('kafkajs/src/protocol/recordBatch/record/v0/decoder')).toBe(fastRecordDecoder);
   });
 
   it('write varints and varlongs, and size varlongs, as the originals do', () => {
@@ -131,7 +104,7 @@ describe('KafkaJS encoding fixes', () => {
     fc.assert(
       fc.property(record, (r) => {
         const fast = fastRecord(r);
-        expect([...fast.buffer]).toEqual([...originalRecord!(r).buffer]);
+        expect([...fast.buffer]).toEqual([...originalRecord(r).buffer]);
         expect(fast.size()).toBe(fast.buffer.length);
       }),
       { numRuns: 4000 },
@@ -180,7 +153,7 @@ describe('KafkaJS encoding fixes', () => {
     fc.assert(
       fc.property(body, context, (bytes, ctx) => {
         const fast = outcome(() => fastRecordDecoder(new Decoder(bytes) as never, ctx));
-        expect(fast).toEqual(outcome(() => originalRecordDecoder!(new Decoder(bytes) as never, ctx)));
+        expect(fast).toEqual(outcome(() => originalRecordDecoder(new Decoder(bytes) as never, ctx)));
       }),
       { numRuns: 5000 },
     );
@@ -236,7 +209,7 @@ describe('KafkaJS encoding fixes', () => {
         fc.asyncProperty(request, async (r) => {
           const args = r as unknown as Parameters<typeof fastProduce>[0];
           const fast = fastProduce(args);
-          const slow = originalProduce!(args);
+          const slow = originalProduce(args);
           expect({ ...fast, encode: undefined, expectResponse: fast.expectResponse() }).toEqual({
             ...slow,
             encode: undefined,
@@ -267,14 +240,23 @@ describe('KafkaJS encoding fixes', () => {
       const records = Array.from({ length: n }, () => decode(new Decoder(d.readVarIntBytes()) as never, ctx));
       gc();
       const used = (process.memoryUsage().heapUsed - before) / n;
+      // A handler reads every value (and the last record's key): the records must not grow by it.
+      let bytesRead = 0;
+      for (const r of records) bytesRead += (r as { value: Buffer }).value.length + ((r as { key: Buffer }).key?.length ?? 0);
+      gc();
+      const afterRead = (process.memoryUsage().heapUsed - before) / n;
       expect(records).toHaveLength(n);
-      return used;
+      expect(bytesRead).toBeGreaterThan(n * 24);
+      return { used, afterRead };
     };
     const fast = perRecord(fastRecordDecoder);
-    const original = perRecord(originalRecordDecoder!);
+    const original = perRecord(originalRecordDecoder);
     // The figures docs/PERFORMANCE.md quotes come from this line.
-    process.stdout.write(`heap per decoded rating: ${fast.toFixed(0)} bytes (KafkaJS's decoder: ${original.toFixed(0)})\n`);
-    expect(fast).toBeLessThan(200);
-    expect(original).toBeGreaterThan(300);
+    process.stdout.write(
+      `heap per decoded rating: ${fast.used.toFixed(0)} bytes, ${fast.afterRead.toFixed(0)} once every value was read (KafkaJS's decoder: ${original.used.toFixed(0)})\n`,
+    );
+    expect(fast.used).toBeLessThan(200);
+    expect(fast.afterRead - fast.used).toBeLessThan(24);
+    expect(original.used).toBeGreaterThan(300);
   });
 });

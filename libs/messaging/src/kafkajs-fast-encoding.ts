@@ -1,7 +1,7 @@
 // KafkaJS 2.2.4's Encoder writes every varint through a temporary array and `Buffer.from` (one allocation
 // per varint: four per record of a produce request) and every varlong through Long objects. These are the
-// same functions without the allocations, patched into KafkaJS's Encoder class when this module is
-// loaded (kafkajs-fix.ts loads it before KafkaJS's producer; in a bundle this is the same class object).
+// same functions without the allocations, patched into KafkaJS's Encoder class by kafkajs-fix.ts (the class
+// itself changes, so every module that holds it gets them, whenever it was loaded).
 // Values outside the fast paths (a varlong beyond ±2^52, a Long) take the original code.
 // kafkajs-fast-encoding.test.ts compares every patched function with the original on generated values.
 
@@ -18,6 +18,7 @@ export interface EncoderInstance {
   writeUInt32(value: number): this;
   writeInt64(value: unknown): this;
   writeString(value: string | null): this;
+  writeBytes(value: Buffer | string | null): this;
   writeArray(array: unknown[], type?: string): this;
   writeEncoder(value: EncoderInstance): this;
   writeVarInt(value: number): this;
@@ -150,13 +151,10 @@ export function writeData(buf: Buffer, o: number, d: Buffer | string | null | un
   return o + size;
 }
 
-/** Puts the fast functions into KafkaJS's Encoder (once). */
-export function applyFastEncoding(): 'applied' | 'already' {
-  if (Encoder.prototype.writeUVarInt === writeUVarInt) return 'already';
-  Encoder.prototype.writeUVarInt = writeUVarInt;
-  Encoder.prototype.writeVarLong = writeVarLong;
-  Encoder.sizeOfVarLong = sizeOfVarLong;
-  return 'applied';
+/** KafkaJS's Encoder class (encoder.js's exports) with the fast functions put in: kafkajs-fix.ts's change. */
+export function withFastVarints(encoder: EncoderClass): EncoderClass {
+  encoder.prototype.writeUVarInt = writeUVarInt;
+  encoder.prototype.writeVarLong = writeVarLong;
+  encoder.sizeOfVarLong = sizeOfVarLong;
+  return encoder;
 }
-
-export const fastEncoding = applyFastEncoding();

@@ -1,5 +1,5 @@
 // The one runtime entry to KafkaJS in the project: every file of libs/messaging loads the client through
-// here (eslint says so), so the grouping fix is in place before KafkaJS's producer module is first loaded,
+// here (eslint says so), so KafkaJS is checked and changed (kafkajs-fix.ts) before its client is first loaded,
 // and the LZ4 codec is registered in every process that uses the seam (a consumer must read lz4 batches
 // whoever wrote them).
 import './kafkajs-fix';

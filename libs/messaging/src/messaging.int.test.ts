@@ -152,7 +152,7 @@ describe('messaging on a real broker', () => {
     await consumer.start();
     const deadline = Date.now() + 30_000;
     while (seen.length < 60 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await consumer.pause();
+    await consumer.beginStop();
     expect(seen).toEqual(Array.from({ length: 60 }, (_, i) => 40 + i));
     expect(totalLag(await consumerLag(admin, groupId, [names.ratings]))).toBe(100); // nothing committed yet
     await consumer.commit({ [names.ratings]: { '0': state.next } });
@@ -191,7 +191,7 @@ describe('messaging on a real broker', () => {
     await consumer.start();
     const deadline = Date.now() + 30_000;
     while (seen.length < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await consumer.pause();
+    await consumer.beginStop();
     await consumer.stop();
     expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
@@ -273,7 +273,7 @@ describe('a state on a topic deleted and recreated under it', () => {
     }
     if (untilSeen !== undefined) {
       await until(`${untilSeen} messages`, () => state.seen.length >= untilSeen);
-      await consumer.pause();
+      await consumer.beginStop();
       await consumer.stop();
     }
     return consumer;

@@ -1,6 +1,7 @@
 import { create, toBinary, MetaReport_Action, MetaReport_Restore, MetaReport_RestoreSchema, MetaReportSchema } from '@movie-stream/schema';
 import type { Logger } from '@movie-stream/logging';
 import type { TopicNames } from './topics';
+import { ConditionStreaks, reportRetriedFailure } from './expected-conditions';
 
 export type MetaAction = 'published' | 'consumed';
 
@@ -43,6 +44,8 @@ export class MetaReporter {
   private inFlight: Promise<void> = Promise.resolve();
   /** Restore reports not sent yet, in the order they happened. */
   private events: Buffer[] = [];
+  /** Expected conditions its sends retried (a fresh meta topic's leader election): debug, until one goes on too long. */
+  private readonly failures = new ConditionStreaks();
   /** Totals recorded so far, per action and topic: what the reports add up to. */
   readonly totals = new Map<string, number>();
   /** Called for every record (e.g. to feed Prometheus counters). */
@@ -181,7 +184,13 @@ export class MetaReporter {
         await this.opts.sink.send(topic, messages);
       } catch (e) {
         failed.add(topic);
-        this.opts.logger.warn(`meta report to ${topic} failed, will retry: ${(e as Error).message}`);
+        reportRetriedFailure(
+          this.opts.logger,
+          this.failures,
+          topic,
+          `meta report to ${topic} failed, will retry: ${(e as Error).message}`,
+          e,
+        );
       }
     }
     if (failed.size === 0) return;

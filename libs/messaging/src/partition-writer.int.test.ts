@@ -3,6 +3,7 @@
 import { Kafka, logLevel } from './kafkajs';
 import { createLogger } from '@movie-stream/logging';
 import { ensureTopics, FencedError, PartitionWriter, readPartitions } from './index';
+import { readUntil } from './int-test-kit';
 
 jest.setTimeout(120_000);
 
@@ -25,6 +26,11 @@ describe('PartitionWriter on a real broker', () => {
     return parts.find((p) => p.partition === 1)?.records.map((r) => r.value?.toString()) ?? [];
   };
 
+  // A commit returns once the coordinator decided it; the marker that ends the transaction (and makes its records
+  // readable to read_committed) is written to the partition a moment later: read until the condition holds.
+  const settle = <T>(read: () => Promise<T>, done: (value: T) => boolean) => readUntil(read, done, 30_000);
+  const highWatermark = async () => (await admin.fetchTopicOffsets(topic)).find((o) => o.partition === 1)?.high;
+
   beforeAll(async () => {
     await admin.connect();
     await ensureTopics(admin, [{ name: topic, partitions: 2 }], 0, logger);
@@ -45,9 +51,26 @@ describe('PartitionWriter on a real broker', () => {
     const next2 = await a.send(topic, 1, [{ key: '3', value: 'a3' }]);
     // Records 0 and 1, marker 2; record 3, marker 4.
     expect([next1, next2]).toEqual(['2', '4']);
-    const end = (await admin.fetchTopicOffsets(topic)).find((o) => o.partition === 1)?.high;
-    expect(end).toBe('5');
-    expect(await values()).toEqual(['a1', 'a2', 'a3']);
+    expect(await settle(highWatermark, (high) => high === '5')).toBe('5');
+    expect(await settle(values, (v) => v.length >= 3)).toEqual(['a1', 'a2', 'a3']);
+  });
+
+  it('reports each committed batch to the meta reporter as published, and a fenced one not', async () => {
+    const reports: unknown[] = [];
+    const meta = { record: (...r: unknown[]) => void reports.push(r) };
+    const w = new PartitionWriter(kafka, { transactionalId: `${prefix}.p00`, brokers, logger, meta });
+    writers.push(w);
+    await w.open();
+    await w.send(topic, 0, [
+      { key: '1', value: 'xy' },
+      { key: '2', value: Buffer.from('abc') },
+    ]);
+    expect(reports).toEqual([['published', topic, 2, 5]]);
+    const newer = new PartitionWriter(kafka, { transactionalId: `${prefix}.p00`, brokers, logger });
+    writers.push(newer);
+    await newer.open();
+    await expect(w.send(topic, 0, [{ key: '3', value: 'zombie' }])).rejects.toBeInstanceOf(FencedError);
+    expect(reports).toHaveLength(1);
   });
 
   it('a second owner fences the first: its next batch fails with FencedError and is never visible', async () => {
@@ -57,6 +80,6 @@ describe('PartitionWriter on a real broker', () => {
     await expect(old.send(topic, 1, [{ key: '1', value: 'zombie' }])).rejects.toBeInstanceOf(FencedError);
     await b.send(topic, 1, [{ key: '1', value: 'b1' }]);
     await expect(old.send(topic, 1, [{ key: '2', value: 'zombie again' }])).rejects.toBeInstanceOf(FencedError);
-    expect(await values()).toEqual(['a1', 'a2', 'a3', 'b1']);
+    expect(await settle(values, (v) => v.length >= 4)).toEqual(['a1', 'a2', 'a3', 'b1']);
   });
 });

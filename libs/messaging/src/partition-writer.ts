@@ -4,6 +4,10 @@ import type { Kafka, Message, Producer } from './kafkajs';
 import type { Logger } from '@movie-stream/logging';
 import { backoffMs, connectWithRetry, sleep } from './kafka-client';
 import { codecId, type Compression } from './compression';
+import { refusedForGood } from './kafka-factory';
+import type { MetaReporter } from './meta-reporter';
+import { javaCompatiblePartitioner } from './murmur2';
+import { ConditionStreaks, reportRetriedFailure } from './expected-conditions';
 
 /** Another instance opened the same transactional id: this one no longer owns the partition. */
 export class FencedError extends Error {
@@ -13,6 +17,29 @@ export class FencedError extends Error {
   ) {
     super(`${transactionalId} was fenced by a newer owner of the partition (${cause})`);
     this.name = 'FencedError';
+  }
+}
+
+/**
+ * A transaction of the writer failed for good without the partition being lost to another owner: retries
+ * ran out, the producer is in a state it cannot leave, or the broker's answer lacked the partition written.
+ * Not a FencedError: the caller treats it as a failure, not as "another owner took it".
+ */
+export class PartitionWriteError extends Error {
+  /**
+   * False for a refusal no retry changes (the service fails); true when the writer gave up on a failure that
+   * may pass (the partition is claimed again with a new writer: a producer stuck in a transaction state
+   * cannot be used again).
+   */
+  readonly retriable: boolean;
+  constructor(
+    readonly transactionalId: string,
+    message: string,
+    opts: { cause?: unknown; retriable?: boolean } = {},
+  ) {
+    super(`${transactionalId}: ${message}`, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'PartitionWriteError';
+    this.retriable = opts.retriable ?? true;
   }
 }
 
@@ -35,6 +62,8 @@ export interface PartitionWriterOptions {
   attempts?: number;
   /** none, gzip or lz4 (KAFKA_COMPRESSION), as the service's other producers. */
   compression?: Compression;
+  /** Each committed batch is reported as published, as the Publisher's sends are (aborted ones are not). */
+  meta?: Pick<MetaReporter, 'record'>;
 }
 
 /**
@@ -48,7 +77,11 @@ export interface PartitionWriterOptions {
 export class PartitionWriter {
   private readonly producer: Producer;
   private open_ = false;
+  /** Set once fenced: a fenced producer stays fenced, whatever its next transaction would fail with. */
+  private fenced?: FencedError;
   private readonly compression: number;
+  /** Expected conditions its transactions retried (logged at debug until one goes on too long). */
+  private readonly failures = new ConditionStreaks();
 
   constructor(
     kafka: Kafka,
@@ -56,6 +89,8 @@ export class PartitionWriter {
   ) {
     this.compression = codecId(opts.compression);
     this.producer = kafka.producer({
+      // Every send names its partition; this only keeps KafkaJS from warning about its default partitioner.
+      createPartitioner: javaCompatiblePartitioner,
       transactionalId: opts.transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
@@ -81,31 +116,66 @@ export class PartitionWriter {
   /**
    * Sends `messages` to one partition of `topic` in one transaction and commits it. Returns the offset after
    * the transaction's commit marker (where reading the changelog may resume). Throws FencedError when a newer
-   * owner took the transactional id; other failures are retried (abort, send again) and after `attempts`
-   * also count as lost, since the producer may be left in a state it cannot leave.
+   * owner took the transactional id (and on every send after); other failures are retried (abort, send
+   * again) and after `attempts`, or when the producer is in a state it cannot leave, throw
+   * PartitionWriteError. So does a committed transaction whose result does not name the partition: its
+   * offset is unknown, and '0' would send a restore back to the changelog's start.
    */
   async send(topic: string, partition: number, messages: Message[]): Promise<string> {
     if (!this.open_) throw new Error(`${this.opts.transactionalId}: send before open`);
+    if (this.fenced) throw this.fenced;
+    if (messages.length === 0)
+      throw new PartitionWriteError(this.opts.transactionalId, `no messages to send to ${topic}[${partition}]`, { retriable: false });
     const attempts = this.opts.attempts ?? 8;
     for (let attempt = 1; ; attempt++) {
       let tx;
+      let committed = false;
       try {
         tx = await this.producer.transaction();
         const md = await tx.send({ topic, acks: -1, compression: this.compression, messages: messages.map((m) => ({ ...m, partition })) });
         await tx.commit();
-        const base = md.find((r) => r.partition === partition)?.baseOffset;
-        // The batch takes base..base+n-1; the commit marker is at base+n: reading again from there skips nothing.
-        return base === undefined ? '0' : (BigInt(base) + BigInt(messages.length)).toString();
-      } catch (e) {
-        if (isFence(e)) throw new FencedError(this.opts.transactionalId, (e as Error).message);
-        await tx?.abort().catch(() => undefined);
-        if (attempt >= attempts || /Transaction state exception/.test((e as Error).message)) {
-          throw new FencedError(this.opts.transactionalId, `gave up after ${attempt} attempts: ${(e as Error).message}`);
+        committed = true;
+        const base = md.find((r) => r.topicName === topic && r.partition === partition)?.baseOffset;
+        if (base === undefined || base === null || BigInt(base) < 0n) {
+          throw new PartitionWriteError(
+            this.opts.transactionalId,
+            `the broker's answer to a committed transaction names no offset of ${topic}[${partition}] (got ${JSON.stringify(md)})`,
+          );
         }
-        this.opts.logger.warn(`transaction of ${messages.length} messages to ${topic}[${partition}] failed, retrying`, {
-          attempt,
-          error: (e as Error).message,
-        });
+        if (this.opts.meta) {
+          let bytes = 0;
+          for (const { value } of messages) bytes += value == null ? 0 : Buffer.byteLength(value);
+          this.opts.meta.record('published', topic, messages.length, bytes);
+        }
+        // The batch takes base..base+n-1; the commit marker is at base+n: reading again from there skips nothing.
+        return (BigInt(base) + BigInt(messages.length)).toString();
+      } catch (e) {
+        // Committed: sending again would write the batch twice.
+        if (committed || e instanceof PartitionWriteError) throw e;
+        if (isFence(e)) throw (this.fenced = new FencedError(this.opts.transactionalId, (e as Error).message));
+        await tx?.abort().catch(() => undefined);
+        // A refusal no retry changes (a record larger than the topic takes, no authorization): at once, with
+        // the broker's error as the cause. KafkaJS marks more as not retriable (too few in-sync replicas while
+        // brokers are down, a producer stuck in a transaction state): those are retried, then given up on.
+        const refused = refusedForGood(e);
+        if (refused)
+          throw new PartitionWriteError(this.opts.transactionalId, `refused: ${(e as Error).message}`, {
+            cause: refused,
+            retriable: false,
+          });
+        if (attempt >= attempts || /Transaction state exception/.test((e as Error).message)) {
+          throw new PartitionWriteError(this.opts.transactionalId, `gave up after ${attempt} attempts: ${(e as Error).message}`, {
+            cause: e,
+          });
+        }
+        reportRetriedFailure(
+          this.opts.logger,
+          this.failures,
+          `${topic}[${partition}]`,
+          `transaction of ${messages.length} messages to ${topic}[${partition}] failed, retrying`,
+          e,
+          { attempt, error: (e as Error).message },
+        );
         await sleep(backoffMs(attempt, 300, 5_000), this.opts.signal);
       }
     }

@@ -5,7 +5,7 @@
 import { MessageToProduce, Producer, ProduceAcks, SASLMechanisms } from '@platformatic/kafka';
 import type { Message, PartitionMetadata } from './kafkajs';
 import { KafkaAuthenticationError, KafkaConnection, KafkaUsageError } from './kafka-factory';
-import type { BackendOptions, ProducerBackend } from './producer-backend';
+import type { BackendOptions, ProducerBackend } from './producer-backend-types';
 
 type Sasl = NonNullable<ConstructorParameters<typeof Producer>[0]['sasl']>;
 

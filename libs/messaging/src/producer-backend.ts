@@ -1,37 +1,12 @@
 // The Kafka client under the Publisher: KafkaJS (default) or @platformatic/kafka (KAFKA_CLIENT=platformatic,
 // being measured as an alternative, issue 14). The Publisher decides partitions, batching, retries and
-// counting; a backend only connects, sends one partition's messages and says how many partitions a topic has.
+// counting; a backend only connects, sends one partition's messages and says how many partitions a topic has
+// (the interface and the setting: producer-backend-types.ts).
 import { Admin, Kafka, Message, PartitionMetadata, Producer } from './kafkajs';
-import { codecId, type Compression } from './compression';
+import { codecId } from './compression';
 import { javaCompatiblePartitioner } from './murmur2';
 import type { KafkaConnection } from './kafka-factory';
-
-export const KAFKA_CLIENTS = ['kafkajs', 'platformatic'] as const;
-export type KafkaClientKind = (typeof KAFKA_CLIENTS)[number];
-
-/** The KAFKA_CLIENT setting, checked (a typo must not silently fall back to the default). */
-export function kafkaClientKind(value: string | undefined): KafkaClientKind {
-  const v = (value ?? 'kafkajs').trim().toLowerCase();
-  if ((KAFKA_CLIENTS as readonly string[]).includes(v)) return v as KafkaClientKind;
-  throw new Error(`KAFKA_CLIENT "${value}" is not one of ${KAFKA_CLIENTS.join(', ')}`);
-}
-
-export interface ProducerBackend {
-  readonly kind: KafkaClientKind;
-  connect(): Promise<void>;
-  /** The partitions of `topic`, in the shape KafkaJS's partitioners take. */
-  partitionMetadata(topic: string): Promise<PartitionMetadata[]>;
-  /** Sends messages that all go to `partition`; resolves once acknowledged as `acks` asks. One attempt. */
-  send(topic: string, partition: number, messages: Message[], acks: number): Promise<void>;
-  disconnect(): Promise<void>;
-}
-
-export interface BackendOptions {
-  idempotent: boolean;
-  compression: Compression;
-  /** Sends in flight at once (already 1 when idempotent). */
-  maxInFlight: number;
-}
+import type { BackendOptions, KafkaClientKind, ProducerBackend } from './producer-backend-types';
 
 export class KafkajsBackend implements ProducerBackend {
   readonly kind = 'kafkajs';

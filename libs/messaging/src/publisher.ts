@@ -5,7 +5,8 @@ import type { KafkaConnection } from './kafka-factory';
 import type { MetaReporter, MetaSink } from './meta-reporter';
 import { COMPRESSIONS, type Compression } from './compression';
 import { javaCompatiblePartitioner } from './murmur2';
-import { createProducerBackend, KafkaClientKind, kafkaClientKind, ProducerBackend } from './producer-backend';
+import { createProducerBackend } from './producer-backend';
+import { KafkaClientKind, kafkaClientKind, ProducerBackend } from './producer-backend-types';
 
 export interface PublisherOptions {
   brokers: string[];

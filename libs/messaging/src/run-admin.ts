@@ -1,6 +1,7 @@
 // Admin steps of a pipeline run (the runner, the bench, the experiments), so those tools need no KafkaJS
-// of their own: create a run's topics, measure a group's lag, wait for groups to settle, delete a run.
-import type { Admin } from './kafkajs';
+// of their own: create a run's topics, measure a group's lag, wait for groups to settle, delete a run,
+// change a topic's own settings (tests make a topic refuse writes).
+import { ConfigResourceTypes, ConfigSource, type Admin } from './kafkajs';
 import type { KafkaClient } from './kafka-types';
 import { consumerLag, totalLag } from './lag';
 import { ensureTopics, pipelineTopics, TopicNames, waitForLeaders } from './topics';
@@ -81,4 +82,42 @@ export function withTemporaryTopic<T>(
       await admin.deleteTopics({ topics: [topic.name] }).catch(() => undefined);
     }
   });
+}
+
+/** One of a topic's settings, as AlterConfigs takes it. */
+export interface TopicSetting {
+  name: string;
+  value: string;
+}
+
+/** The topic's own settings (not broker defaults). */
+export function topicSettings(kafka: KafkaClient, topic: string): Promise<TopicSetting[]> {
+  return withAdmin(kafka, async (admin) => {
+    const d = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }], includeSynonyms: false });
+    return d.resources[0]!.configEntries.filter((e) => !e.isDefault && e.configSource === ConfigSource.TOPIC_CONFIG).map((e) => ({
+      name: e.configName,
+      value: e.configValue,
+    }));
+  });
+}
+
+/** Sets the topic's own settings to exactly `entries`: AlterConfigs replaces them all (any left out fall back to defaults). */
+export function setTopicSettings(kafka: KafkaClient, topic: string, entries: TopicSetting[]): Promise<void> {
+  return withAdmin(kafka, async (admin) => {
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: entries }],
+    });
+  });
+}
+
+/**
+ * Changes some of the topic's settings, keeping its other own settings (which a bare AlterConfigs would
+ * drop); returns the settings from before, for setTopicSettings to put back.
+ */
+export async function overrideTopicSettings(kafka: KafkaClient, topic: string, changes: Record<string, string>): Promise<TopicSetting[]> {
+  const before = await topicSettings(kafka, topic);
+  const changed = Object.entries(changes).map(([name, value]) => ({ name, value }));
+  await setTopicSettings(kafka, topic, [...before.filter((e) => !(e.name in changes)), ...changed]);
+  return before;
 }

@@ -1,17 +1,18 @@
 // The monitor's HTTP layer on libs/observability's startHttpServer: the dashboard page and its assets,
 // the JSON API, server-sent events, and the service routes /metrics and /healthz, all on one port.
 import { existsSync, readFileSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { Counter, Gauge } from 'prom-client';
 import {
   enumParam,
+  EventStreams,
+  forwardTo,
   Handler,
   HttpServer,
   intParam,
   sendJson,
   sendText,
   serviceRoutes,
+  sseEvent,
   ServiceMetrics,
   startHttpServer,
 } from '@movie-stream/observability';
@@ -29,7 +30,19 @@ export interface DashboardServerOptions {
   maxClients?: number;
   /** A client with more than this unsent is closed. */
   clientBufferBytes?: number;
+  /** When set: /api/movies and everything under /api/movies/ forwarded to the sinks (MONITOR_API_*). */
+  api?: MoviesApiForwarding;
 }
+
+/** The sinks' API behind the monitor's port (one address for the stack's movie queries and push streams). */
+export interface MoviesApiForwarding {
+  /** Base URLs of the sinks; each answers any movie, so any will do. */
+  upstreams: readonly string[];
+  timeoutMs: number;
+  maxConcurrent: number;
+}
+
+const MOVIES_API = '/api/movies';
 
 /** Static files beside the page (served from "/"): its script and uPlot. */
 const ASSETS: Record<string, string> = {
@@ -61,72 +74,46 @@ const readAsset = (name: string): Buffer | undefined => {
   return p ? readFileSync(p) : undefined;
 };
 
-/** The dashboard's event streams: bounded in clients and in what each may have buffered. */
-class EventStreams {
-  private readonly clients = new Set<ServerResponse>();
+/** The dashboard's event streams (EventStreams: bounded in clients and in what each may have buffered). */
+class DashboardStreams {
+  private readonly streams: EventStreams;
   private unsubscribe?: () => void;
-  private readonly refused: Counter<'reason'>;
 
   constructor(
     private readonly core: MonitorCore,
-    private readonly opts: { maxClients: number; clientBufferBytes: number; metrics: ServiceMetrics; logger: MonitorLogger },
+    opts: { maxClients: number; clientBufferBytes: number; metrics: ServiceMetrics; logger: MonitorLogger },
   ) {
-    const gauge: Gauge = new Gauge({
-      name: 'movie_stream_dashboard_clients',
-      help: 'Server-sent-event clients connected to the dashboard.',
-      registers: [opts.metrics.registry],
-      collect: () => gauge.set(this.clients.size),
-    });
-    this.refused = new Counter({
-      name: 'movie_stream_dashboard_clients_refused_total',
-      help: 'Dashboard event streams refused or closed by the monitor: full = over DASHBOARD_MAX_CLIENTS (503), slow = more than DASHBOARD_CLIENT_BUFFER_BYTES unsent.',
-      labelNames: ['reason'],
-      registers: [opts.metrics.registry],
+    this.streams = new EventStreams({
+      what: 'dashboard',
+      maxClients: opts.maxClients,
+      clientBufferBytes: opts.clientBufferBytes,
+      registry: opts.metrics.registry,
+      logger: opts.logger,
+      metrics: {
+        clients: { name: 'movie_stream_dashboard_clients', help: 'Server-sent-event clients connected to the dashboard.' },
+        refused: {
+          name: 'movie_stream_dashboard_clients_refused_total',
+          help: 'Dashboard event streams refused or closed by the monitor: full = over DASHBOARD_MAX_CLIENTS (503), slow = more than DASHBOARD_CLIENT_BUFFER_BYTES unsent.',
+        },
+      },
     });
   }
 
   readonly route: Handler = (req, res) => {
-    if (this.clients.size >= this.opts.maxClients) {
-      this.refused.inc({ reason: 'full' });
-      return void res
-        .writeHead(503, { 'content-type': 'text/plain', 'retry-after': '10' })
-        .end(`too many dashboard clients (${this.opts.maxClients})\n`);
-    }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    res.write(`data: ${JSON.stringify(this.core.state())}\n\n`);
-    this.add(res);
-    req.on('close', () => this.remove(res));
+    if (!this.streams.accept(req, res, () => this.left())) return;
+    this.streams.send(res, sseEvent(JSON.stringify(this.core.state())));
+    this.unsubscribe ??= this.core.subscribe((s) => this.streams.broadcast(sseEvent(JSON.stringify(s))));
   };
 
-  private add(res: ServerResponse): void {
-    this.clients.add(res);
-    this.unsubscribe ??= this.core.subscribe((s) => this.push(`data: ${JSON.stringify(s)}\n\n`));
-  }
-
-  private remove(res: ServerResponse): void {
-    this.clients.delete(res);
-    if (this.clients.size > 0) return;
+  /** The core is watched only while someone is. */
+  private left(): void {
+    if (this.streams.size > 0) return;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
   }
 
-  private push(data: string): void {
-    for (const res of this.clients) {
-      // What the client has not taken yet (beyond the kernel's socket buffers) stays in memory here: a
-      // client that stops reading would otherwise make the monitor buffer without limit.
-      if (res.writableLength > this.opts.clientBufferBytes) {
-        this.remove(res);
-        this.refused.inc({ reason: 'slow' });
-        this.opts.logger.warn(`closed a dashboard event stream: ${res.writableLength} bytes unsent (limit ${this.opts.clientBufferBytes})`);
-        res.destroy();
-      } else {
-        res.write(data);
-      }
-    }
-  }
-
   close(): void {
-    for (const res of this.clients) res.end();
+    this.streams.close();
     this.unsubscribe?.();
   }
 }
@@ -136,7 +123,7 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
   const page = readAsset('dashboard.html');
   if (!page)
     throw new Error(`the dashboard page dashboard.html is neither next to the bundle (${__dirname}) nor in libs/monitoring/assets`);
-  const streams = new EventStreams(core, {
+  const streams = new DashboardStreams(core, {
     maxClients: opts.maxClients ?? 100,
     clientBufferBytes: opts.clientBufferBytes ?? 4 * 1024 * 1024,
     metrics: opts.metrics,
@@ -177,7 +164,17 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
     '/events': streams.route,
     ...serviceRoutes(opts.metrics, () => core.health()),
   };
-  const fallback: Handler = (_req, res, url) => {
+  const forward = opts.api
+    ? forwardTo(opts.api.upstreams, {
+        timeoutMs: opts.api.timeoutMs,
+        maxConcurrent: opts.api.maxConcurrent,
+        onUpstreamChange: (u, up, reason) =>
+          up ? logger.info(`movies API: ${u} answers again`) : logger.warn(`movies API: ${u} failing (${reason}); trying the others`),
+      })
+    : undefined;
+  if (forward) routes[MOVIES_API] = forward;
+  const fallback: Handler = (req, res, url) => {
+    if (forward && url.pathname.startsWith(`${MOVIES_API}/`)) return forward(req, res, url);
     const type = ASSETS[url.pathname];
     const body = type ? readAsset(url.pathname.slice(1)) : undefined;
     if (body) return void res.writeHead(200, { 'content-type': type, 'cache-control': 'max-age=3600' }).end(body);

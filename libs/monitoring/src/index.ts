@@ -15,6 +15,6 @@ export { decodeMetaReport, isRestore, readMetaReports, followMetaReports, metaTo
 export { RestoreTracker, RestoreEvent, RestoreView, RestoresState, RestoreTrackerOptions } from './restores';
 export { DashboardState } from './dashboard-state';
 export { MonitorCore, MonitorCoreOptions, MonitorLogger } from './monitor-core';
-export { startDashboardServer, DashboardServerOptions } from './dashboard-server';
+export { startDashboardServer, DashboardServerOptions, MoviesApiForwarding } from './dashboard-server';
 export { startMonitor, Monitor, MonitorOptions } from './monitor';
 export type { TopicSize } from '@movie-stream/messaging';

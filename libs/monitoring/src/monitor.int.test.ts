@@ -5,7 +5,7 @@ import * as fc from 'fast-check';
 import { kafkaClient, MetaReporter, rawSink, waitForLeaders } from '@movie-stream/messaging';
 import { createLogger } from '@movie-stream/logging';
 import { create, MetaReport_Action, MetaReportSchema, toBinary } from '@movie-stream/schema';
-import { fuzzHttpServer, sendRaw } from '@movie-stream/observability';
+import { fuzzHttpServer, sendRaw, startHttpServer } from '@movie-stream/observability';
 import { startMonitor, Monitor } from './monitor';
 
 jest.setTimeout(120_000);
@@ -49,6 +49,64 @@ describe('monitor HTTP', () => {
       expect((await fetch(`${monitor.url}api/throughput?${q}`)).status).toBe(400);
     }
     expect((await fetch(`${monitor.url}api/throughput?minutes=5&by=topic`)).status).toBe(200);
+  });
+
+  it('answers /api/movies and what is under it from the sinks of MONITOR_API_UPSTREAMS in turn, event streams included; without them 404', async () => {
+    // Two stand-ins for the sinks: each says which it is and what it was asked; /events is a push stream.
+    const sinks = await Promise.all(
+      ['sink-1', 'sink-2'].map((name) =>
+        startHttpServer({
+          host: '127.0.0.1',
+          port: 0,
+          routes: {},
+          fallback: (_req, res, url) => {
+            if (url.pathname.endsWith('/events')) {
+              res.writeHead(200, { 'content-type': 'text/event-stream' });
+              return void res.write(`data: ${JSON.stringify({ name })}\n\n`);
+            }
+            res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name, path: url.pathname + url.search }));
+          },
+        }),
+      ),
+    );
+    try {
+      monitor = await startMonitor({
+        brokers,
+        metaPrefix: `${fresh('api')}.meta`,
+        port: 0,
+        pollMs: 60_000,
+        apiUpstreams: sinks.map((s) => `http://127.0.0.1:${s.port}`),
+      });
+      const answers: Array<{ name: string; path: string }> = [];
+      for (const path of ['/api/movies/1', '/api/movies?top=10&minRatings=50', '/api/movies/1', '/api/movies?top=10&minRatings=50']) {
+        const r = await fetch(`${monitor.url}${path.slice(1)}`);
+        expect([path, r.status, r.headers.get('content-type')]).toEqual([path, 200, 'application/json']);
+        answers.push((await r.json()) as { name: string; path: string });
+      }
+      expect(answers.map((a) => a.path)).toEqual([
+        '/api/movies/1',
+        '/api/movies?top=10&minRatings=50',
+        '/api/movies/1',
+        '/api/movies?top=10&minRatings=50',
+      ]);
+      expect(answers.map((a) => a.name).sort()).toEqual(['sink-1', 'sink-1', 'sink-2', 'sink-2']);
+
+      const events = new AbortController();
+      const stream = await fetch(`${monitor.url}api/movies/1/events`, { signal: events.signal });
+      expect([stream.status, stream.headers.get('content-type')]).toEqual([200, 'text/event-stream']);
+      const first = new TextDecoder().decode((await stream.body!.getReader().read()).value);
+      expect(first).toMatch(/^data: \{"name":"sink-[12]"\}\n\n$/);
+      events.abort();
+
+      // The monitor's own API is its own; a path that only starts like the movies API is not forwarded.
+      expect((await fetch(`${monitor.url}api/status`)).status).toBe(200);
+      expect((await fetch(`${monitor.url}api/moviesx`)).status).toBe(404);
+      await monitor.close();
+      monitor = await startMonitor({ brokers, metaPrefix: `${fresh('noapi')}.meta`, port: 0, pollMs: 60_000 });
+      expect((await fetch(`${monitor.url}api/movies/1`)).status).toBe(404);
+    } finally {
+      await Promise.all(sinks.map((s) => s.close()));
+    }
   });
 
   it('gives the dashboard a line to draw for a one-second run: the zero seconds around it', async () => {

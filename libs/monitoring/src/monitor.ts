@@ -1,6 +1,6 @@
 // The monitor: its core (meta topics → MetaSeries, cluster polls, timers) behind its HTTP layer (the
 // dashboard, the JSON API, server-sent events, /metrics and /healthz on one port).
-import { kafkaClient, KafkaClient, KafkaSecurity } from '@movie-stream/messaging';
+import { expectedConditionCounts, kafkaClient, KafkaClient, KafkaSecurity } from '@movie-stream/messaging';
 import { ServiceMetrics } from '@movie-stream/observability';
 import type { ClusterPoller } from './cluster-poller';
 import { startDashboardServer } from './dashboard-server';
@@ -35,6 +35,12 @@ export interface MonitorOptions {
   maxClients?: number;
   /** A client with more than this unsent is closed (DASHBOARD_CLIENT_BUFFER_BYTES). */
   clientBufferBytes?: number;
+  /** /api/movies… forwarded to these sinks (MONITOR_API_UPSTREAMS); unset or empty = not served. */
+  apiUpstreams?: readonly string[];
+  /** MONITOR_API_TIMEOUT_MS; default 10 s. */
+  apiTimeoutMs?: number;
+  /** MONITOR_API_MAX_REQUESTS; default 256. */
+  apiMaxRequests?: number;
 }
 
 export interface Monitor {
@@ -52,7 +58,7 @@ export interface Monitor {
 export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const logger = opts.logger ?? { info: () => undefined, warn: (m: string) => process.stderr.write(`monitor: ${m}\n`) };
   const kafka = opts.kafka ?? kafkaClient({ ...opts.security, brokers: opts.brokers }, 'movie-stream-monitor', logger);
-  const metrics = opts.metrics ?? new ServiceMetrics('monitor', `${process.pid}`);
+  const metrics = opts.metrics ?? new ServiceMetrics('monitor', `${process.pid}`, expectedConditionCounts);
   const core = new MonitorCore({
     kafka,
     brokers: opts.brokers,
@@ -75,6 +81,9 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     logger,
     maxClients: opts.maxClients,
     clientBufferBytes: opts.clientBufferBytes,
+    api: opts.apiUpstreams?.length
+      ? { upstreams: opts.apiUpstreams, timeoutMs: opts.apiTimeoutMs ?? 10_000, maxConcurrent: opts.apiMaxRequests ?? 256 }
+      : undefined,
   });
   if (wantedPort !== 0 && http.port !== wantedPort) logger.warn(`port ${wantedPort} is taken; using ${http.port}`);
   await core.start();

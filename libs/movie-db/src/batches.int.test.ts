@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { applyRatingsBatch, applySinkBatch, loadOffsets, SinkMean, SinkMovie } from './batches';
+import { applyRatingsBatch, applySinkBatch, loadOffsets, loadResumeOffsets, SinkMean, SinkMovie } from './batches';
 import { migrate } from './migrate';
 import { BatchOffsets, OffsetOverlapError } from './offsets';
 import { createTestDatabase, describeWithPostgres, memoryLogger, TestDatabase } from './test-postgres';
@@ -304,6 +304,41 @@ describeWithPostgres('exactly-once batches against PostgreSQL', () => {
         rows: [],
       });
       expect(await loadOffsets(p, 'proc', ['ratings'])).toEqual({ ratings: { 2: '9' } });
+    });
+
+    it('keeps the published offset with the batches: a processor resumes there, never backwards nor past the stored offset; the sink at its stored offset', async () => {
+      const p = pool();
+      const batch = (first: number, next: number, publishedOffset?: number) => ({
+        groupId: 'proc',
+        ...off('ratings', 1, first, next),
+        deltas: [{ movieId: 7, sum: 4, count: 1 }],
+        ...(publishedOffset === undefined ? {} : { publishedOffset: String(publishedOffset) }),
+      });
+      const published = async () =>
+        (await p.query('SELECT published_offset::int AS o FROM consumer_offsets WHERE group_id = $1', ['proc'])).rows[0].o;
+      // The first batch is stored, not yet published: a crash now resumes at 0 and finds it stored.
+      await applyRatingsBatch(p, batch(0, 10));
+      expect([await published(), await loadResumeOffsets(p, 'proc', ['ratings'])]).toEqual([0, { ratings: { 1: '0' } }]);
+      expect(await loadOffsets(p, 'proc', ['ratings'])).toEqual({ ratings: { 1: '10' } });
+      // Its publish acknowledged, the next batch records it.
+      await applyRatingsBatch(p, batch(10, 20, 10));
+      expect(await loadResumeOffsets(p, 'proc', ['ratings'])).toEqual({ ratings: { 1: '10' } });
+      // A replay read again after a crash records how far the publishes before it went; a lower (stale) value changes nothing.
+      expect((await applyRatingsBatch(p, batch(10, 20, 20))).status).toBe('replayed');
+      expect(await published()).toBe(20);
+      await applyRatingsBatch(p, batch(20, 30, 5));
+      expect(await published()).toBe(20);
+      // Never past the stored offset.
+      expect((await applyRatingsBatch(p, batch(20, 30, 99))).status).toBe('replayed');
+      expect(await published()).toBe(30);
+      // A partition the group wrote before migration 002 (NULL) resumes at its stored offset, as it did then.
+      await p.query('UPDATE consumer_offsets SET published_offset = NULL');
+      expect(await loadResumeOffsets(p, 'proc', ['ratings'])).toEqual({ ratings: { 1: '30' } });
+      await applyRatingsBatch(p, batch(30, 40));
+      expect(await published()).toBe(30);
+      // The sink does not publish: it resumes at its stored offsets.
+      await applySinkBatch(p, { groupId: 'sink', movies: [], means: [{ movieId: 7, sum: 4, count: 1 }], offsets: [off('means', 1, 0, 5)] });
+      expect(await loadResumeOffsets(p, 'sink', ['means'])).toEqual({ means: { 1: '5' } });
     });
 
     it(`three processors sharing the table, ratings of every movie on every partition, with replays: exact sums, each count published once (seed ${SEED})`, async () => {

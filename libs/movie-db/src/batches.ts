@@ -3,6 +3,7 @@
 // loadOffsets and nothing is applied twice or lost. A commit whose outcome the caller never learned (the
 // connection dropped during COMMIT) is safe to retry: the offsets then say "replayed".
 import type { Pool } from 'pg';
+import { changePayloads, MOVIE_CHANGES_CHANNEL } from './changes';
 import { BatchOffsets, checkBatchOffsets, inTransaction, lockAndCheckOffsets, storeOffsets } from './offsets';
 
 const MAX_ID = 2 ** 31 - 1;
@@ -20,6 +21,25 @@ function checkSumCount(sum: unknown, count: unknown, what: string): void {
 
 /** Offsets as Kafka names them: topic → partition → next offset. */
 export type StoredOffsets = Record<string, Record<string, string>>;
+
+/**
+ * Where a consumer of the group resumes: the stored offset, or for a group that publishes what it stores
+ * (the processor: applyRatingsBatch's publishedOffset) the published offset when that is behind. The
+ * batches in between are then read again; the database finds them stored ("replayed", OffsetOverlapError)
+ * and the processor publishes their movies' current rows again, which a crash between its commit and its
+ * publish would otherwise have lost for good. Only partitions the group has written; absent = start where
+ * Kafka says.
+ */
+export async function loadResumeOffsets(pool: Pool, groupId: string, topics: readonly string[]): Promise<StoredOffsets> {
+  const { rows } = await pool.query<{ topic: string; partition: number; next_offset: string }>(
+    `SELECT topic, partition, COALESCE(published_offset, next_offset) AS next_offset FROM consumer_offsets
+     WHERE group_id = $1 AND topic = ANY($2::text[]) ORDER BY topic, partition`,
+    [groupId, topics],
+  );
+  const out: StoredOffsets = Object.fromEntries(topics.map((t) => [t, {}]));
+  for (const r of rows) out[r.topic]![String(r.partition)] = r.next_offset;
+  return out;
+}
 
 /** Where the group stands on these topics (only partitions it has written; absent = start where Kafka says). */
 export async function loadOffsets(pool: Pool, groupId: string, topics: readonly string[]): Promise<StoredOffsets> {
@@ -73,6 +93,7 @@ export interface BatchResult {
  *
  * Several sinks may write to one database: every row is written by one statement in movie-id order, and
  * offset rows are locked in (topic, partition) order, so two transactions never wait on each other crosswise.
+ * The ids of the rows it changed are notified on MOVIE_CHANGES_CHANNEL with the commit (pgMovieChanges).
  */
 export async function applySinkBatch(pool: Pool, batch: SinkBatch): Promise<BatchResult> {
   if (!batch.offsets.length) throw new Error('sink batch has no offsets: without them it could be applied twice');
@@ -108,7 +129,7 @@ export async function applySinkBatch(pool: Pool, batch: SinkBatch): Promise<Batc
       );
     }
     const res = ids.length
-      ? await client.query(
+      ? await client.query<{ movie_id: number }>(
           `INSERT INTO movie_data AS d (movie_id, title, genres, rating_sum, rating_count)
            SELECT id, t, CASE WHEN g IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(g::jsonb)) END, COALESCE(s, 0), COALESCE(c, 0)
            FROM unnest($1::int[], $2::text[], $3::text[], $4::float8[], $5::bigint[]) AS x(id, t, g, s, c)
@@ -120,11 +141,18 @@ export async function applySinkBatch(pool: Pool, batch: SinkBatch): Promise<Batc
              rating_count = GREATEST(EXCLUDED.rating_count, d.rating_count),
              updated_at = now()
            WHERE (EXCLUDED.title IS NOT NULL AND (EXCLUDED.title, EXCLUDED.genres) IS DISTINCT FROM (d.title, d.genres))
-              OR EXCLUDED.rating_count > d.rating_count`,
+              OR EXCLUDED.rating_count > d.rating_count
+           RETURNING movie_id`,
           [ids, cols.map((c) => c.title), cols.map((c) => c.genres), cols.map((c) => c.sum), cols.map((c) => c.count)],
         )
-      : { rowCount: 0 };
+      : { rowCount: 0, rows: [] };
     await storeOffsets(client, batch.groupId, batch.offsets);
+    // The changed movies, for every pgMovieChanges listener: sent in the transaction, so delivered on commit
+    // and never for a rolled-back batch. (A notifying commit takes PostgreSQL's notify-queue lock, one at a
+    // time per database: brief, once per batch.)
+    const changed = res.rows.map((r) => r.movie_id);
+    if (changed.length)
+      await client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [MOVIE_CHANGES_CHANNEL, changePayloads(changed)]);
     return { status: 'applied', rowsChanged: res.rowCount ?? 0 };
   });
 }
@@ -136,6 +164,12 @@ export interface RatingsBatch extends BatchOffsets {
   groupId: string;
   /** Sum and count of the batch's ratings per movie (several entries of one movie are added up). */
   deltas: SinkMean[];
+  /**
+   * How far the caller's publishes of this partition are acknowledged (the nextOffset of the last batch it
+   * published), stored as the partition's published offset with this batch (see loadResumeOffsets).
+   * Absent: nothing published yet by this caller; the stored one stays.
+   */
+  publishedOffset?: string;
 }
 
 export interface RatingsBatchResult extends BatchResult {
@@ -150,7 +184,8 @@ export interface RatingsBatchResult extends BatchResult {
  * nothing and changes nothing; one that starts before it and ends after (partial overlap) is an
  * OffsetOverlapError, since deltas per movie cannot be split by offset: the caller re-aggregates the
  * records from the stored offset on. A batch starting after the stored offset is taken (offsets have gaps).
- * Any number of processors may share the table: movie rows are written in id order.
+ * The same transaction stores `publishedOffset` (never backwards, never past the stored offset), also for
+ * a replay. Any number of processors may share the table: movie rows are written in id order.
  */
 export async function applyRatingsBatch(pool: Pool, batch: RatingsBatch): Promise<RatingsBatchResult> {
   checkBatchOffsets(batch, 'ratings batch');
@@ -163,9 +198,22 @@ export async function applyRatingsBatch(pool: Pool, batch: RatingsBatch): Promis
     deltas.set(d.movieId, cur ? { sum: cur.sum + d.sum, count: cur.count + d.count } : { sum: d.sum, count: d.count });
   });
   const ids = [...deltas.keys()].sort((a, b) => a - b);
+  const published = batch.publishedOffset ?? null;
+  if (published !== null && !/^\d{1,19}$/.test(published))
+    throw new Error(`ratings batch ${batch.topic}[${batch.partition}]: publishedOffset ${JSON.stringify(published)} is not an offset`);
+  const key = [batch.groupId, batch.topic, batch.partition];
   return inTransaction(pool, async (client) => {
     const [verdict] = await lockAndCheckOffsets(client, batch.groupId, [batch]);
-    if (verdict === 'replayed') return { status: 'replayed', rowsChanged: 0, rows: [] };
+    if (verdict === 'replayed') {
+      // Read again because its publish may be missing: record how far the publishes before it went.
+      if (published !== null)
+        await client.query(
+          `UPDATE consumer_offsets SET published_offset = LEAST(next_offset, $4::bigint)
+           WHERE group_id = $1 AND topic = $2 AND partition = $3 AND published_offset < LEAST(next_offset, $4::bigint)`,
+          [...key, published],
+        );
+      return { status: 'replayed', rowsChanged: 0, rows: [] };
+    }
     const res = ids.length
       ? await client.query<{ movie_id: number; rating_sum: number; rating_count: string }>(
           `INSERT INTO movie_ratings_state AS s (movie_id, rating_sum, rating_count)
@@ -178,7 +226,16 @@ export async function applyRatingsBatch(pool: Pool, batch: RatingsBatch): Promis
           [ids, ids.map((id) => deltas.get(id)!.sum), ids.map((id) => deltas.get(id)!.count)],
         )
       : { rows: [] };
-    await storeOffsets(client, batch.groupId, [batch]);
+    // The stored offset moves past this batch, whose rows are not published yet: the published offset
+    // stays where the publishes before it went (a new row, or one from before migration 002: up to here).
+    await client.query(
+      `UPDATE consumer_offsets SET
+         next_offset = $4::bigint,
+         published_offset = LEAST($4::bigint, GREATEST(COALESCE(published_offset, next_offset), COALESCE($5::bigint, 0))),
+         updated_at = now()
+       WHERE group_id = $1 AND topic = $2 AND partition = $3`,
+      [...key, batch.nextOffset, published],
+    );
     const rows = res.rows
       .map((r) => ({ movieId: r.movie_id, sum: r.rating_sum, count: Number(r.rating_count) }))
       .sort((a, b) => a.movieId - b.movieId);

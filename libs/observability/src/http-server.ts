@@ -9,6 +9,8 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Sent with the answer, e.g. `{ 'retry-after': '1' }` with a 503. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -50,8 +52,8 @@ export function requestUrl(req: IncomingMessage): URL | undefined {
   }
 }
 
-export function sendText(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(text.endsWith('\n') ? text : `${text}\n`);
+export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...headers, 'content-type': 'text/plain; charset=utf-8' }).end(text.endsWith('\n') ? text : `${text}\n`);
 }
 
 export function sendJson(res: ServerResponse, body: unknown, status = 200): void {
@@ -83,7 +85,8 @@ function answerError(res: ServerResponse, e: unknown, req: IncomingMessage, onEr
   if (status === 500) onError?.(e as Error, req);
   // Headers already out (a stream that failed half-way): all that is left is to cut the connection.
   if (res.headersSent) res.destroy();
-  else sendText(res, status, e instanceof HttpError ? e.message : 'internal error');
+  else if (e instanceof HttpError) sendText(res, status, e.message, e.headers);
+  else sendText(res, status, 'internal error');
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

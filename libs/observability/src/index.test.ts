@@ -28,6 +28,21 @@ describe('http endpoints', () => {
   });
 });
 
+describe('expected Kafka conditions', () => {
+  it('counts them on /metrics as the source says at each scrape', async () => {
+    const counts: Record<string, number> = { NOT_LEADER_FOR_PARTITION: 2 };
+    const metrics = new ServiceMetrics('svc', 'i1', () => counts);
+    const line = (n: number, c = 'NOT_LEADER_FOR_PARTITION') =>
+      `movie_stream_kafka_expected_conditions_total{condition="${c}",service="svc",instance="i1"} ${n}`;
+    expect(await metrics.registry.metrics()).toContain(line(2));
+    counts.NOT_LEADER_FOR_PARTITION = 5;
+    counts.REBALANCE_IN_PROGRESS = 1;
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(line(5));
+    expect(text).toContain(line(1, 'REBALANCE_IN_PROGRESS'));
+  });
+});
+
 describe('routes mounted after start', () => {
   it('answers 503 under /api/ until routes are mounted, then serves them next to /metrics and /healthz', async () => {
     const metrics = new ServiceMetrics('svc', 'i1');

@@ -13,6 +13,10 @@ export {
   HttpServer,
   HttpServerOptions,
 } from './http-server';
+export { EventStreams, EventStreamsOptions, MetricName, registerReplacing, sseEvent } from './event-streams';
+export { requestCap, RequestCap, RequestCapOptions } from './request-cap';
+export type { Registry } from 'prom-client';
+export { forwardTo, ForwardOptions } from './forward';
 export { fuzzHttpServer, rawRequests, sendRaw, RawResponse, FuzzResult } from './http-fuzz';
 
 export interface Health {
@@ -28,8 +32,13 @@ export class ServiceMetrics {
   readonly undecodable: Counter<'topic'>;
   readonly restoreSeconds: Histogram<'source'>;
   readonly restores: Counter<'source'>;
+  readonly kafkaExpectedConditions: Counter<'condition'>;
 
-  constructor(service: string, instanceId: string) {
+  /**
+   * `expectedConditions`: the process's count of expected Kafka conditions retried so far, by condition (the
+   * messaging lib's expectedConditionCounts), read at each scrape.
+   */
+  constructor(service: string, instanceId: string, expectedConditions?: () => Record<string, number>) {
     this.registry.setDefaultLabels({ service, instance: instanceId });
     collectDefaultMetrics({ register: this.registry });
     this.messages = new Counter({
@@ -63,6 +72,18 @@ export class ServiceMetrics {
       help: 'Partitions restored, by source: local, local+changelog, changelog, replay.',
       labelNames: ['source'],
       registers: [this.registry],
+    });
+    // A fresh topic's leader election, a coordinator loading, a rebalance: retried and logged at debug only.
+    this.kafkaExpectedConditions = new Counter({
+      name: 'movie_stream_kafka_expected_conditions_total',
+      help: 'Expected Kafka conditions retried (leader elections, coordinator loading, rebalances), by condition.',
+      labelNames: ['condition'],
+      registers: [this.registry],
+      collect() {
+        if (!expectedConditions) return;
+        this.reset();
+        for (const [condition, n] of Object.entries(expectedConditions())) this.inc({ condition }, n);
+      },
     });
   }
 }

@@ -6,3 +6,12 @@ export { readMovieData, topMovies, formatSummary, PipelineSummary, ProducerSumma
 export { closeAndExit, closeWithin, openSince, Resources } from './shutdown';
 export { instanceLayout, InstanceLayout, INSTANCES_DIR, CONSUMER_OUTPUT } from './layout';
 export { mergeRunOutputs, instanceStateDirs, MergedOutput } from './merge-outputs';
+export {
+  claimed,
+  restartSchedule,
+  restartUntilClaimed,
+  startRollingRestart,
+  RestartResult,
+  RestartStep,
+  RollingRestart,
+} from './rolling-restart';

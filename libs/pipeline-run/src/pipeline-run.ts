@@ -26,6 +26,8 @@ export interface RunSteps {
   waitForConsumerGroups?: boolean;
   /** Just before the producers are started. */
   beforeProducers?: () => void | Promise<void>;
+  /** Once both producers have published everything, before waiting for the consumers to catch up. */
+  afterProducers?: () => void | Promise<void>;
   /** Once both consumer groups have drained, before the consumers are stopped. */
   afterDrained?: () => void | Promise<void>;
 }
@@ -48,6 +50,11 @@ export interface PipelineOptions {
   env?: NodeJS.ProcessEnv;
   /** Environment for one service instance, over `env` (e.g. a profiler for one app, fixed HTTP ports). */
   appEnv?: (app: AppName, instance: number) => NodeJS.ProcessEnv;
+  /**
+   * A command to run instance i of `app` through (startService's commandPrefix; it must exec the service), e.g.
+   * the bench's move into a CPU cgroup of the instance's own. None: the service is started directly.
+   */
+  commandPrefix?: (app: AppName, instance: number) => string[];
   /** Instances of mean-rating-processor run() starts (default 1). */
   processors?: number;
   /** Instances of movie-data-sink run() starts (default 1). */
@@ -180,7 +187,8 @@ export class PipelineRun {
   /** Starts instance `instance` of `app` (0 unless the run is scaled); it replaces an earlier process of that instance. */
   start(app: AppName, args: string[] = [], instance = 0): ServiceProcess {
     const il = this.instanceLayout(app, instance);
-    const s = startService(app, this.serviceEnv(app, instance), args, this.logDir, il.logName);
+    const prefix = this.opts.commandPrefix?.(app, instance) ?? [];
+    const s = startService(app, this.serviceEnv(app, instance), args, this.logDir, il.logName, prefix);
     let byIndex = this.services.get(app);
     if (!byIndex) this.services.set(app, (byIndex = new Map()));
     byIndex.set(instance, s);
@@ -253,6 +261,17 @@ export class PipelineRun {
     }
     const excess = this.instances(app).filter(({ instance }) => instance >= n);
     return Promise.all(excess.map(({ instance }) => this.stop(app, 15_000, instance)));
+  }
+
+  /**
+   * A rolling restart's step: graceful stop of instance i (SIGTERM, its final snapshot and commit), then the
+   * same instance started again (same index, environment and directory). Resolves with the old process's exit
+   * code and the new process once it is started (not yet in its group: the caller waits for that).
+   */
+  async restart(app: ConsumerApp, instance: number, timeoutMs = 15_000): Promise<{ exitCode: number | null; process: ServiceProcess }> {
+    this.instance(app, instance);
+    const exitCode = await this.stop(app, timeoutMs, instance);
+    return { exitCode, process: this.startInstance(app, instance) };
   }
 
   /** Waits for a producer to finish and returns its summary line. */
@@ -458,6 +477,7 @@ export class PipelineRun {
       this.startProducers();
       const [movies, ratings] = await Promise.all([this.producerResult('movie-producer'), this.producerResult('rating-producer')]);
       this.log(`published ${ratings.published} ratings and ${movies.published} movies; waiting for the consumers to catch up`);
+      await steps.afterProducers?.();
       await this.waitUntilDrained();
       await steps.afterDrained?.();
       await this.stopConsumers();

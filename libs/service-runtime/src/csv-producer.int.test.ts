@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@movie-stream/config';
 import { createLogger } from '@movie-stream/logging';
-import { decodeRatingRecord, encodeRating } from '@movie-stream/mean-rating';
 import {
   createKafka,
   ensureTopics,
@@ -17,7 +16,7 @@ import {
   topicNames,
 } from '@movie-stream/messaging';
 import { readRatings, RatingRow } from '@movie-stream/movielens-csv';
-import { fromBinary, MetaReportSchema } from '@movie-stream/schema';
+import { decodeRatingRecord, encodeRating, fromBinary, MetaReportSchema } from '@movie-stream/schema';
 import { ServiceMetrics } from '@movie-stream/observability';
 import { COMMON_OPTIONS } from './run-service';
 import { CSV_PRODUCER_OPTIONS, CsvProducerSpec, publishCsv } from './csv-producer';
@@ -219,6 +218,18 @@ describe('rating producer re-run after a partial publish', () => {
     const c2 = context({ TOPIC_SUFFIX: 'stopped' });
     const second = await publishCsv(ratingSpec(c2, file));
     expect([second.alreadyPublished, second.published, second.complete]).toEqual([4_000, VALID - 4_000, true]);
+    expectExactlyOnce(await topicContents(c.ctx.topics.ratings), rows, sourceIdOf(defaultSourceName(file)));
+  });
+
+  it('PUBLISH_MAX_RATE paces the publishing: every rating once, never ahead of the rate', async () => {
+    const c = context({ TOPIC_SUFFIX: 'paced', PUBLISH_MAX_RATE: '10000' });
+    const started = performance.now();
+    const summary = await publishCsv(ratingSpec(c, file));
+    const seconds = (performance.now() - started) / 1000;
+    expect([summary.published, summary.complete]).toEqual([VALID, true]);
+    // 20,000 rows at 10,000/s: the last slice (50 ms of the rate) goes out 1.95 s after the start at the earliest.
+    expect(seconds).toBeGreaterThanOrEqual(1.95);
+    expect(summary.rowsPerSecond).toBeLessThanOrEqual(10_000 * 1.03);
     expectExactlyOnce(await topicContents(c.ctx.topics.ratings), rows, sourceIdOf(defaultSourceName(file)));
   });
 

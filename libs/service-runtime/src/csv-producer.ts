@@ -13,12 +13,23 @@ import {
   Publisher,
   readPartitionTails,
 } from '@movie-stream/messaging';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAndEnsureTopics } from './kafka-setup';
+import { Pacer } from './pacer';
 import { defaultSourceName, planResume, ResumePlan, sameRecord, SourcePosition, sourceIdOf } from './resume';
 import type { ServiceContext } from './run-service';
 
 /** The options a CSV producer reads (besides the common ones and its input file). */
-export const CSV_PRODUCER_OPTIONS = ['outDir', 'batchSize', 'maxInFlight', 'acks', 'compression', 'idempotent', 'kafkaClient'] as const;
+export const CSV_PRODUCER_OPTIONS = [
+  'outDir',
+  'batchSize',
+  'maxRate',
+  'maxInFlight',
+  'acks',
+  'compression',
+  'idempotent',
+  'kafkaClient',
+] as const;
 
 export interface CsvProducerSpec<Row> {
   ctx: ServiceContext<(typeof CSV_PRODUCER_OPTIONS)[number]>;
@@ -98,6 +109,8 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
     if (++loggedRejects <= 100) logger.warn(`rejected row`, { file: r.file, line: r.line, reason: r.reason });
   };
   const started = performance.now();
+  const maxRate = config.maxRate as number;
+  const pacer = maxRate > 0 ? new Pacer(maxRate, started) : undefined;
   ctx.health.state = 'running';
   const { batches, stats } = spec.read(spec.file, { batchSize: config.batchSize as number, onReject, signal });
   const sourceId = source?.id ?? 0;
@@ -134,8 +147,18 @@ export async function publishCsv<Row>(spec: CsvProducerSpec<Row>): Promise<CsvPr
         if (row <= lastSkippable && row <= skipThrough[partitionOf!(m.key as string | Buffer)]) alreadyPublished++;
         else messages.push(m);
       }
-      if (messages.length > 0) await publisher.enqueue(spec.topic, messages);
-      published += messages.length;
+      if (!pacer) {
+        if (messages.length > 0) await publisher.enqueue(spec.topic, messages);
+        published += messages.length;
+      }
+      for (let i = 0; pacer && i < messages.length && !signal.aborted; i += pacer.slice) {
+        const wait = pacer.waitMs(published, performance.now());
+        if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => undefined);
+        if (signal.aborted) break;
+        const slice = messages.slice(i, i + pacer.slice);
+        await publisher.enqueue(spec.topic, slice);
+        published += slice.length;
+      }
       const now = performance.now();
       const rate = Math.round(published / ((now - started) / 1000));
       if (bar) bar.update(Math.min(row, expected), { rate });

@@ -8,8 +8,9 @@ import {
   keyPartitioner,
   PartitionOwner,
   PartitionWriter,
-  readPartitions,
+  PartitionWriterOptions,
   StateMismatchError,
+  streamPartitions,
 } from '@movie-stream/messaging';
 import type { StorableFrame } from '@movie-stream/storable-frame';
 
@@ -43,9 +44,28 @@ export interface PartitionedStateOptions<K, Row> {
   changelog?: Changelog<K, Row>;
   /** The changelog writers' compression (KAFKA_COMPRESSION). */
   compression?: Compression;
+  /** Where the writers report what they published (the meta topics). */
+  meta?: PartitionWriterOptions['meta'];
   /** Called when a claim begins to restore these partitions (before the fence), so a restore can be shown in progress. */
   onRestoreStart?(partitions: number[]): void;
   onRestore?(info: RestoreInfo): void;
+  /** Most changelog bytes of one partition per fetch of a restore (default: the reader's). */
+  restoreFetchBytes?: number;
+}
+
+/** How many restores `PartitionedState.restores` keeps (the latest): an instance claims again and again for days. */
+export const RESTORES_KEPT = 100;
+
+/** What a restore has folded of one partition's changelog so far. */
+interface Fold<K, Row> {
+  /** The saved state's next input offset; -1 without one. */
+  have: bigint;
+  /** Per key the newest row read, with the input offset it covers: memory follows the keys, not the changelog. */
+  latest: Map<K, { row: Row; at: bigint }>;
+  /** The highest input offset a record read covers. */
+  top: bigint;
+  read: number;
+  undecodable: number;
 }
 
 /** Transactional id of partition p's writer: the same for every instance of the group, so a new owner fences the old one. */
@@ -60,6 +80,7 @@ export const writerId = (groupId: string, partition: number) => `${groupId}.p${S
  */
 export class PartitionedState<K, Row> implements PartitionOwner {
   private readonly writers = new Map<number, PartitionWriter>();
+  /** The latest restores (at most RESTORES_KEPT), oldest first. */
   readonly restores: RestoreInfo[] = [];
 
   constructor(private readonly opts: PartitionedStateOptions<K, Row>) {}
@@ -111,6 +132,7 @@ export class PartitionedState<K, Row> implements PartitionOwner {
           logger: this.opts.logger,
           signal: this.opts.signal,
           compression: this.opts.compression,
+          meta: this.opts.meta,
         });
         this.writers.set(p, w);
         await w.open();
@@ -125,7 +147,12 @@ export class PartitionedState<K, Row> implements PartitionOwner {
     const input = topics[0];
     const t0 = performance.now();
     const inputEnds = new Map((await admin.fetchTopicOffsets(input)).map((o) => [o.partition, BigInt(o.high)]));
-    const contents = await readPartitions(
+    const folds = new Map<number, Fold<K, Row>>();
+    for (const p of partitions) {
+      const have = BigInt(frame.nextOffset(input, p) ?? '-1');
+      folds.set(p, { have, latest: new Map(), top: have, read: 0, undecodable: 0 });
+    }
+    const ranges = await streamPartitions(
       {
         kafka: this.opts.kafka,
         admin,
@@ -133,31 +160,20 @@ export class PartitionedState<K, Row> implements PartitionOwner {
         topic: changelog.topic,
         logger: this.opts.logger,
         signal: this.opts.signal,
-        groupIdPrefix: `${this.opts.groupId}.restore`,
-        // A read that hangs (a leader or coordinator moving under it) fails the claim, which is retried.
+        // A read that hangs (a leader moving under it) fails the claim, which is retried.
         timeoutMs: 120_000,
+        fetchMaxBytesPerPartition: this.opts.restoreFetchBytes,
       },
-      ({ partition, low, high }) => (partitions.includes(partition) ? (frame.nextOffset(changelog.topic, partition) ?? low) : high),
+      ({ partition, low, high }) => (folds.has(partition) ? (frame.nextOffset(changelog.topic, partition) ?? low) : high),
+      // Folded as fetched: a restore never holds the changelog's records, only the newest row of each key.
+      (partition, records) => {
+        const f = folds.get(partition);
+        if (f) fold(changelog, f, records);
+      },
     );
-    for (const part of contents.filter((c) => partitions.includes(c.partition))) {
-      const p = part.partition;
-      const had = frame.nextOffset(input, p);
-      const have = BigInt(had ?? '-1');
-      const latest = new Map<K, { row: Row; at: bigint }>();
-      let undecodable = 0;
-      let top = have;
-      for (const rec of part.records) {
-        const d = rec.value ? changelog.decode(rec.value) : undefined;
-        if (!d || d.sourceOffset === '' || d.sourceOffset === '0') {
-          undecodable++;
-          continue;
-        }
-        const at = BigInt(d.sourceOffset);
-        if (at <= have) continue; // the saved state holds it already
-        const cur = latest.get(d.key);
-        if (!cur || at > cur.at) latest.set(d.key, { row: d.row, at });
-        if (at > top) top = at;
-      }
+    for (const range of ranges.filter((r) => folds.has(r.partition))) {
+      const p = range.partition;
+      const { have, latest, top, read, undecodable } = folds.get(p)!;
       const end = inputEnds.get(p) ?? 0n;
       if (top > end) {
         throw new StateMismatchError([
@@ -169,21 +185,16 @@ export class PartitionedState<K, Row> implements PartitionOwner {
       await frame.update((rows, recordOffset) => {
         for (const [k, { row }] of latest) rows.set(k, row);
         if (top > have) recordOffset(input, p, top.toString());
-        recordOffset(changelog.topic, p, part.high);
+        recordOffset(changelog.topic, p, range.high);
       });
-      const source = had === undefined ? (latest.size ? 'changelog' : 'replay') : latest.size ? 'local+changelog' : 'local';
-      this.note({
-        partition: p,
-        source,
-        recordsRead: part.records.length,
-        rowsRestored: latest.size,
-        ms: Math.round(fenceMs + performance.now() - t0),
-      });
+      const source = have < 0n ? (latest.size ? 'changelog' : 'replay') : latest.size ? 'local+changelog' : 'local';
+      this.note({ partition: p, source, recordsRead: read, rowsRestored: latest.size, ms: Math.round(fenceMs + performance.now() - t0) });
     }
   }
 
   private note(info: RestoreInfo): void {
     this.restores.push(info);
+    if (this.restores.length > RESTORES_KEPT) this.restores.splice(0, this.restores.length - RESTORES_KEPT);
     this.opts.onRestore?.(info);
     this.opts.logger.info(
       `restored partition ${info.partition} from ${info.source}: ${info.recordsRead} changelog records read, ${info.rowsRestored} rows restored, ${info.ms} ms`,
@@ -201,5 +212,22 @@ export class PartitionedState<K, Row> implements PartitionOwner {
   async close(): Promise<void> {
     await Promise.all([...this.writers.values()].map((w) => w.close()));
     this.writers.clear();
+  }
+}
+
+/** Folds a fetched batch of changelog records into `f`: per key, the row covering the highest input offset wins. */
+function fold<K, Row>(changelog: Changelog<K, Row>, f: Fold<K, Row>, records: { value: Buffer | null }[]): void {
+  f.read += records.length;
+  for (const rec of records) {
+    const d = rec.value ? changelog.decode(rec.value) : undefined;
+    if (!d || d.sourceOffset === '' || d.sourceOffset === '0') {
+      f.undecodable++;
+      continue;
+    }
+    const at = BigInt(d.sourceOffset);
+    if (at <= f.have) continue; // the saved state holds it already
+    const cur = f.latest.get(d.key);
+    if (!cur || at > cur.at) f.latest.set(d.key, { row: d.row, at });
+    if (at > f.top) f.top = at;
   }
 }

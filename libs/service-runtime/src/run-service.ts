@@ -1,6 +1,15 @@
+import { hostname } from 'node:os';
 import { Config, ConfigError, configWarnings, KAFKA_OPTIONS, loadConfig, OptionName, redact } from '@movie-stream/config';
 import { createLogger, Logger } from '@movie-stream/logging';
-import { KafkaClient, kafkaClient, pendingRetries, topicNames, TopicNames } from '@movie-stream/messaging';
+import {
+  describeExpectedConditions,
+  expectedConditionCounts,
+  KafkaClient,
+  kafkaClient,
+  pendingRetries,
+  topicNames,
+  TopicNames,
+} from '@movie-stream/messaging';
 import { MetaReporter, MetaSink } from '@movie-stream/messaging';
 import { MountedRoutes, ServiceMetrics, startHttpEndpoints } from '@movie-stream/observability';
 
@@ -50,6 +59,11 @@ export interface ServiceContext<N extends OptionName> {
    * "starting"). Without the server (HTTP_PORT below 0) it does nothing.
    */
   mountRoutes(routes: MountedRoutes): void;
+  /**
+   * The base URL of the service's HTTP server as others would reach it: http://<HTTP_HOST>:<port>, with the
+   * host name for a wildcard host (0.0.0.0, ::); undefined without the server.
+   */
+  httpUrl: string | undefined;
 }
 
 /**
@@ -115,7 +129,7 @@ export function runService<N extends OptionName>(
   for (const warning of configWarnings(config)) logger.warn(warning);
   logger.info(`starting ${service}`, { config: redact(config as object) });
   const started = Date.now();
-  const metrics = new ServiceMetrics(service, config.instanceId as string);
+  const metrics = new ServiceMetrics(service, config.instanceId as string, expectedConditionCounts);
   const step = (description: string) => {
     health.step = description;
     logger.debug(description);
@@ -153,6 +167,8 @@ export function runService<N extends OptionName>(
   http
     .then((ep) => {
       const mountRoutes = (routes: MountedRoutes) => ep?.mount(routes);
+      const host = config.httpHost as string;
+      const reachable = ['0.0.0.0', '::', ''].includes(host) ? hostname() : host.includes(':') ? `[${host}]` : host;
       return main({
         service,
         config,
@@ -165,10 +181,15 @@ export function runService<N extends OptionName>(
         step,
         createMetaReporter,
         mountRoutes,
+        httpUrl: ep ? `http://${reachable}:${ep.port}` : undefined,
       });
     })
     .then(() => {
-      logger.info(`${service} stopped after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      // The expected Kafka conditions it retried (logged at debug only), so that they are seen somewhere.
+      const retried = describeExpectedConditions();
+      logger.info(
+        `${service} stopped after ${((Date.now() - started) / 1000).toFixed(1)} s${retried ? `; Kafka conditions retried: ${retried}` : ''}`,
+      );
       // Let winston drain, then exit even if a library left a handle open.
       setTimeout(() => process.exit(0), 100).unref();
     })

@@ -9,7 +9,16 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@movie-stream/logging';
-import { createKafka, ensureTopics, pipelineTopics, readTopicRange, TopicNames, topicNames, sleep } from '@movie-stream/messaging';
+import {
+  createKafka,
+  ensureTopics,
+  pipelineTopics,
+  readTopicRange,
+  retryForever,
+  TopicNames,
+  topicNames,
+  sleep,
+} from '@movie-stream/messaging';
 import { fromBinary, MetaReport_Action, MetaReportSchema } from '@movie-stream/schema';
 import { StorableFrame } from '@movie-stream/storable-frame';
 import { COUNT_COLUMNS, countFromRecord, KeyCount } from './fixtures/counts';
@@ -80,7 +89,13 @@ class Setup {
     const admin = this.kafka().admin();
     try {
       await admin.connect();
-      const [t] = await admin.fetchOffsets({ groupId: this.group, topics: [this.names.ratings] });
+      // Right after a broker (re)started its group coordinator may still be loading (NOT_COORDINATOR, CI saw it).
+      const [t] = await retryForever(
+        `reading ${this.group}'s offsets`,
+        () => admin.fetchOffsets({ groupId: this.group, topics: [this.names.ratings] }),
+        createLogger({ service: 'test', level: 'error', format: 'json' }),
+        AbortSignal.timeout(60_000),
+      );
       return Object.fromEntries(t.partitions.filter((p) => Number(p.offset) >= 0).map((p) => [String(p.partition), p.offset]));
     } finally {
       await admin.disconnect();

@@ -68,4 +68,20 @@ describe('FrameTable', () => {
     expect([...t.keys()]).toEqual([9]);
     expect(copied(t)).toEqual(walk(t));
   });
+
+  it('counts every change in version, and nothing else', () => {
+    const t = new FrameTable<number, Row>(columns);
+    const seen: number[] = [t.version];
+    const moved = (fn: () => unknown) => {
+      fn();
+      seen.push(t.version);
+      return seen.at(-1) !== seen.at(-2);
+    };
+    expect(moved(() => t.set(1, row(1)))).toBe(true);
+    expect(moved(() => t.set(1, row(1, 3, 2)))).toBe(true);
+    expect(moved(() => [t.get(1), t.has(1), [...t.values()], t.copyColumns()])).toBe(false);
+    expect(moved(() => t.delete(7))).toBe(false); // nothing to delete
+    expect(moved(() => t.delete(1))).toBe(true);
+    expect(moved(() => t.clear())).toBe(true);
+  });
 });

@@ -15,6 +15,7 @@ export class FrameTable<K, Row> {
   private numbers: (Float64Array | null)[];
   private strings: (string[] | null)[];
   private capacity = 0;
+  private changes = 0;
 
   constructor(private readonly columns: ColumnSpec<Row>[]) {
     this.numbers = columns.map((c) => (c.kind === 'number' ? new Float64Array(0) : null));
@@ -23,6 +24,14 @@ export class FrameTable<K, Row> {
 
   get size(): number {
     return this.rows.size;
+  }
+
+  /**
+   * Counts changes (set, delete, clear): equal counts mean the same rows. Readers that derive something
+   * costly from the table (the API's ranking) rebuild it only when this moved.
+   */
+  get version(): number {
+    return this.changes;
   }
 
   get(key: K): Row | undefined {
@@ -35,6 +44,7 @@ export class FrameTable<K, Row> {
 
   set(key: K, row: Row): this {
     Object.freeze(row);
+    this.changes++;
     let i = this.index.get(key);
     if (i === undefined) {
       i = this.rows.size;
@@ -51,6 +61,7 @@ export class FrameTable<K, Row> {
   delete(key: K): boolean {
     const i = this.index.get(key);
     if (i === undefined) return false;
+    this.changes++;
     const last = this.rows.size - 1;
     this.rows.delete(key);
     this.index.delete(key);
@@ -66,6 +77,7 @@ export class FrameTable<K, Row> {
   }
 
   clear(): void {
+    this.changes++;
     this.rows.clear();
     this.index.clear();
     this.keyAt = [];
@@ -125,5 +137,5 @@ export class FrameTable<K, Row> {
 /** What `StorableFrame.read` hands out. */
 export type ReadonlyFrameTable<K, Row> = Pick<
   FrameTable<K, Row>,
-  'size' | 'get' | 'has' | 'values' | 'keys' | 'entries' | typeof Symbol.iterator
+  'size' | 'version' | 'get' | 'has' | 'values' | 'keys' | 'entries' | typeof Symbol.iterator
 >;

@@ -230,6 +230,44 @@ describe('StorableFrame: holes found in use', () => {
     await restored.close();
   });
 
+  it("bounds the snapshot worker's heap, and doubles the bound after a write that needed more, so the table is still saved", async () => {
+    const dir = tmp();
+    const warnings: string[] = [];
+    const logger = { info() {}, warn: (msg: string) => void warnings.push(msg), error() {} };
+    // 60,000 rows of 200-character titles: ~13 MB of text, more than a 4 MB worker heap holds.
+    const frame = makeFrame(join(dir, 'state'), undefined, { logger, workerHeapMb: 4 });
+    const n = 60_000;
+    await frame.update((rows, recordOffset) => {
+      for (let id = 1; id <= n; id++) rows.set(id, { id, title: `${id}`.padEnd(200, 'x'), sum: id, count: 1 });
+      recordOffset('t', 0, String(n));
+    });
+    const outcomes: string[] = [];
+    for (let attempt = 0; attempt < 6 && !outcomes.includes('saved'); attempt++) {
+      outcomes.push(
+        await frame.snapshot({ force: true }).then(
+          () => 'saved',
+          (e: Error & { code?: string }) => e.code ?? e.message,
+        ),
+      );
+    }
+    // Without a bound the first write succeeds, using what heap it likes; with one, each failure is an
+    // out-of-memory end of the worker, the bound doubles, and a later write gets through.
+    expect(outcomes[0]).toBe('ERR_WORKER_OUT_OF_MEMORY');
+    expect(outcomes.at(-1)).toBe('saved');
+    expect(warnings).toEqual(
+      outcomes
+        .slice(0, -1)
+        .map((_, i) => `snapshot worker of test ran out of its ${4 * 2 ** i} MB heap; the next one gets ${8 * 2 ** i} MB`),
+    );
+    await frame.close();
+    const restored = makeFrame(join(dir, 'state'));
+    expect(await restored.load()).toBe(true);
+    const rows = await restored.read((r) => [...r.values()]);
+    expect(rows).toHaveLength(n);
+    expect(rows[n - 1]).toEqual({ id: n, title: `${n}`.padEnd(200, 'x'), sum: n, count: 1 });
+    await restored.close();
+  }, 60_000);
+
   it('gives concurrent snapshots distinct generations, each with its own result', async () => {
     const dir = tmp();
     const stateDir = join(dir, 'state');

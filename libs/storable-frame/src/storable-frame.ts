@@ -40,7 +40,19 @@ export interface StorableFrameOptions<K, Row> {
   logger?: FrameLogger;
   /** The snapshot worker's script (tests inject one that misbehaves); default: snapshot-worker. */
   worker?: { file: string; execArgv?: string[]; workerData?: unknown };
+  /**
+   * The snapshot worker's V8 heap bound in MB (old generation; default SNAPSHOT_WORKER_HEAP_MB). A worker
+   * gets a heap of its own that V8 otherwise lets grow towards the machine's memory before collecting (the
+   * sink's held ~100 MB at 60,000 rows). A write that needs more ends the worker: the bound doubles for the
+   * next one, so a large table costs one failed snapshot, never a loop of them.
+   */
+  workerHeapMb?: number;
 }
+
+/** Default of StorableFrameOptions.workerHeapMb. */
+export const SNAPSHOT_WORKER_HEAP_MB = 64;
+/** The worker's young generation: its garbage is short-lived (one write's rows and text). */
+const WORKER_YOUNG_MB = 8;
 
 export interface SnapshotInfo extends WriteResult {
   offsets: OffsetMap;
@@ -87,6 +99,8 @@ export class StorableFrame<K, Row> {
   private readonly writeMutex = new Mutex();
   private readonly logger: FrameLogger;
   private worker?: Worker;
+  /** The next worker's heap bound (StorableFrameOptions.workerHeapMb, doubled after each out-of-memory end). */
+  private workerHeapMb: number;
   private pending?: { resolve(r: WriteResult): void; reject(e: Error): void };
   private generation = 0;
   private changedSinceSnapshot = false;
@@ -97,6 +111,7 @@ export class StorableFrame<K, Row> {
 
   constructor(private readonly opts: StorableFrameOptions<K, Row>) {
     this.logger = opts.logger ?? silent;
+    this.workerHeapMb = opts.workerHeapMb ?? SNAPSHOT_WORKER_HEAP_MB;
     this.rows = new FrameTable(opts.columns);
   }
 
@@ -365,7 +380,12 @@ export class StorableFrame<K, Row> {
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const entry = this.opts.worker ?? workerEntry();
-    const worker = new Worker(entry.file, { execArgv: entry.execArgv, workerData: entry.workerData });
+    const heapMb = this.workerHeapMb;
+    const worker = new Worker(entry.file, {
+      execArgv: entry.execArgv,
+      workerData: entry.workerData,
+      resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
+    });
     worker.on('message', (msg: { ok: boolean; result?: WriteResult; error?: { message: string; code?: string; path?: string } }) => {
       const p = this.pending;
       this.pending = undefined;
@@ -377,6 +397,12 @@ export class StorableFrame<K, Row> {
     const fail = (e: Error) => {
       if (this.worker !== worker) return;
       this.worker = undefined;
+      if ((e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        this.workerHeapMb = heapMb * 2;
+        this.logger.warn(
+          `snapshot worker of ${this.opts.name} ran out of its ${heapMb} MB heap; the next one gets ${this.workerHeapMb} MB`,
+        );
+      }
       this.pending?.reject(e);
       this.pending = undefined;
     };

@@ -54,6 +54,21 @@ describe('bench arguments', () => {
     expect(USAGE).toContain('--sink postgres');
   });
 
+  it('--api-clients: one count or a list, and --api-mix with it; none by default', () => {
+    expect(parseBenchArgs(['--api-clients', '8'])).toMatchObject({ opts: { apiClients: [8] } });
+    expect(parseBenchArgs(['--api-clients', '0, 16', '--api-mix', 'movie=1,top=1'])).toMatchObject({
+      opts: { apiClients: [0, 16], apiMix: { movie: 1, top: 1, genre: 0 } },
+    });
+    const none = parseBenchArgs(['--api-clients', '0']);
+    expect(none.help === false && 'apiClients' in none.opts).toBe(false);
+    expect(() => parseBenchArgs(['--api-clients=-1'])).toThrow('--api-clients must be an integer ≥ 0, got -1');
+    expect(() => parseBenchArgs(['--api-clients', '2000'])).toThrow('--api-clients must be at most 1024, got 2000');
+    expect(() => parseBenchArgs(['--api-clients', '8,8'])).toThrow('--api-clients 8,8: a count given twice');
+    expect(() => parseBenchArgs(['--api-mix', 'top=1'])).toThrow('--api-mix without --api-clients');
+    expect(() => parseBenchArgs(['--api-clients', '4', '--api-mix', 'foo=1'])).toThrow('"foo=1" is not ENDPOINT=WEIGHT');
+    for (const flag of ['--api-clients', '--api-mix']) expect([flag, USAGE.includes(flag)]).toEqual([flag, true]);
+  });
+
   it('names the bad value', () => {
     expect(() => parseBenchArgs(['--ratings', '1e3x'])).toThrow('--ratings must be an integer ≥ 1, got 1e3x');
     expect(() => parseBenchArgs(['--runs', '0'])).toThrow('--runs must be an integer ≥ 1, got 0');
@@ -69,5 +84,28 @@ describe('bench arguments', () => {
     expect(() => parseBenchArgs(['--state', 'redis'])).toThrow('--state must be file or postgres, got redis');
     expect(() => parseVariant('nocolon')).toThrow('--variant nocolon: expected NAME:KEY=VALUE[,KEY=VALUE…]');
     expect(() => parseVariant('v:A=1,B')).toThrow('--variant v:A=1,B: "B" is not KEY=VALUE');
+  });
+
+  it('--cpu-per-instance takes a share of one CPU (absent: no limit)', () => {
+    const opts = (a: string[]) => {
+      const r = parseBenchArgs(a);
+      if (r.help) throw new Error('help');
+      return r.opts;
+    };
+    expect(opts(['--processors', '1,2,3', '--cpu-per-instance', '0.2'])).toMatchObject({ processorCounts: [1, 2, 3], cpuPerInstance: 0.2 });
+    expect(opts([]).cpuPerInstance).toBeUndefined();
+  });
+
+  it('--rolling-restart switches the restarts on (absent: none)', () => {
+    expect(parseBenchArgs(['--processors', '3', '--sinks', '2', '--rolling-restart'])).toMatchObject({
+      opts: { processors: 3, sinks: 2, rollingRestart: true },
+    });
+    const r = parseBenchArgs([]);
+    expect(r.help === false && 'rollingRestart' in r.opts).toBe(false);
+    expect(USAGE).toContain('--rolling-restart');
+    expect(parseBenchArgs(['--rolling-restart-measure-only'])).toMatchObject({ opts: { rollingRestart: 'measure-only' } });
+    expect(() => parseBenchArgs(['--rolling-restart', '--rolling-restart-measure-only'])).toThrow('pick one');
+    for (const bad of ['0', '-1', 'x', '0.001', '100'])
+      expect(() => parseBenchArgs(['--cpu-per-instance', bad])).toThrow(/--cpu-per-instance/);
   });
 });

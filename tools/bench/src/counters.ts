@@ -10,10 +10,27 @@ export function counterValue(text: string, action: string, topic: string): numbe
   return 0;
 }
 
+/**
+ * A counter polled across restarts of its process (a rolling restart: the same port, counting from 0 again):
+ * what a predecessor counted up to its last sample stays in the total (what it counted after that is not seen).
+ */
+export class RestartingCounter {
+  private last = 0;
+  private base = 0;
+
+  /** The next sample of the process's counter → the total so far. */
+  add(raw: number): number {
+    if (raw < this.last) this.base += this.last;
+    this.last = raw;
+    return this.base + raw;
+  }
+}
+
 export class CounterPoller {
   private samples: { t: number; n: number }[] = [];
   private readonly timer: NodeJS.Timeout;
   private busy = false;
+  private readonly total = new RestartingCounter();
 
   constructor(
     private readonly port: number,
@@ -30,7 +47,7 @@ export class CounterPoller {
     this.busy = true;
     try {
       const r = await fetch(`http://127.0.0.1:${this.port}/metrics`, { signal: AbortSignal.timeout(1000) });
-      this.samples.push({ t: performance.now(), n: counterValue(await r.text(), this.action, this.topic) });
+      this.samples.push({ t: performance.now(), n: this.total.add(counterValue(await r.text(), this.action, this.topic)) });
     } catch {
       // not listening yet, or gone
     } finally {

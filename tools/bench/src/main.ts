@@ -1,5 +1,5 @@
 // npm run bench -- [--ratings N] [--movies M] [--partitions P] [--processors N] [--sinks M] [--runs R] [--keep-data] [--seed S]
-//   [--variant NAME:KEY=V[,KEY=V…]]… [--profile DIR] [--skip-kafka-perf] [--help]
+//   [--variant NAME:KEY=V[,KEY=V…]]… [--api-clients N[,N…]] [--cpu-per-instance C] [--api-mix movie=W,top=W,genre=W] [--profile DIR] [--skip-kafka-perf] [--help]
 // Prints progress on stderr, then a table and, as the last line, one JSON object on stdout.
 // Exit 1 when the pipeline's movie-data.csv differs from the independent computation.
 import { OPTIONS } from '@movie-stream/config';

@@ -14,6 +14,14 @@ it('median, spread and per-key medians', () => {
   ).toEqual({ a: 2, ok: false });
 });
 
+it('medians of nested figures (api_load) key by key', () => {
+  const run = (rps: number, s200: number) => ({ a: 1, api_load: { clients: 8, endpoints: { movie: { rps, statuses: { '200': s200 } } } } });
+  expect(medians([run(10, 1), run(30, 5), run(20, 3)])).toEqual({
+    a: 1,
+    api_load: { clients: 8, endpoints: { movie: { rps: 20, statuses: { '200': 3 } } } },
+  });
+});
+
 it('table shows median and range for several runs', () => {
   const t = table([{ key: 'a', label: 'A' }], [{ name: 'base', runs: [{ a: 1 }, { a: 3 }, { a: 2 }] }]);
   expect(t).toContain('2.000 [1.000–3.000]');
@@ -38,4 +46,15 @@ it('reads a Prometheus counter by labels', () => {
     'movie_stream_messages_total{action="consumed",topic="t",service="s"} 42\nmovie_stream_messages_total{action="published",topic="t"} 7\n';
   expect(counterValue(text, 'consumed', 't')).toBe(42);
   expect(counterValue(text, 'published', 'u')).toBe(0);
+});
+
+it('table leaves out figures no run has', () => {
+  const t = table(
+    [
+      { key: 'a', label: 'A' },
+      { key: 'capped', label: 'C' },
+    ],
+    [{ name: 'base', runs: [{ a: 1 }] }],
+  );
+  expect(t.split('\n').map((l) => l.split(/\s+/)[0])).toEqual(['figure', '------', 'A']);
 });

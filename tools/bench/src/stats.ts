@@ -16,13 +16,19 @@ export function spread(xs: number[]): Spread {
   return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
 }
 
-/** Per numeric key: the median over the runs (booleans: all true). */
-export function medians<T extends Record<string, unknown>>(runs: T[]): Record<string, number | boolean> {
-  const out: Record<string, number | boolean> = {};
+export interface Medians {
+  [key: string]: number | boolean | Medians;
+}
+
+/** Per numeric key: the median over the runs (booleans: all true; objects, e.g. api_load: key by key). */
+export function medians<T extends Record<string, unknown>>(runs: T[]): Medians {
+  const out: Medians = {};
   for (const k of Object.keys(runs[0] ?? {}).filter((key) => key !== 'run')) {
     const vals = runs.map((r) => r[k]);
     if (vals.every((v) => typeof v === 'number')) out[k] = round(median(vals as number[]));
     else if (vals.every((v) => typeof v === 'boolean')) out[k] = (vals as boolean[]).every(Boolean);
+    else if (vals.every((v) => typeof v === 'object' && v !== null && !Array.isArray(v)))
+      out[k] = medians(vals as Record<string, unknown>[]);
   }
   return out;
 }
@@ -48,7 +54,9 @@ export function table(figures: { key: string; label: string }[], columns: { name
     const s = spread(vals as number[]);
     return runs.length === 1 ? fmt(s.median) : `${fmt(s.median)} [${fmt(s.min)}–${fmt(s.max)}]`;
   };
-  const rows = [['figure', ...columns.map((c) => c.name)], ...figures.map((f) => [f.label, ...columns.map((c) => cell(c.runs, f.key))])];
+  // Figures no run has (e.g. the CPU cap's without --cpu-per-instance) are left out.
+  const body = figures.map((f) => [f.label, ...columns.map((c) => cell(c.runs, f.key))]).filter((r) => r.slice(1).some(Boolean));
+  const rows = [['figure', ...columns.map((c) => c.name)], ...body];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');

@@ -9,52 +9,47 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consumerLag, withAdmin } from '@movie-stream/messaging';
-import { connectDatabase, dropDatabase, ensureDatabase, loadOffsets, type Pool } from '@movie-stream/movie-db';
+import { connectDatabase, ensureDatabase, loadOffsets, type Pool } from '@movie-stream/movie-db';
 import { buildApps, PipelineRun } from '@movie-stream/pipeline';
-import { freePort, splitRatings, until } from '@movie-stream/test-support';
-import { dataset, logOf, mismatches, trackRuns } from './harness';
+import {
+  freePort,
+  ownDatabase,
+  quietLogger,
+  splitRatings,
+  storedProgress,
+  teardownAfterAll,
+  TEST_DATABASE_SERVER,
+  until,
+} from '@movie-stream/test-support';
+import { dataset, logOf, mismatches } from './harness';
 import { OwnPostgres, ownPostgresMissing } from './own-postgres';
 import { TcpRelay } from './tcp-relay';
 
 jest.setTimeout(900_000);
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const SERVER = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
 const SINK = 'movie-data-sink';
 const PROCESSOR = 'mean-rating-processor';
-const track = trackRuns();
-const cleanups: (() => Promise<unknown>)[] = [];
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const teardown = teardownAfterAll();
 
 beforeAll(() => buildApps());
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-});
 
 /** A new database of this test's own: its URL on the server directly, and through `port` (a relay). */
-async function ownDatabase(port?: number): Promise<{ url: string; relayed: string; db: Pool }> {
-  const u = new URL(SERVER.toString());
-  u.pathname = `/movie_stream_fault_${randomBytes(5).toString('hex')}`;
-  const url = u.toString();
-  await ensureDatabase(url);
-  const db = await connectDatabase(url, quiet, undefined, { poolSize: 2 });
-  cleanups.push(async () => {
-    await db.end();
-    await dropDatabase(url);
-  });
+async function ownRelayedDatabase(port?: number): Promise<{ url: string; relayed: string; db: Pool }> {
+  const { url, db } = await ownDatabase(teardown);
   const r = new URL(url);
   if (port !== undefined) r.port = String(port);
   return { url, relayed: r.toString(), db };
 }
 
 async function ownRelay(): Promise<TcpRelay> {
-  const relay = new TcpRelay(await freePort(), { host: SERVER.hostname, port: Number(SERVER.port || 5432) });
-  cleanups.push(() => relay.cut());
+  const relay = new TcpRelay(await freePort(), { host: TEST_DATABASE_SERVER.hostname, port: Number(TEST_DATABASE_SERVER.port || 5432) });
+  teardown.add(() => relay.cut());
   return relay;
 }
 
 function newRun(name: string, ratingsFile: string, moviesFile: string, opts: Partial<ConstructorParameters<typeof PipelineRun>[0]>) {
-  return track(
+  return teardown.run(
     new PipelineRun({
       ratingsFile,
       moviesFile,
@@ -65,14 +60,6 @@ function newRun(name: string, ratingsFile: string, moviesFile: string, opts: Par
       ...opts,
     }),
   );
-}
-
-/** Sum of the stored next offsets of a group (grows with every committed batch). */
-async function storedProgress(db: Pool, group: string, topics: string[]): Promise<bigint> {
-  const o = await loadOffsets(db, group, topics);
-  return Object.values(o)
-    .flatMap((parts) => Object.values(parts))
-    .reduce((s, n) => s + BigInt(n), 0n);
 }
 
 /** Drain, stop cleanly, write movie-data.csv from movie_data, compare with the independent computation. */
@@ -87,7 +74,7 @@ describe('database modes under faults', () => {
   it('database down when the services start: they wait with a log line naming it, then run; exact', async () => {
     const { ratingsFile, moviesFile } = await dataset(20_000, 500);
     const relay = await ownRelay();
-    const { relayed } = await ownDatabase(relay.port);
+    const { relayed } = await ownRelayedDatabase(relay.port);
     const run = newRun('down-at-start', ratingsFile, moviesFile, { database: { url: relayed, sink: true, processor: true } });
     run.cleanOutput();
     await run.createTopics();
@@ -107,7 +94,7 @@ describe('database modes under faults', () => {
   it('database gone mid-run (every connection reset, new ones refused) and back: Kafka commits stay within what is stored; exact', async () => {
     const { ratingsFile, moviesFile } = await dataset(200_000, 2_000);
     const relay = await ownRelay();
-    const { relayed, db } = await ownDatabase(relay.port);
+    const { relayed, db } = await ownRelayedDatabase(relay.port);
     const run = newRun('cut', ratingsFile, moviesFile, { database: { url: relayed, sink: true, processor: true } });
     await relay.open();
     run.cleanOutput();
@@ -143,7 +130,7 @@ describe('database modes under faults', () => {
 
   it('sink SIGKILLed 5 times mid-run in database mode, each time with work pending: exact', async () => {
     const { ratingsFile, moviesFile } = await dataset(200_000, 2_000);
-    const { url, db } = await ownDatabase();
+    const { url, db } = await ownRelayedDatabase();
     const run = newRun('sink-kill', ratingsFile, moviesFile, { database: { url, sink: true }, snapshotIntervalMs: 100 });
     run.cleanOutput();
     await run.createTopics();
@@ -169,7 +156,7 @@ describe('database modes under faults', () => {
 
   it('two sinks and two processors in database mode on 1,000,000 ratings: exact', async () => {
     const { ratingsFile, moviesFile } = await dataset(1_000_000, 5_000);
-    const { url } = await ownDatabase();
+    const { url } = await ownRelayedDatabase();
     const run = newRun('scaled', ratingsFile, moviesFile, { database: { url, sink: true, processor: true }, processors: 2, sinks: 2 });
     await run.run();
     expect(await mismatches(run, ratingsFile, moviesFile)).toEqual([]);
@@ -201,7 +188,7 @@ describeOwnServer(noOwnServer ? `${ownServerBlock} [skipped: ${noOwnServer}]` : 
     const total = 300_000;
     const { ratingsFile, moviesFile } = await dataset(total, 3_000);
     const server = await OwnPostgres.create(await freePort());
-    cleanups.push(() => server.remove());
+    teardown.add(() => server.remove());
     await server.start();
     const dbName = `movie_stream_fault_${randomBytes(5).toString('hex')}`;
     await ensureDatabase(server.url(dbName));
@@ -217,7 +204,7 @@ describeOwnServer(noOwnServer ? `${ownServerBlock} [skipped: ${noOwnServer}]` : 
     // commits of the processor's (so the check below compares real offsets): well into the run, with most of
     // the work still to do.
     let seen = 0n;
-    const db = await connectDatabase(server.url(dbName), quiet, undefined, { poolSize: 1 });
+    const db = await connectDatabase(server.url(dbName), quietLogger, undefined, { poolSize: 1 });
     const kafkaCommitted = async (group: string, topics: string[]) =>
       (await withAdmin(run.kafka, (admin) => consumerLag(admin, group, topics))).reduce((sum, c) => sum + c.committed, 0);
     try {
@@ -248,7 +235,7 @@ describeOwnServer(noOwnServer ? `${ownServerBlock} [skipped: ${noOwnServer}]` : 
     // now is what it held at the stop.
     await server.start({ tcp: false });
     const stored = new Map<string, Awaited<ReturnType<typeof loadOffsets>>>();
-    const direct = await connectDatabase(server.socketUrl(dbName), quiet, undefined, { poolSize: 1 });
+    const direct = await connectDatabase(server.socketUrl(dbName), quietLogger, undefined, { poolSize: 1 });
     let recovered: bigint;
     try {
       for (const [group, topics] of groupTopics(run)) stored.set(group, await loadOffsets(direct, group, topics));
