@@ -39,6 +39,34 @@ describe('OffsetCommits', () => {
     expect(commits).toEqual([[{ topic: 't', partition: 0, offset: '320' }], [{ topic: 't', partition: 1, offset: '0' }]]);
   });
 
+  it('commits again after a join what KafkaJS dropped while its consumer restarted (it resolves such a commit unsent)', async () => {
+    let running = true;
+    const commits: unknown[] = [];
+    const consumer = {
+      commitOffsets: async (list: unknown[]) => {
+        if (running) commits.push(list);
+      },
+    };
+    const c = new OffsetCommits(consumer as never, ['t'], () => true, logger);
+    await c.commit({ t: { '0': '3', '1': '5' } });
+    running = false;
+    await c.commit({ t: { '0': '9', '1': '7' } });
+    running = true;
+    await c.retry();
+    // the restarted consumer joins again keeping partition 0; partition 1 went to another member
+    c.onJoin([1], []);
+    await c.retry();
+    expect(commits).toEqual([
+      [
+        { topic: 't', partition: 0, offset: '3' },
+        { topic: 't', partition: 1, offset: '5' },
+      ],
+      [{ topic: 't', partition: 0, offset: '9' }],
+    ]);
+    await c.retry();
+    expect(commits).toHaveLength(2);
+  });
+
   it('commits only what the member owns and only the consumed topics', async () => {
     const { commits, consumer } = fakeConsumer();
     const c = new OffsetCommits(consumer as never, ['t'], (p) => p === 1, logger);

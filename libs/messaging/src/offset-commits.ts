@@ -75,6 +75,10 @@ export class OffsetCommits {
           Object.fromEntries(Object.entries(parts).filter(([p]) => !gone.has(p))),
         ]),
       );
+    // The kept partitions' newest durable offsets are committed again after the join: KafkaJS resolves a commit
+    // made while its consumer restarts without sending it, and with no later snapshot (the input all read)
+    // nothing else would commit them (a broker-kill run's lag stayed at one member's whole share).
+    if (this.newest && Object.values(this.newest).some((parts) => Object.keys(parts).length > 0)) this.retryPending = true;
     for (const key of [...this.joinPositions.keys()]) if (gone.has(key.slice(key.lastIndexOf(':') + 1))) this.joinPositions.delete(key);
     for (const p of positions) this.joinPositions.set(`${p.topic}:${p.partition}`, p);
   }
