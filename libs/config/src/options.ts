@@ -237,6 +237,14 @@ export const OPTIONS = {
     default: '10000',
     description: 'Consumer session timeout: how long a crashed member holds its partitions.',
   },
+  heartbeatIntervalMs: {
+    env: 'HEARTBEAT_INTERVAL_MS',
+    flag: 'heartbeat-interval-ms',
+    type: 'int',
+    default: '2000',
+    description:
+      'How often a consumer heartbeats to its group, also while a batch waits: how soon it sees a rebalance (a member leaving or joining). At most a third of SESSION_TIMEOUT_MS.',
+  },
   retryTimeoutMs: {
     env: 'RETRY_TIMEOUT_MS',
     flag: 'retry-timeout-ms',

@@ -9,7 +9,7 @@ import { HeldBatches } from './held-batches';
 import { BatchPositions } from './batch-positions';
 import { PartitionClaims } from './partition-claims';
 import { BatchFailures } from './batch-failures';
-import { kafkaConsumer, whileHeartbeating, type CheckpointedConsumerOptions } from './consumer-options';
+import { heartbeatIntervalOf, kafkaConsumer, whileHeartbeating, type CheckpointedConsumerOptions } from './consumer-options';
 import { followTransactionMarkers } from './transaction-markers';
 
 export { Checkpoint, fingerprint, RecordFingerprint, StateMismatchError, TopicLayoutError } from './start-checks';
@@ -288,8 +288,11 @@ export class CheckpointedConsumer {
         try {
           // KafkaJS heartbeats only between batches: a handler waiting on a database or a broker would lose the
           // member its place in the group after the session timeout.
-          await whileHeartbeating(heartbeat, logger, () =>
-            this.onBatch(batch.topic, batch.partition, batch.messages, resolveOffset, batch.lastOffset()),
+          await whileHeartbeating(
+            heartbeat,
+            logger,
+            () => this.onBatch(batch.topic, batch.partition, batch.messages, resolveOffset, batch.lastOffset()),
+            heartbeatIntervalOf(this.opts),
           );
         } finally {
           if (--this.active === 0) this.idle?.();

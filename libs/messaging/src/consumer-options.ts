@@ -9,7 +9,7 @@ import type { PartitionOwner } from './partition-claims';
 import type { FailurePolicy } from './batch-failures';
 import { coPartitionedAssigner } from './co-partitioned-assigner';
 
-/** How often KafkaJS heartbeats, and the consumer while a batch waits. */
+/** How often KafkaJS heartbeats, and the consumer while a batch waits (default of `heartbeatIntervalMs`). */
 export const HEARTBEAT_INTERVAL_MS = 2_000;
 
 export interface PartitionBatch {
@@ -34,6 +34,8 @@ export interface CheckpointedConsumerOptions extends FailurePolicy {
   logger: Logger;
   meta?: MetaReporter;
   sessionTimeoutMs?: number;
+  /** How often the member heartbeats, also while a batch waits: how soon it sees a rebalance (default HEARTBEAT_INTERVAL_MS). */
+  heartbeatIntervalMs?: number;
   /** Record bytes per fetch, per partition and in all (KafkaJS defaults 1 MiB and 10 MiB). */
   fetchMaxBytesPerPartition?: number;
   fetchMaxBytes?: number;
@@ -69,10 +71,17 @@ export function kafkaConsumer(
   opts: CheckpointedConsumerOptions,
   runs: { running(): Iterable<number>; claimedAt(): ReadonlyMap<number, number> },
 ): Consumer {
+  const sessionTimeout = opts.sessionTimeoutMs ?? 10_000;
+  const heartbeatInterval = heartbeatIntervalOf(opts);
+  // Kafka evicts a member whose heartbeats stop for the session timeout: heartbeats must come well within it.
+  if (!(heartbeatInterval > 0 && heartbeatInterval * 3 <= sessionTimeout))
+    throw new Error(
+      `HEARTBEAT_INTERVAL_MS (${heartbeatInterval}) must be above 0 and at most a third of SESSION_TIMEOUT_MS (${sessionTimeout})`,
+    );
   return opts.kafka.consumer({
     groupId: opts.groupId,
-    sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
-    heartbeatInterval: HEARTBEAT_INTERVAL_MS,
+    sessionTimeout,
+    heartbeatInterval,
     allowAutoTopicCreation: false,
     maxBytesPerPartition: opts.fetchMaxBytesPerPartition ?? 4 * 1024 * 1024,
     maxBytes: opts.fetchMaxBytes ?? 32 * 1024 * 1024,
@@ -88,11 +97,20 @@ export function kafkaConsumer(
   });
 }
 
-/** Runs `work`, heartbeating every HEARTBEAT_INTERVAL_MS while it waits, and once after. */
-export async function whileHeartbeating(heartbeat: () => Promise<void>, logger: { debug(m: string): void }, work: () => Promise<void>) {
+export function heartbeatIntervalOf(opts: Pick<CheckpointedConsumerOptions, 'heartbeatIntervalMs'>): number {
+  return opts.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
+}
+
+/** Runs `work`, heartbeating every `intervalMs` while it waits, and once after. */
+export async function whileHeartbeating(
+  heartbeat: () => Promise<void>,
+  logger: { debug(m: string): void },
+  work: () => Promise<void>,
+  intervalMs = HEARTBEAT_INTERVAL_MS,
+) {
   const keepAlive = setInterval(() => {
     heartbeat().catch((e: Error) => logger.debug(`heartbeat during a batch failed: ${e.message}`));
-  }, HEARTBEAT_INTERVAL_MS);
+  }, intervalMs);
   try {
     await work();
     await heartbeat();

@@ -173,6 +173,7 @@ export async function runConsumerService<Result>(
       coPartitioned: [...spec.topics, ...(spec.coPartitionedWith ?? [])],
       checkpoint: parts.checkpoint,
       sessionTimeoutMs: config.sessionTimeoutMs as number,
+      heartbeatIntervalMs: config.heartbeatIntervalMs as number,
       retryTimeoutMs: config.retryTimeoutMs as number,
       fetchMaxBytesPerPartition: config.fetchMaxBytesPerPartition as number,
       fetchMaxBytes: config.fetchMaxBytes as number,

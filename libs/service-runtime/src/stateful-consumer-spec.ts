@@ -16,6 +16,7 @@ export const STATEFUL_CONSUMER_OPTIONS = [
   'snapshotWorkerHeapMb',
   'groupId',
   'sessionTimeoutMs',
+  'heartbeatIntervalMs',
   'retryTimeoutMs',
   'fetchMaxBytesPerPartition',
   'fetchMaxBytes',
