@@ -8,6 +8,7 @@ import type { Checkpoint, RecordFingerprint } from './start-checks';
 import type { PartitionOwner } from './partition-claims';
 import type { FailurePolicy } from './batch-failures';
 import { coPartitionedAssigner } from './co-partitioned-assigner';
+import { setGroupInstanceId } from './kafkajs-static-membership';
 
 /** How often KafkaJS heartbeats, and the consumer while a batch waits (default of `heartbeatIntervalMs`). */
 export const HEARTBEAT_INTERVAL_MS = 2_000;
@@ -61,6 +62,13 @@ export interface CheckpointedConsumerOptions extends FailurePolicy {
   signal?: AbortSignal;
   /** This member's API base URL, advertised in the join metadata (read at each join: known once the server listens). */
   endpoint?: () => string | undefined;
+  /**
+   * Static group membership (the Java consumer's group.instance.id, see kafkajs-static-membership.ts): unique in
+   * the group and the same across this instance's restarts. A stop then sends no LeaveGroup, and a restart
+   * within the session timeout gets the same partitions back without a rebalance. Absent: a dynamic member.
+   * Registered for the group when the consumer is made (one member of a group per process).
+   */
+  groupInstanceId?: string;
 }
 
 /**
@@ -78,6 +86,7 @@ export function kafkaConsumer(
     throw new Error(
       `HEARTBEAT_INTERVAL_MS (${heartbeatInterval}) must be above 0 and at most a third of SESSION_TIMEOUT_MS (${sessionTimeout})`,
     );
+  setGroupInstanceId(opts.groupId, opts.groupInstanceId);
   return opts.kafka.consumer({
     groupId: opts.groupId,
     sessionTimeout,

@@ -52,6 +52,7 @@ export {
   PartitionOwner,
   fingerprint,
 } from './checkpointed-consumer';
+export { setGroupInstanceId, groupInstanceIdOf } from './kafkajs-static-membership';
 export { BatchCoalescer, CoalesceOptions, CoalescedBatch, CoalescerClock, AddResult } from './batch-coalescer';
 export {
   coPartitionedAssigner,

@@ -90,6 +90,16 @@ export const CHANGES: Change[] = [
     replace: (original: never) => (EAGER_FETCH ? original : require('./kafkajs-batch')),
     boundBy: ['src/consumer/consumerGroup.js'],
   },
+  {
+    // Static membership for the groups given an instance id (setGroupInstanceId): their JoinGroup, SyncGroup
+    // and Heartbeat carry it and leave() sends no LeaveGroup (the class changed in place). After the Batch
+    // change: loading this file binds the Batch.
+    file: 'src/consumer/consumerGroup.js',
+    sha256: 'f3e461738585a8dc6574c647123a18afc732f81cdee4f9f7bb62e4aa1dffbfbb',
+    replace: (consumerGroup: never) =>
+      (require('./kafkajs-static-membership') as typeof import('./kafkajs-static-membership')).withStaticMembership(consumerGroup),
+    boundBy: [],
+  },
 ];
 
 /**
@@ -118,14 +128,26 @@ export const RELIED_ON: Record<string, string> = {
   'src/protocol/timestampTypes.js': '378af03d76b5bdc25bd8796ebfe37a4a24b7ce443164601d2232a445858be96d',
   'src/utils/long.js': 'c85b8ecea7cf07520328e3e9c3b205c4fab5b68a657e3a92c400b582a5c1aa2c',
   'src/errors.js': 'bb3e50177a7b73f4cd35b3318d50a2fc50d9e631488c6ae89669b31aee25c926',
-  // The Batch: consumerGroup.js makes it from each fetched partition; its rules for aborted transactions are
-  // filterAbortedMessages.js's; the runner asks for its records right before eachBatch and (without
-  // eachBatchAutoResolve) only for lastOffset() after; the fetcher and workers keep a fetch's batches until all are handled.
-  'src/consumer/consumerGroup.js': 'f3e461738585a8dc6574c647123a18afc732f81cdee4f9f7bb62e4aa1dffbfbb',
+  // The Batch: consumerGroup.js (pinned as a change above) makes it from each fetched partition; its rules for
+  // aborted transactions are filterAbortedMessages.js's; the runner asks for its records right before eachBatch and
+  // (without eachBatchAutoResolve) only for lastOffset() after; the fetcher and workers keep a fetch's batches until all are handled.
   'src/consumer/filterAbortedMessages.js': '54ce50f2a41ee1686da8b73bf8b502c7dd07c9d7cb0a494cdb36a7fc536ced8e',
   'src/consumer/runner.js': 'fad3247df2e3ba483b94e014e5c5916fd72d7bdfc3b3dfccc5232b60da18306d',
   'src/consumer/fetcher.js': 'a9418ebe7cffdbac79408ebf176450e508420bb2cdb2ae51d79bf4ee1a244c16',
   'src/consumer/worker.js': 'c9171739b9a2394d585093cb08298c3a7f1d9e6b1de43750076bf60c9735a74d',
+  // Static membership: the consumer makes its ConsumerGroup in run() (which reads the instance id then) and
+  // does not restart it on FENCED_INSTANCE_ID (not retriable); the runner rejoins with an empty member id after
+  // UNKNOWN_MEMBER_ID. The Broker's joinGroup (copied with the instance id) and private request sender; the
+  // requests that carry the instance id (JoinGroup v5, SyncGroup v3, Heartbeat v3) and their version tables.
+  'src/consumer/index.js': 'cdf5b3d7c67364b2b55a5c491225c08318054b515e079fa3aa7b7d9f4d8d19dd',
+  'src/broker/index.js': '9cbea8898528c439c213080f99d86974460114f81b5034c49aeb593a0337ca90',
+  'src/protocol/requests/index.js': 'fd26a30565d7f0c14883140b7f4edadc42f34278a5f40084009b940c858ea2fd',
+  'src/protocol/requests/joinGroup/index.js': '4cb4c7839dba08fd9b7cb141df694debef2c170034763a69054a953f08ccfe7d',
+  'src/protocol/requests/joinGroup/v5/request.js': 'de1abd9dd5aa1a25d7d0ce77fd8f4e1c22fa0eb3ca45ca2fc295e99ff11f5e4d',
+  'src/protocol/requests/syncGroup/index.js': 'af1092fccc5aee641a42a62024514c1cfe6f9c4c704b77552952170ec17938e4',
+  'src/protocol/requests/syncGroup/v3/request.js': '89d389fde4e0276b85f8e269a18adfcf88e69132179bed2c690323049f5ebf63',
+  'src/protocol/requests/heartbeat/index.js': '89e6da6d6f7a646286a77385395ac5904bf04acca772ecd40c0985c185dcdabc',
+  'src/protocol/requests/heartbeat/v3/request.js': 'b6135c590f0b9a18907afa77033db67f54800eabe738363f077c109c219f492a',
 };
 
 const SELF = 'libs/messaging/src/kafkajs-fix.ts';
