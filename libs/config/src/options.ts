@@ -237,6 +237,13 @@ export const OPTIONS = {
     default: '10000',
     description: 'Consumer session timeout: how long a crashed member holds its partitions.',
   },
+  groupInstanceId: {
+    env: 'GROUP_INSTANCE_ID',
+    flag: 'group-instance-id',
+    type: 'string',
+    description:
+      "Static group membership (Kafka's group.instance.id): unique in the group and the same across this instance's restarts (e.g. a pod's name). A stop then does not leave the group, and a restart within SESSION_TIMEOUT_MS gets the same partitions back with no rebalance; an instance that does not come back holds its partitions until SESSION_TIMEOUT_MS. Unset: a dynamic member.",
+  },
   heartbeatIntervalMs: {
     env: 'HEARTBEAT_INTERVAL_MS',
     flag: 'heartbeat-interval-ms',

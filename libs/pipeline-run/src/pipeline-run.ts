@@ -70,6 +70,11 @@ export interface PipelineOptions {
    * from movie_data, so a run's output is the same file in every mode.
    */
   database?: { url: string; sink?: boolean; processor?: boolean };
+  /**
+   * Consumer instances are static members of their groups (GROUP_INSTANCE_ID `<app>-<index>`, the same across
+   * restarts of an instance): a restart gets its partitions back without a rebalance.
+   */
+  staticMembership?: boolean;
   /** TLS and SASL of the run's own client (topics, lag); the services take theirs from `env`. */
   security?: KafkaSecurity;
   log?: (line: string) => void;
@@ -145,6 +150,7 @@ export class PipelineRun {
         outDir: il.outDir,
         // Producers get none: a GROUP_ID of the runner's own environment must not reach them either.
         groupId: (this.layout.consumers as Partial<Record<AppName, { group: string }>>)[app]?.group,
+        ...(this.opts.staticMembership && (CONSUMER_APPS as readonly AppName[]).includes(app) ? { groupInstanceId: `${app}-${instance}` } : {}),
         snapshotIntervalMs: this.opts.snapshotIntervalMs ?? 1000,
         instanceId: il.instanceId,
         httpPort: 0, // several runs may share a host: any free port

@@ -174,6 +174,7 @@ export async function runConsumerService<Result>(
       checkpoint: parts.checkpoint,
       sessionTimeoutMs: config.sessionTimeoutMs as number,
       heartbeatIntervalMs: config.heartbeatIntervalMs as number,
+      groupInstanceId: (config.groupInstanceId as string | undefined) || undefined,
       retryTimeoutMs: config.retryTimeoutMs as number,
       fetchMaxBytesPerPartition: config.fetchMaxBytesPerPartition as number,
       fetchMaxBytes: config.fetchMaxBytes as number,

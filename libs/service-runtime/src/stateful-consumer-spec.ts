@@ -17,6 +17,7 @@ export const STATEFUL_CONSUMER_OPTIONS = [
   'groupId',
   'sessionTimeoutMs',
   'heartbeatIntervalMs',
+  'groupInstanceId',
   'retryTimeoutMs',
   'fetchMaxBytesPerPartition',
   'fetchMaxBytes',

@@ -181,6 +181,7 @@ async function runPipelineOnce(o: {
         }
       : {}),
     ...(databaseUrl && o.variant.database ? { database: { url: databaseUrl, ...o.variant.database } } : {}),
+    ...(o.variant.staticMembership ? { staticMembership: true } : {}),
     env: {
       // Finer meta windows (default 1 s) so first-to-last-message spans are precise to 100 ms.
       ...configEnv({ metaWindowMs: 100 }),

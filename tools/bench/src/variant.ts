@@ -9,6 +9,8 @@ export interface Variant {
   sinks?: number;
   /** Database modes: the sink and/or the processor keep their state in PostgreSQL (a database per run). */
   database?: { sink: boolean; processor: boolean };
+  /** Every consumer instance a static member of its group (GROUP_INSTANCE_ID per instance, see PipelineRun). */
+  staticMembership?: boolean;
   /** Concurrent API clients driven against the sinks during the run (0 or absent: none). */
   apiClients?: number;
 }

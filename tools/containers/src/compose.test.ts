@@ -269,6 +269,7 @@ describe('deploy/.env.example', () => {
       'SHARED_OUT_DIR',
       'STATE_DIR',
       'GROUP_ID',
+      'GROUP_INSTANCE_ID', // per instance, opt-in (deploy/README.md)
     ]);
     // Stack-specific defaults: the compose cluster, JSON logs for a log collector.
     const differs: Record<string, string> = {
