@@ -150,7 +150,9 @@ export class PipelineRun {
         outDir: il.outDir,
         // Producers get none: a GROUP_ID of the runner's own environment must not reach them either.
         groupId: (this.layout.consumers as Partial<Record<AppName, { group: string }>>)[app]?.group,
-        ...(this.opts.staticMembership && (CONSUMER_APPS as readonly AppName[]).includes(app) ? { groupInstanceId: `${app}-${instance}` } : {}),
+        ...(this.opts.staticMembership && (CONSUMER_APPS as readonly AppName[]).includes(app)
+          ? { groupInstanceId: `${app}-${instance}` }
+          : {}),
         snapshotIntervalMs: this.opts.snapshotIntervalMs ?? 1000,
         instanceId: il.instanceId,
         httpPort: 0, // several runs may share a host: any free port
