@@ -1,7 +1,7 @@
 // Static membership (kafkajs-static-membership.ts) in a real consumer group: a member that stops and comes back
 // with the same instance id gets its partitions back and the other member sees no rebalance; without an id the
-// same restart rebalances twice; a second live process with the same id takes the membership over and the
-// first one stops with FENCED_INSTANCE_ID. (Broker started by the jest global setup, or KAFKA_BROKERS.)
+// same restart rebalances twice; one that does not come back is removed after its session timeout; a second
+// live process with the same id takes the membership over and the first one stops with FENCED_INSTANCE_ID. (Broker started by the jest global setup, or KAFKA_BROKERS.)
 import type { Consumer } from './kafkajs';
 import { brokers, testKafka, uniqueName, until } from './int-test-kit';
 import { setGroupInstanceId } from './kafkajs-static-membership';
@@ -124,6 +124,16 @@ describe('static group membership', () => {
       await until(() => c.joins > 0 && restarted.joins === 2 && other.joins === otherJoins + 1 && covers(restarted, other, c), 30_000),
     ).toBe(true);
     expect([restarted.leader, other.leader, c.leader]).toEqual([true, false, false]);
+  });
+
+  it('a static member that stops and does not come back holds its partitions until its session times out', async () => {
+    const { a, b } = await group(['member-a', 'member-b']);
+    const aJoins = a.joins;
+    const stopped = Date.now();
+    await b.consumer.disconnect(); // no LeaveGroup
+    expect(await until(() => a.joins === aJoins + 1 && a.partitions.length === PARTITIONS, 40_000)).toBe(true);
+    // The broker removes it only once its last heartbeat (at most 300 ms before the stop) is 10 s old.
+    expect(Date.now() - stopped).toBeGreaterThanOrEqual(9_000);
   });
 
   it('without instance ids the same restart moves partitions twice (the contrast)', async () => {

@@ -26,8 +26,8 @@ export function restartSchedule(processors: number, sinks: number): RestartStep[
 
 /**
  * Whether a restarted instance has claimed its partitions again: the group is Stable with `running` members, one
- * of them new (not among `before`, the members before the stop: KafkaJS has no static membership, so a
- * restarted instance joins as a new member and the others keep their ids), the new member holds partitions,
+ * of them new (not among `before`, the members before the stop: a restarted instance has a new member id, also
+ * a static member, whose new id replaces the old one; the others keep theirs), the new member holds partitions,
  * and every partition 0..partitions-1 is assigned. The group's own view, not the instance's log or /healthz:
  * it is what decides who consumes, and it reads the same for both apps.
  */

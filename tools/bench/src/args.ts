@@ -26,8 +26,9 @@ export const USAGE = `npm run bench -- [options]
   --rolling-restart-measure-only
                          the same probes and pause measurement without restarting (paired figures; the probes
                          stop when the ratings are published)
-  --static-membership    also measure with every processor and sink instance a static member of its group
-                         (GROUP_INSTANCE_ID per instance: a restart gets its partitions back without a rebalance)
+  --static-membership    also measure each configuration with every processor and sink instance a static member
+                         of its group (GROUP_INSTANCE_ID per instance: a restart gets its partitions back without
+                         a rebalance); columns static and <variant>+static
   --runs R               runs; figures are medians with [min–max] (default 1)
   --seed S               generator seed (default 42)
   --keep-data            keep a data set this bench generated under .bench/data
@@ -129,11 +130,8 @@ export function parseBenchArgs(args: string[]): BenchArgs {
       runs: int('runs', values.runs),
       seed: int('seed', values.seed, 0),
       keepData: values['keep-data'],
-      variants: [
-        ...databaseVariants,
-        ...values.variant.map(parseVariant),
-        ...(values['static-membership'] ? [{ name: 'static', env: {}, staticMembership: true }] : []),
-      ],
+      variants: [...databaseVariants, ...values.variant.map(parseVariant)],
+      ...(values['static-membership'] ? { staticMembership: true } : {}),
       freshnessSamples: int('freshness-samples', values['freshness-samples'], 0),
       profileDir: values.profile,
       skipKafkaPerf: values['skip-kafka-perf'],

@@ -52,6 +52,8 @@ export interface BenchOptions {
   sinks?: number;
   /** Several processor counts (--processors 1,2,3): each measured as a configuration of its own in every run. */
   processorCounts?: number[];
+  /** Also each configuration with every consumer instance a static member of its group (columns `static`, `<variant>+static`). */
+  staticMembership?: boolean;
   runs: number;
   seed?: number;
   brokers?: string[];
@@ -332,7 +334,11 @@ async function runPipelineOnce(o: {
       .then((t) => t[0]?.endOffsets ?? NaN)
       .catch(() => NaN)
       .finally(() => admin.disconnect());
-    const kafkaTx = kafkaTransactions(meanRatingsEnd, sink.count, ratings.published);
+    // Not with restarts: a sink that gains a partition reads it again, so its count is no longer the records written.
+    const kafkaTx =
+      o.rollingRestart === true
+        ? { transactions: NaN, ratingsPerTransaction: NaN }
+        : kafkaTransactions(meanRatingsEnd, sink.count, ratings.published);
 
     const probes = (probe?.published ?? 0) + (rolling?.probe.published ?? 0);
     for (const s of rolling?.restart.steps ?? [])
@@ -499,7 +505,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     // A list of processor counts makes each count of each configuration (the baseline and every --variant) a
     // column of its own, measured side by side: "3-processors", or "<variant>@3p" with variants.
     const counts = opts.processorCounts ?? [];
-    const named: Variant[] = [{ name: 'baseline', env: {} }, ...(opts.variants ?? [])];
+    const plain: Variant[] = [{ name: 'baseline', env: {} }, ...(opts.variants ?? [])];
+    // --static-membership: each configuration again with static members, beside it.
+    const named: Variant[] = opts.staticMembership
+      ? [...plain, ...plain.map((v) => ({ ...v, name: v.name === 'baseline' ? 'static' : `${v.name}+static`, staticMembership: true }))]
+      : plain;
     const configurations: Variant[] =
       counts.length > 1
         ? named.flatMap((v) =>
