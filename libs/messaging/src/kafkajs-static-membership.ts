@@ -14,10 +14,11 @@
 // - a member that does not come back within its session timeout is removed and the group rebalances.
 //
 // KafkaJS does not pass unknown consumer options to its ConsumerGroup, so the instance id comes from a
-// registry keyed by group id (setGroupInstanceId): a ConsumerGroup takes the group's instance id when it is
-// made, i.e. when `consumer.run()` starts it (and again when KafkaJS restarts a crashed consumer). Register it
-// before `run()`. One process runs one member of a group in the services; two consumers of one group in one
-// process get different ids only if each is registered right before its own `run()`.
+// registry keyed by group id (setGroupInstanceId): a consumer takes the group's instance id when its first
+// ConsumerGroup is made, i.e. when `consumer.run()` starts it, and keeps it for the ConsumerGroups KafkaJS makes
+// when it restarts a crashed consumer. Register it before `run()`. One process runs one member of a group in
+// the services; two consumers of one group in one process get different ids if each is registered right
+// before its own `run()`.
 //
 // What changes for a ConsumerGroup with an instance id:
 // - its coordinator's joinGroup, syncGroup and heartbeat send the instance id (and throw, not retried, when the
@@ -147,22 +148,32 @@ function staticCoordinator(k: Kafkajs, broker: BrokerInstance, groupInstanceId: 
 
 const INSTANCE_ID = Symbol('groupInstanceId');
 const COORDINATOR = Symbol('coordinator');
-type Slots = ConsumerGroupInstance & { [INSTANCE_ID]?: string | null; [COORDINATOR]?: BrokerInstance | null };
+type Slots = ConsumerGroupInstance & { cluster: object; [INSTANCE_ID]?: string | null; [COORDINATOR]?: BrokerInstance | null };
+/**
+ * The instance id of each consumer (keyed by its KafkaJS cluster, one per `kafka.consumer()`), read from the
+ * registry when its first ConsumerGroup is made: a ConsumerGroup that KafkaJS makes anew after a crash keeps it,
+ * even if the registry names another id for the group by then (two members of one group in one process).
+ */
+const idOfConsumer = new WeakMap<object, string | null>();
 
 /** KafkaJS's ConsumerGroup with static membership for the groups that have an instance id (the class changed in place). */
 export function withStaticMembership<T extends ConsumerGroupClass>(ConsumerGroup: T): T {
   const proto = ConsumerGroup.prototype as Slots;
   const k = loadKafkajs();
   const originalLeave = proto.leave;
-  // The constructor's `this.coordinator = null` (after `this.groupId = groupId`) is the first set: the group's
-  // instance id is read then. Every later set (the coordinator found at each join) is wrapped.
+  // The constructor's `this.coordinator = null` (after `this.cluster` and `this.groupId`) is the first set: the
+  // consumer's instance id is read then. Every later set (the coordinator found at each join) is wrapped.
   Object.defineProperty(proto, 'coordinator', {
     configurable: true,
     get(this: Slots) {
       return this[COORDINATOR] ?? null;
     },
     set(this: Slots, broker: BrokerInstance | null) {
-      if (!Object.prototype.hasOwnProperty.call(this, INSTANCE_ID)) this[INSTANCE_ID] = registry.get(this.groupId) ?? null;
+      if (!Object.prototype.hasOwnProperty.call(this, INSTANCE_ID)) {
+        let id = idOfConsumer.get(this.cluster);
+        if (id === undefined) idOfConsumer.set(this.cluster, (id = registry.get(this.groupId) ?? null));
+        this[INSTANCE_ID] = id;
+      }
       const id = this[INSTANCE_ID];
       this[COORDINATOR] = broker && id ? staticCoordinator(k, broker, id) : broker;
     },

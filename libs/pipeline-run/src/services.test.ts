@@ -17,4 +17,15 @@ describe('startService', () => {
     ]);
     rmSync(logDir, { recursive: true, force: true });
   });
+
+  it('resolves `exited` only once all of the output is read (a producer summary is its last line)', async () => {
+    const logDir = mkdtempSync(join(tmpdir(), 'start-service-'));
+    // The process exits while output is still on its way (here from a child that writes last): resolved on
+    // 'exit', the last line was missing (command-prefix.test failed so in CI with an ordinary echo and exit).
+    const prefix = ['sh', '-c', 'echo first; (sleep 0.3; echo last) & exit 0'];
+    const s = startService('mean-rating-processor', {}, [], logDir, 'late-output', prefix);
+    expect(await s.exited).toEqual({ code: 0, signal: null });
+    expect(s.stdout).toEqual(['first', 'last']);
+    rmSync(logDir, { recursive: true, force: true });
+  });
 });

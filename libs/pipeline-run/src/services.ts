@@ -69,9 +69,11 @@ export function startService(
     }
   });
   child.stderr?.pipe(log);
+  child.on('exit', () => running.delete(child));
+  // 'close', not 'exit': the process can exit before its last output is read, and a caller reads `stdout` (a
+  // producer's summary line) as soon as this resolves (a CI run got no line from a process that printed one).
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
-    child.on('exit', (code, signal) => {
-      running.delete(child);
+    child.on('close', (code, signal) => {
       log.end();
       res({ code, signal });
     }),
