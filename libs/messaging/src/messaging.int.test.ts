@@ -1,6 +1,6 @@
 // Integration tests against the real broker (started by the jest global setup).
 import { fromBinary, MetaReportSchema } from '@movie-stream/schema';
-import { brokers, logger, testKafka, uniqueName } from './int-test-kit';
+import { brokers, logger, readUntil, testKafka, uniqueName } from './int-test-kit';
 import {
   Checkpoint,
   CheckpointedConsumer,
@@ -320,6 +320,14 @@ describe('a state on a topic deleted and recreated under it', () => {
     const rebuilt = new State();
     await consume(topic, rebuilt, 100);
     await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] });
+    // The broker answers before the new partitions have leaders and are listed (a consumer started at once
+    // may still see one partition): wait until their offsets can be read.
+    const grown = await readUntil(
+      () => admin.fetchTopicOffsets(topic).catch(() => []),
+      (o) => o.length === 3,
+      30_000,
+    );
+    expect(grown).toHaveLength(3);
     await expect(consume(topic, rebuilt)).rejects.toThrow(`${topic} has 3 partitions, the state was built on 1`);
   });
 
