@@ -44,7 +44,7 @@ runService(
           const res = await applyRatingsBatch(db, { groupId, topic, partition, firstOffset, nextOffset, deltas, publishedOffset });
           // A replay (the commit happened, the publish may not have: a crash in between) publishes the
           // current rows again: they are absolute, and the sink keeps the one with the highest count.
-          const rows = res.status === 'applied' ? res.rows : await getRatingsState(db, [...new Set(ratings.map((r) => r.movieId))]);
+          const rows = res.status === 'applied' ? res.rows : await getRatingsState(db, ratings.movies());
           // After the commit; Publisher retries a failed send until it is acknowledged.
           const source = { partition: batch.partition, offset: batch.nextOffset };
           await publisher.send(

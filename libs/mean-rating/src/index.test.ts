@@ -1,14 +1,17 @@
 import { encodeMeanRating, encodeRating } from '@movie-stream/schema';
-import { aggregate, decodeMeanChangelog, decodeRatings, MovieMean, meanFromRecord } from './index';
+import { aggregate, decodeMeanChangelog, decodeRatings, MovieMean, meanFromRecord, Ratings } from './index';
 
 describe('aggregate', () => {
   it('adds ratings to the existing sums without changing the table', () => {
     const table = new Map<number, MovieMean>([[1, { movieId: 1, sum: 4, count: 1 }]]);
-    const out = aggregate(table, [
-      { movieId: 1, value: 3 },
-      { movieId: 2, value: 0.5 },
-      { movieId: 1, value: 5 },
-    ]);
+    const out = aggregate(
+      table,
+      Ratings.of([
+        { movieId: 1, value: 3 },
+        { movieId: 2, value: 0.5 },
+        { movieId: 1, value: 5 },
+      ]),
+    );
     expect(out).toEqual([
       { movieId: 1, sum: 12, count: 3 },
       { movieId: 2, sum: 0.5, count: 1 },
@@ -27,9 +30,52 @@ describe('decodeRatings', () => {
       { offset: '3', value: encodeRating({ userId: 1, movieId: 0, rating: 3, timestamp: 1 }) },
       { offset: '4', value: null },
     ];
-    expect(decodeRatings(msgs, (m, reason) => bad.push({ offset: m.offset, reason }))).toEqual([{ movieId: 10, value: 4.5 }]);
+    expect(decodeRatings(msgs, (m, reason) => bad.push({ offset: m.offset, reason })).toArray()).toEqual([{ movieId: 10, value: 4.5 }]);
     expect(bad.map((b) => b.offset)).toEqual(['1', '2', '3', '4']);
     expect(bad[1].reason).toMatch(/rating 7 outside/);
+  });
+});
+
+describe('decodeRatings in place', () => {
+  it('reads records that hand their value where it lies as it reads their values, bad ones named the same', () => {
+    const values = [
+      encodeRating({ userId: 1, movieId: 10, rating: 4.5, timestamp: 1 }),
+      Buffer.from([0xff, 0xff, 0xff]),
+      encodeRating({ userId: 1, movieId: 10, rating: 7, timestamp: 1 }),
+      encodeRating({ userId: 7, movieId: 193_609, rating: 0.5, timestamp: 1_537_799_250 }, { sourceId: 0xfedcba98, sourceRow: 25 }),
+      encodeRating({ userId: 1, movieId: 0, rating: 3, timestamp: 1 }),
+      null,
+      encodeRating({ userId: -1, movieId: 12, rating: 5, timestamp: -5 }),
+    ];
+    // All values in one buffer, each record reading its own part of it.
+    const all = Buffer.concat(values.map((v) => v ?? Buffer.alloc(0)));
+    let at = 0;
+    let reads = 0;
+    const inPlace = values.map((value, i) => {
+      const start = at;
+      at += value?.length ?? 0;
+      return {
+        offset: String(i),
+        value,
+        readValue<T>(read: (bytes: Uint8Array | null, start: number, end: number) => T): T {
+          reads++;
+          return value ? read(all, start, start + value.length) : read(null, 0, 0);
+        },
+      };
+    });
+    const plain = values.map((value, i) => ({ offset: String(i), value }));
+    const bad = (msgs: { offset: string; value: Buffer | null }[]) => {
+      const out: [string, string][] = [];
+      const ratings = decodeRatings(msgs, (m, reason) => out.push([m.offset, reason]));
+      return { ratings: ratings.toArray(), bad: out };
+    };
+    expect(bad(inPlace)).toEqual(bad(plain));
+    expect(bad(plain).ratings).toEqual([
+      { movieId: 10, value: 4.5 },
+      { movieId: 193_609, value: 0.5 },
+      { movieId: 12, value: 5 },
+    ]);
+    expect(reads).toBe(values.length);
   });
 });
 
@@ -44,7 +90,7 @@ describe('Rating source fields', () => {
   it('are ignored by the processor (libs/schema tests their encoding)', () => {
     const r = { userId: 162_541, movieId: 193_609, rating: 4.5, timestamp: 1_537_799_250 };
     const value = encodeRating(r, { sourceId: 0xfedcba98, sourceRow: 25_000_095 });
-    expect(decodeRatings([{ offset: '0', value }], () => undefined)).toEqual([{ movieId: 193_609, value: 4.5 }]);
+    expect(decodeRatings([{ offset: '0', value }], () => undefined).toArray()).toEqual([{ movieId: 193_609, value: 4.5 }]);
   });
 });
 

@@ -225,10 +225,17 @@ describe("KafkaJS's Batch, changed, on deferred fetches", () => {
     // A WeakRef keeps its target until the current job ends.
     await new Promise((resolve) => setImmediate(resolve));
     gc();
-    // The raw and offset-filtered arrays are gone; the record the holder still has is alive.
-    expect(refs.map((r) => r.deref() !== undefined)).toEqual([false, false, true]);
+    // The raw array is gone; the offset-filtered one is the list handed out (nothing else was left out of it),
+    // alive with the records the holder still has.
+    expect(batch.messagesWithinOffset).not.toBe(handedOut);
+    expect(refs.map((r) => r.deref() !== undefined)).toEqual([false, true, true]);
     // Asked again after release(): made again, the same records.
     expect(rows(batch.messages)).toEqual(rows(handedOut));
     expect(made.records).toBe(start + 4000);
+    // Where nothing is left out, the lists are one array (no copy of up to ~100,000 references).
+    const whole = new Batch('ratings', '100', { partition: 0, highWatermark: '2100', messages: records });
+    expect(whole.messages).toBe(whole.rawMessages);
+    expect(whole.messagesWithinOffset).toBe(whole.rawMessages);
+    expect(whole.messages).toHaveLength(2000);
   });
 });

@@ -7,6 +7,7 @@ import {
   encodeRatingFields,
   MeanRatingFields,
   RatingFields,
+  readRatingInPlace,
   WireFormatError,
 } from './codec';
 
@@ -49,6 +50,56 @@ describe('hand-written codecs', () => {
       fc.property(meanArb, (m) => expect([...encodeMeanRatingFields(m)]).toEqual([...reflectMean(m)])),
       { numRuns: 2000 },
     );
+  });
+
+  it("read a Rating's movie id and value in place as decodeRatingFields does, from anywhere in a buffer, or decline", () => {
+    const outcome = (bytes: Uint8Array) => {
+      try {
+        const r = decodeRatingFields(bytes);
+        return { movieId: r.movieId, value: r.value };
+      } catch {
+        return 'error';
+      }
+    };
+    // Encoded ratings (the common case: all must be read in place), and the same cut, spliced or with bytes
+    // flipped (those read in place must read as decodeRatingFields reads them).
+    const encoded = ratingArb.map((r) => encodeRatingFields(r));
+    const changed = fc.oneof(
+      fc.tuple(encoded, fc.nat()).map(([b, n]) => b.subarray(0, n % (b.length + 1))),
+      fc.tuple(encoded, encoded).map(([a, b]) => Buffer.concat([a, b])),
+      fc.tuple(encoded, fc.nat(), fc.integer({ min: 0, max: 255 })).map(([b, i, v]) => {
+        const c = Buffer.from(b);
+        if (c.length) c[i % c.length] = v;
+        return c;
+      }),
+      fc.uint8Array({ maxLength: 40 }),
+    );
+    const at = fc.tuple(fc.nat({ max: 7 }), fc.nat({ max: 7 }));
+    let declined = 0;
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          encoded.map((b) => [b, true] as const),
+          changed.map((b) => [b, false] as const),
+        ),
+        at,
+        ([bytes, common], [before, after]) => {
+          const padded = new Uint8Array(before + bytes.length + after).fill(0xff);
+          padded.set(bytes, before);
+          const out = { movieId: -1, value: -1 };
+          const read = readRatingInPlace(padded, before, before + bytes.length, out);
+          if (common) {
+            const r = decodeRatingFields(bytes);
+            // The encoder writes movieId and userId as int32: a negative one is a 10-byte varint, declined.
+            if (r.movieId >= 0 && r.userId >= 0) expect(read).toBe(true);
+          }
+          if (read) expect(outcome(bytes)).toEqual(out);
+          else declined++;
+        },
+      ),
+      { numRuns: 5000 },
+    );
+    expect(declined).toBeGreaterThan(0);
   });
 
   it('decode what reflection wrote to the values reflection reads', () => {

@@ -163,6 +163,55 @@ function expectWireType(type: string, field: number, got: WireType, want: WireTy
 }
 
 /** Decodes a Rating; unknown fields are skipped (a newer producer), bad bytes throw WireFormatError. */
+// An 8-byte scratch to read a little-endian double without allocating.
+const double8 = new DataView(new ArrayBuffer(8));
+
+/**
+ * A Rating's movie id and value read from `bytes[start, end)` into `out` without allocating anything (the
+ * processor reads one per rating). Only the common encoding is read: each field's known tag and wire type,
+ * varints that end within 5 bytes (10 for the timestamp); for anything else it returns false and the
+ * caller uses decodeRatingFields, which reads every valid encoding and names what is wrong with the others.
+ * Where it returns true, the values are decodeRatingFields's (codec.test.ts compares them).
+ */
+export function readRatingInPlace(bytes: Uint8Array, start: number, end: number, out: { movieId: number; value: number }): boolean {
+  let p = start;
+  let movieId = 0;
+  let value = 0;
+  while (p < end) {
+    const tag = bytes[p++];
+    if (tag === 0x19) {
+      if (p + 8 > end) return false;
+      for (let i = 0; i < 8; i++) double8.setUint8(i, bytes[p + i]);
+      value = double8.getFloat64(0, true);
+      p += 8;
+    } else if (tag === 0x2d) {
+      p += 4;
+    } else if (tag === 0x10 || tag === 0x08 || tag === 0x30 || tag === 0x20) {
+      // A varint: movieId (int32), userId (int32), sourceRow (uint32) within 5 bytes, timestamp (int64) within 10.
+      let v = 0;
+      let shift = 0;
+      let b;
+      const limit = tag === 0x20 ? 10 : 5;
+      let n = 0;
+      do {
+        b = bytes[p++];
+        if (shift < 28) v |= (b & 0x7f) << shift;
+        else if (shift === 28) v |= (b & 0x0f) << 28;
+        shift += 7;
+        n++;
+      } while (b >= 0x80 && n < limit);
+      if (b >= 0x80 || p > end) return false;
+      if (tag === 0x10) movieId = v | 0;
+    } else {
+      return false;
+    }
+  }
+  if (p !== end) return false;
+  out.movieId = movieId;
+  out.value = value;
+  return true;
+}
+
 export function decodeRatingFields(bytes: Uint8Array): RatingFields {
   const out: RatingFields = { userId: 0, movieId: 0, value: 0, timestamp: 0, sourceId: 0, sourceRow: 0 };
   try {
