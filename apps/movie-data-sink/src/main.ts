@@ -4,7 +4,7 @@ import { MOVIE_API_OPTIONS } from '@movie-stream/config';
 import { MovieChangeFeed, withMovieApi, type MovieApi } from '@movie-stream/movie-api';
 import { applySinkBatch, pgMovieChanges, pgMovieQueries, type PgMovieChanges } from '@movie-stream/movie-db';
 import {
-  applyMeanRating,
+  applyMeanRatings,
   applyMovie,
   decodeMeans,
   decodeMovies,
@@ -71,7 +71,6 @@ runService('movie-data-sink', [...DATABASE_CONSUMER_OPTIONS, 'sinkStore', ...MOV
       ctx.mountRoutes(api);
     },
     handle: async (batch, frame, publisher) => {
-      const apply = batch.topic === ctx.topics.movies ? applyMovie : applyMeanRating;
       const changed = new Set<number>();
       await frame.update(async (rows, recordOffset) => {
         // The push streams re-evaluate the movies a batch changed, once it is applied (recorded only while
@@ -84,10 +83,12 @@ runService('movie-data-sink', [...DATABASE_CONSUMER_OPTIONS, 'sinkStore', ...MOV
                 set: (id, row) => (changed.add(id), rows.set(id, row)),
               };
         const bad: BadMessage[] = [];
-        for (const m of batch.messages) {
-          const res = m.value ? apply(recording, m.value) : { ok: false as const, reason: 'empty message value' };
-          if (!res.ok) bad.push({ message: m, reason: res.reason });
-        }
+        if (batch.topic === ctx.topics.movies) {
+          for (const m of batch.messages) {
+            const res = m.value ? applyMovie(recording, m.value) : { ok: false as const, reason: 'empty message value' };
+            if (!res.ok) bad.push({ message: m, reason: res.reason });
+          }
+        } else applyMeanRatings(recording, batch.messages, (message, reason) => bad.push({ message, reason }));
         // Movie and mean-rating updates are idempotent (latest / highest count wins), so a replay after a
         // failed DLQ send changes nothing.
         await sendToDeadLetterQueue(ctx, publisher, batch, bad);

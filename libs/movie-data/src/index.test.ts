@@ -5,7 +5,17 @@ import Papa from 'papaparse';
 import { readMovies } from '@movie-stream/movielens-csv';
 import { create, toBinary, MeanRatingSchema, MovieSchema } from '@movie-stream/schema';
 import { FrameTable, serializeTable } from '@movie-stream/storable-frame';
-import { applyMeanRating, applyMovie, decodeMeans, decodeMovies, movieDataFromRecord, MovieDataRow, MOVIE_DATA_COLUMNS } from './index';
+import fc from 'fast-check';
+import {
+  applyMeanRating,
+  applyMeanRatings,
+  applyMovie,
+  decodeMeans,
+  decodeMovies,
+  movieDataFromRecord,
+  MovieDataRow,
+  MOVIE_DATA_COLUMNS,
+} from './index';
 
 const movie = (id: number, title: string, genres: string[]) =>
   Buffer.from(toBinary(MovieSchema, create(MovieSchema, { id, title, genres })));
@@ -66,6 +76,55 @@ describe('movie-data join', () => {
     expect(rows.get(7)).toMatchObject({ count: 3, mean: 10 / 3 });
     applyMeanRating(rows, mean(7, 14, 4));
     expect(rows.get(7)).toMatchObject({ count: 4, mean: 3.5 });
+  });
+
+  it('applies a batch of mean ratings as one by one, each movie set once, the bad ones reported alike', () => {
+    const message = fc.oneof(
+      { weight: 8, arbitrary: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 6 })) },
+      { weight: 1, arbitrary: fc.constantFrom('empty', 'garbage', 'movie0') },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(message, { maxLength: 40 }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }))),
+        (spec, initial) => {
+          const messages = spec.map((m, i) => ({
+            offset: String(i),
+            value:
+              m === 'empty'
+                ? null
+                : m === 'garbage'
+                  ? Buffer.from([0xff, 0x01])
+                  : m === 'movie0'
+                    ? mean(0, 1, 1)
+                    : // A sum and count per message: a different mean for the same count shows which one was kept.
+                      mean(m[0], m[1] + i / 100, m[2]),
+          }));
+          const start = () =>
+            new Map(
+              initial.map(([id, count]): [number, MovieDataRow] => [id, { movieId: id, title: `m${id}`, genres: '', count, mean: 1 }]),
+            );
+          const one = start();
+          const oneBad: string[] = [];
+          for (const m of messages) {
+            const res = m.value ? applyMeanRating(one, m.value) : { ok: false as const, reason: 'empty message value' };
+            if (!res.ok) oneBad.push(`${m.offset}: ${res.reason}`);
+          }
+          const batch = start();
+          const sets: number[] = [];
+          const counted = {
+            get: (id: number) => batch.get(id),
+            set: (id: number, row: MovieDataRow) => (sets.push(id), batch.set(id, row)),
+          };
+          const batchBad: string[] = [];
+          applyMeanRatings(counted, messages, (m, reason) => batchBad.push(`${m.offset}: ${reason}`));
+          expect(batch).toEqual(one);
+          expect(batchBad).toEqual(oneBad);
+          expect(new Set(sets).size).toBe(sets.length);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('reports undecodable values instead of throwing', () => {

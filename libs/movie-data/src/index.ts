@@ -1,5 +1,5 @@
 import type { ColumnSpec } from '@movie-stream/storable-frame';
-import { decodeMeanRatingFields, fromBinary, MovieSchema } from '@movie-stream/schema';
+import { decodeMeanRatingFields, fromBinary, MeanRatingFields, MovieSchema } from '@movie-stream/schema';
 
 /** One row of movie-data.csv: a movie joined with its latest mean rating. */
 export interface MovieDataRow {
@@ -83,6 +83,40 @@ export function applyMeanRating(rows: MovieDataRows, value: Buffer): DecodeResul
   const r = rows.get(m.movieId) ?? emptyRow(m.movieId);
   if (m.count >= r.count) rows.set(m.movieId, { ...r, count: m.count, mean: m.mean });
   return { ok: true };
+}
+
+/**
+ * Applies a batch of MeanRating messages as applyMeanRating applies them one by one, but sets each movie's
+ * row once: the last of the batch's updates with the highest count (what one-by-one would leave). A row is
+ * a value (a new object per change, kept until replaced): one per message made the sink's heap follow the
+ * mean-ratings stream. `onBad` hears about each message applyMeanRating would refuse, with its reason.
+ */
+export function applyMeanRatings<M extends { value: Buffer | null }>(
+  rows: MovieDataRows,
+  messages: M[],
+  onBad: (m: M, reason: string) => void,
+): void {
+  const newest = new Map<number, MeanRatingFields>();
+  for (const msg of messages) {
+    if (!msg.value) {
+      onBad(msg, 'empty message value');
+      continue;
+    }
+    let m;
+    try {
+      m = decodeMeanRatingFields(msg.value);
+    } catch (e) {
+      onBad(msg, `not a MeanRating: ${(e as Error).message}`);
+      continue;
+    }
+    if (!(m.movieId > 0)) onBad(msg, `movie_id ${m.movieId} is not positive`);
+    else if (!(m.count > 0)) onBad(msg, `count ${m.count} is not positive`);
+    else if (m.count >= (newest.get(m.movieId)?.count ?? 0)) newest.set(m.movieId, m);
+  }
+  for (const [movieId, m] of newest) {
+    const r = rows.get(movieId) ?? emptyRow(movieId);
+    if (m.count >= r.count) rows.set(movieId, { ...r, count: m.count, mean: m.mean });
+  }
 }
 
 /** A Movie message as the database sink stores it: genres as a list ([] = "(no genres listed)"). */

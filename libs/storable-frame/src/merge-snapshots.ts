@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readGeneration } from './storable-frame';
 import { ColumnarCopy, CURRENT_FILE, OffsetMap, SnapshotMeta } from './types';
-import { publishOutput, serializeTable } from './write-generation';
+import { publishOutput, tablePieces } from './write-generation';
 
 export interface MergeSnapshotsOptions {
   /** One state directory (CURRENT, gen-N/) per instance. */
@@ -178,7 +178,7 @@ export function mergeSnapshots(opts: MergeSnapshotsOptions): MergeResult {
   }
   rows.sort(byMovieId(fields));
 
-  // All columns as the text the snapshots hold: serializeTable writes them back exactly as table.csv has them.
+  // All columns as the text the snapshots hold: tablePieces writes them back exactly as table.csv has them.
   const table: ColumnarCopy = {
     names: fields,
     kinds: fields.map(() => 'string'),
@@ -186,7 +186,7 @@ export function mergeSnapshots(opts: MergeSnapshotsOptions): MergeResult {
     numbers: fields.map(() => null),
     strings: fields.map((f) => rows.map((r) => r[f])),
   };
-  publishOutput(serializeTable(table), opts.outputFile);
+  publishOutput(tablePieces(table), opts.outputFile);
   return { rows: rows.length, partitions, warnings };
 }
 

@@ -1,5 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import fc from 'fast-check';
+import Papa from 'papaparse';
 import { join } from 'node:path';
 import { StorableFrame, StorableFrameOptions, writeGeneration, serializeTable, CURRENT_FILE, META_FILE, TABLE_FILE } from './index';
 
@@ -268,6 +270,30 @@ describe('StorableFrame: holes found in use', () => {
     await restored.close();
   }, 60_000);
 
+  it("writes a table whose text is larger than the worker's heap bound without raising it (the text is written piece by piece)", async () => {
+    const dir = tmp();
+    const warnings: string[] = [];
+    const logger = { info() {}, warn: (msg: string) => void warnings.push(msg), error() {} };
+    // 200,000 rows, ~8 MB of CSV text. Made whole (rows of strings, then one text) it took over 40 MB of the
+    // worker's heap; piece by piece it fits in 20.
+    const frame = makeFrame(join(dir, 'state'), join(dir, 'out.csv'), { logger, workerHeapMb: 32 });
+    const n = 200_000;
+    await frame.update((rows, recordOffset) => {
+      for (let id = 1; id <= n; id++) rows.set(id, { id, title: `movie ${id}`, sum: id * 3.5, count: id });
+      recordOffset('t', 0, String(n));
+    });
+    await frame.snapshot({ force: true });
+    expect(warnings).toEqual([]);
+    await frame.close();
+    const lines = readFileSync(join(dir, 'out.csv'), 'utf8').split('\n');
+    expect(lines).toHaveLength(n + 2);
+    expect(lines[n]).toBe(`${n};movie ${n};${n * 3.5};${n};3.5`);
+    const restored = makeFrame(join(dir, 'state'));
+    expect(await restored.load()).toBe(true);
+    expect(await restored.read((r) => r.size)).toBe(n);
+    await restored.close();
+  }, 60_000);
+
   it('gives concurrent snapshots distinct generations, each with its own result', async () => {
     const dir = tmp();
     const stateDir = join(dir, 'state');
@@ -377,6 +403,33 @@ describe('writeGeneration', () => {
       strings: [null, []],
     });
     expect(csv).toBe('a;b\n');
+  });
+
+  it('writes the table piece by piece as one call of papaparse writes it whole (quoting, numbers, across pieces)', () => {
+    const text = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('a;b', 'say "hi"', 'two\nlines', '', ' ', 'é,ü'));
+    const table = fc.integer({ min: 0, max: 5000 }).chain((rowCount) =>
+      fc.record({
+        rowCount: fc.constant(rowCount),
+        sums: fc.array(fc.oneof(fc.double(), fc.integer()), { minLength: rowCount, maxLength: rowCount }),
+        titles: fc.array(text, { minLength: rowCount, maxLength: rowCount }),
+      }),
+    );
+    fc.assert(
+      fc.property(table, ({ rowCount, sums, titles }) => {
+        const copy = {
+          names: ['id', 'title', 'sum'],
+          kinds: ['number', 'string', 'number'] as ('number' | 'string')[],
+          rowCount,
+          numbers: [Float64Array.from({ length: rowCount }, (_, i) => i), null, Float64Array.from(sums)],
+          strings: [null, titles, null],
+        };
+        const sum = copy.numbers[2] as Float64Array;
+        const rows = titles.map((t, i) => [String(i), t, Number.isNaN(sum[i]) ? '' : String(sum[i])]);
+        const whole = Papa.unparse({ fields: copy.names, data: rows }, { delimiter: ';', newline: '\n', quotes: false });
+        expect(serializeTable(copy)).toBe(whole.endsWith('\n') ? whole : whole + '\n');
+      }),
+      { numRuns: 12 },
+    );
   });
 
   it('produces CURRENT naming the new generation', () => {

@@ -50,7 +50,6 @@ export interface WriteResult {
   dir: string;
   rows: number;
   bytes: number;
-  serializeMs: number;
   writeMs: number;
 }
 
