@@ -110,17 +110,31 @@ describe('movie-data join', () => {
             const res = m.value ? applyMeanRating(one, m.value) : { ok: false as const, reason: 'empty message value' };
             if (!res.ok) oneBad.push(`${m.offset}: ${res.reason}`);
           }
-          const batch = start();
-          const sets: number[] = [];
-          const counted = {
-            get: (id: number) => batch.get(id),
-            set: (id: number, row: MovieDataRow) => (sets.push(id), batch.set(id, row)),
-          };
-          const batchBad: string[] = [];
-          applyMeanRatings(counted, messages, (m, reason) => batchBad.push(`${m.offset}: ${reason}`));
-          expect(batch).toEqual(one);
-          expect(batchBad).toEqual(oneBad);
-          expect(new Set(sets).size).toBe(sets.length);
+          // The same messages as records that hand their value where it lies (in one buffer), as the seam's do.
+          const all = Buffer.concat(messages.map((m) => m.value ?? Buffer.alloc(0)));
+          let at = 0;
+          const inPlace = messages.map((m) => {
+            const from = at;
+            at += m.value?.length ?? 0;
+            return {
+              ...m,
+              readValue: <T>(read: (bytes: Uint8Array | null, start: number, end: number) => T): T =>
+                m.value ? read(all, from, from + m.value.length) : read(null, 0, 0),
+            };
+          });
+          for (const batchMessages of [messages, inPlace]) {
+            const batch = start();
+            const sets: number[] = [];
+            const counted = {
+              get: (id: number) => batch.get(id),
+              set: (id: number, row: MovieDataRow) => (sets.push(id), batch.set(id, row)),
+            };
+            const batchBad: string[] = [];
+            applyMeanRatings(counted, batchMessages, (m, reason) => batchBad.push(`${m.offset}: ${reason}`));
+            expect(batch).toEqual(one);
+            expect(batchBad).toEqual(oneBad);
+            expect(new Set(sets).size).toBe(sets.length);
+          }
         },
       ),
       { numRuns: 500 },

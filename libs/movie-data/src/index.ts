@@ -1,5 +1,5 @@
 import type { ColumnSpec } from '@movie-stream/storable-frame';
-import { decodeMeanRatingFields, fromBinary, MeanRatingFields, MovieSchema } from '@movie-stream/schema';
+import { decodeMeanRatingFields, fromBinary, MovieSchema, readMeanRatingInPlace } from '@movie-stream/schema';
 
 /** One row of movie-data.csv: a movie joined with its latest mean rating. */
 export interface MovieDataRow {
@@ -85,37 +85,66 @@ export function applyMeanRating(rows: MovieDataRows, value: Buffer): DecodeResul
   return { ok: true };
 }
 
+/** A fetched record that can hand its value's bytes where they lie (the messaging seam's records can). */
+interface InPlaceValue {
+  readValue?<T>(read: (bytes: Uint8Array | null, start: number, end: number) => T): T;
+}
+
 /**
  * Applies a batch of MeanRating messages as applyMeanRating applies them one by one, but sets each movie's
  * row once: the last of the batch's updates with the highest count (what one-by-one would leave). A row is
  * a value (a new object per change, kept until replaced): one per message made the sink's heap follow the
- * mean-ratings stream. `onBad` hears about each message applyMeanRating would refuse, with its reason.
+ * mean-ratings stream. Values are read in place where the record allows it, and nothing is made per
+ * message. `onBad` hears about each message applyMeanRating would refuse, with its reason.
  */
-export function applyMeanRatings<M extends { value: Buffer | null }>(
+export function applyMeanRatings<M extends { value: Buffer | null } & InPlaceValue>(
   rows: MovieDataRows,
   messages: M[],
   onBad: (m: M, reason: string) => void,
 ): void {
-  const newest = new Map<number, MeanRatingFields>();
+  // Per movie, its newest update's slot in two columns.
+  const slot = new Map<number, number>();
+  const counts = new Float64Array(messages.length);
+  const means = new Float64Array(messages.length);
+  const scratch = { movieId: 0, mean: 0, count: 0 };
+  const inPlace = (bytes: Uint8Array | null, start: number, end: number) =>
+    bytes !== null && readMeanRatingInPlace(bytes, start, end, scratch) && scratch.movieId > 0 && scratch.count > 0;
   for (const msg of messages) {
-    if (!msg.value) {
-      onBad(msg, 'empty message value');
-      continue;
+    if (!msg.readValue?.(inPlace)) {
+      if (!msg.value) {
+        onBad(msg, 'empty message value');
+        continue;
+      }
+      let m;
+      try {
+        m = decodeMeanRatingFields(msg.value);
+      } catch (e) {
+        onBad(msg, `not a MeanRating: ${(e as Error).message}`);
+        continue;
+      }
+      if (!(m.movieId > 0)) {
+        onBad(msg, `movie_id ${m.movieId} is not positive`);
+        continue;
+      }
+      if (!(m.count > 0)) {
+        onBad(msg, `count ${m.count} is not positive`);
+        continue;
+      }
+      scratch.movieId = m.movieId;
+      scratch.mean = m.mean;
+      scratch.count = m.count;
     }
-    let m;
-    try {
-      m = decodeMeanRatingFields(msg.value);
-    } catch (e) {
-      onBad(msg, `not a MeanRating: ${(e as Error).message}`);
-      continue;
-    }
-    if (!(m.movieId > 0)) onBad(msg, `movie_id ${m.movieId} is not positive`);
-    else if (!(m.count > 0)) onBad(msg, `count ${m.count} is not positive`);
-    else if (m.count >= (newest.get(m.movieId)?.count ?? 0)) newest.set(m.movieId, m);
+    let i = slot.get(scratch.movieId);
+    if (i === undefined) {
+      i = slot.size;
+      slot.set(scratch.movieId, i);
+    } else if (scratch.count < counts[i]) continue;
+    counts[i] = scratch.count;
+    means[i] = scratch.mean;
   }
-  for (const [movieId, m] of newest) {
+  for (const [movieId, i] of slot) {
     const r = rows.get(movieId) ?? emptyRow(movieId);
-    if (m.count >= r.count) rows.set(movieId, { ...r, count: m.count, mean: m.mean });
+    if (counts[i] >= r.count) rows.set(movieId, { ...r, count: counts[i], mean: means[i] });
   }
 }
 

@@ -7,6 +7,7 @@ import {
   encodeRatingFields,
   MeanRatingFields,
   RatingFields,
+  readMeanRatingInPlace,
   readRatingInPlace,
   WireFormatError,
 } from './codec';
@@ -93,6 +94,49 @@ describe('hand-written codecs', () => {
             // The encoder writes movieId and userId as int32: a negative one is a 10-byte varint, declined.
             if (r.movieId >= 0 && r.userId >= 0) expect(read).toBe(true);
           }
+          if (read) expect(outcome(bytes)).toEqual(out);
+          else declined++;
+        },
+      ),
+      { numRuns: 5000 },
+    );
+    expect(declined).toBeGreaterThan(0);
+  });
+
+  it("read a MeanRating's movie id, mean and count in place as decodeMeanRatingFields does, or decline", () => {
+    const outcome = (bytes: Uint8Array) => {
+      try {
+        const m = decodeMeanRatingFields(bytes);
+        return { movieId: m.movieId, mean: m.mean, count: m.count };
+      } catch {
+        return 'error';
+      }
+    };
+    const encoded = meanArb.map((m) => encodeMeanRatingFields(m));
+    const changed = fc.oneof(
+      fc.tuple(encoded, fc.nat()).map(([b, n]) => b.subarray(0, n % (b.length + 1))),
+      fc.tuple(encoded, encoded).map(([a, b]) => Buffer.concat([a, b])),
+      fc.tuple(encoded, fc.nat(), fc.integer({ min: 0, max: 255 })).map(([b, i, v]) => {
+        const c = Buffer.from(b);
+        if (c.length) c[i % c.length] = v;
+        return c;
+      }),
+      fc.uint8Array({ maxLength: 40 }),
+    );
+    let declined = 0;
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          encoded.map((b) => [b, true] as const),
+          changed.map((b) => [b, false] as const),
+        ),
+        fc.tuple(fc.nat({ max: 7 }), fc.nat({ max: 7 })),
+        ([bytes, common], [before, after]) => {
+          const padded = new Uint8Array(before + bytes.length + after).fill(0xff);
+          padded.set(bytes, before);
+          const out = { movieId: -1, mean: -1, count: -1 };
+          const read = readMeanRatingInPlace(padded, before, before + bytes.length, out);
+          if (common && decodeMeanRatingFields(bytes).movieId >= 0) expect(read).toBe(true);
           if (read) expect(outcome(bytes)).toEqual(out);
           else declined++;
         },

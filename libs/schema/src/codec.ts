@@ -212,6 +212,60 @@ export function readRatingInPlace(bytes: Uint8Array, start: number, end: number,
   return true;
 }
 
+/**
+ * A MeanRating's movie id, mean and count read from `bytes[start, end)` into `out` without allocating (the
+ * sink reads one per message), as readRatingInPlace reads a Rating: the common encoding only, false for
+ * anything else (the caller then uses decodeMeanRatingFields). Where it returns true, the values are
+ * decodeMeanRatingFields's (codec.test.ts compares them).
+ */
+export function readMeanRatingInPlace(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  out: { movieId: number; mean: number; count: number },
+): boolean {
+  let p = start;
+  let movieId = 0;
+  let mean = 0;
+  let count = 0;
+  while (p < end) {
+    const tag = bytes[p++];
+    if (tag === 0x11 || tag === 0x19) {
+      // mean, sum: doubles.
+      if (p + 8 > end) return false;
+      if (tag === 0x11) {
+        for (let i = 0; i < 8; i++) double8.setUint8(i, bytes[p + i]);
+        mean = double8.getFloat64(0, true);
+      }
+      p += 8;
+    } else if (tag === 0x08 || tag === 0x20 || tag === 0x28 || tag === 0x30) {
+      // movieId (int32), count and sourcePartition (uint32) within 5 bytes, sourceOffset (int64) within 10.
+      let v = 0;
+      let shift = 0;
+      let b;
+      const limit = tag === 0x30 ? 10 : 5;
+      let n = 0;
+      do {
+        b = bytes[p++];
+        if (shift < 28) v |= (b & 0x7f) << shift;
+        else if (shift === 28) v |= (b & 0x0f) << 28;
+        shift += 7;
+        n++;
+      } while (b >= 0x80 && n < limit);
+      if (b >= 0x80 || p > end) return false;
+      if (tag === 0x08) movieId = v | 0;
+      else if (tag === 0x20) count = v >>> 0;
+    } else {
+      return false;
+    }
+  }
+  if (p !== end) return false;
+  out.movieId = movieId;
+  out.mean = mean;
+  out.count = count;
+  return true;
+}
+
 export function decodeRatingFields(bytes: Uint8Array): RatingFields {
   const out: RatingFields = { userId: 0, movieId: 0, value: 0, timestamp: 0, sourceId: 0, sourceRow: 0 };
   try {
