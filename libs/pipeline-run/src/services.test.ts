@@ -18,6 +18,27 @@ describe('startService', () => {
     rmSync(logDir, { recursive: true, force: true });
   });
 
+  it("starts services with the config list's Node options unless NODE_OPTIONS is set: V8's heap bound below 2 GB", async () => {
+    const logDir = mkdtempSync(join(tmpdir(), 'start-service-'));
+    // The prefix runs node with what the service would get, and prints V8's heap bound (MB).
+    const heapBound = async (env: NodeJS.ProcessEnv) => {
+      const prefix = ['sh', '-c', `exec "$0" -e "console.log(require('v8').getHeapStatistics().heap_size_limit / 2 ** 20)"`];
+      const s = startService('mean-rating-processor', env, [], logDir, 'heap', prefix);
+      expect(await s.exited).toEqual({ code: 0, signal: null });
+      return Number(s.stdout[0]);
+    };
+    const saved = process.env.NODE_OPTIONS;
+    delete process.env.NODE_OPTIONS;
+    try {
+      // 2000 MB of old generation plus the young generation's 3 × 16 MB.
+      expect(await heapBound({})).toBeCloseTo(2048, -1);
+      expect(await heapBound({ NODE_OPTIONS: '--max-old-space-size=300' })).toBeLessThan(400);
+    } finally {
+      if (saved !== undefined) process.env.NODE_OPTIONS = saved;
+    }
+    rmSync(logDir, { recursive: true, force: true });
+  });
+
   it('resolves `exited` only once all of the output is read (a producer summary is its last line)', async () => {
     const logDir = mkdtempSync(join(tmpdir(), 'start-service-'));
     // The process exits while output is still on its way (here from a child that writes last): resolved on
