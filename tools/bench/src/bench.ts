@@ -195,7 +195,9 @@ async function runPipelineOnce(o: {
       ...(o.profileDir
         ? { BENCH_CPU_PROF_DIR: join(resolve(o.profileDir), o.variant.name, instanceCount(app) > 1 ? `${app}-${i}` : app) }
         : {}),
-      NODE_OPTIONS: [o.variant.env.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? OPTIONS.nodeOptions.default, `--require=${EXIT_USAGE_HOOK}`].join(' ').trim(),
+      NODE_OPTIONS: [o.variant.env.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? OPTIONS.nodeOptions.default, `--require=${EXIT_USAGE_HOOK}`]
+        .join(' ')
+        .trim(),
     }),
   });
   /** Processes a rolling restart replaced: their CPU and result lines count with the app's. */
